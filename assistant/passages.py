@@ -1,0 +1,59 @@
+"""Passages: chunks of documents as a reader meets them, with a location in plain words."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass
+class Passage:
+    """A stretch of a document: ``document_text[start:end] == text``."""
+
+    doc_id: str
+    title: str
+    source: str
+    text: str
+    start: int
+    end: int
+    location: str
+    score: float
+    chunk: int = 0
+    date: str | None = None
+    page: int | None = None
+    heading: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, for JSON."""
+        return asdict(self)
+
+    @classmethod
+    def from_chunk(cls, text: str, meta: dict[str, Any], score: float) -> Passage:
+        """A passage from a stored chunk and its metadata."""
+        return cls(
+            doc_id=str(meta["doc_id"]),
+            title=str(meta.get("title") or "Untitled"),
+            source=str(meta.get("source") or ""),
+            text=text,
+            start=int(meta["start"]),
+            end=int(meta["end"]),
+            location=location(meta),
+            score=round(float(score), 4),
+            chunk=int(meta.get("chunk", 0)),
+            date=meta.get("date") or None,
+            page=meta.get("page"),
+            heading=meta.get("heading"),
+        )
+
+
+def location(meta: dict[str, Any]) -> str:
+    """Where a chunk is, as a person would say it: "page 4", "Findings > Costs", "paragraph 7"."""
+    page, page_end = meta.get("page"), meta.get("page_end")
+    if page is not None:
+        where = f"page {page}" if not page_end or page_end == page else f"pages {page}-{page_end}"
+        if meta.get("heading"):
+            where += f", {meta['heading']}"
+        return where
+    if meta.get("heading"):
+        return str(meta["heading"])
+    return f"paragraph {meta.get('para', 1)}"

