@@ -51,7 +51,9 @@ def build_ui(assistant: Any) -> Any:
 
     with gr.Blocks(title="Briefing Assistant") as ui:
         gr.Markdown("# Briefing Assistant\nSearch the passages of your documents.")
-        query = gr.Textbox(label="Question", placeholder="How long did the Port Calder strike last?")
+        query = gr.Textbox(
+            label="Question", placeholder="How long did the Port Calder strike last?"
+        )
         button = gr.Button("Search", variant="primary")
         results = gr.Textbox(label="Passages", lines=18, interactive=False)
         button.click(search, inputs=query, outputs=results)

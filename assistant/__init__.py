@@ -31,4 +31,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'assistant' has no attribute {name!r}")
 
 
-__all__ = ["Assistant", "Passage", "Settings", "get_settings", "__version__"]
+__all__ = ["Assistant", "Passage", "Settings", "__version__", "get_settings"]

@@ -49,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     p = sub.add_parser("ingest", help="add files, folders and URLs to a collection")
-    p.add_argument("sources", nargs="+", metavar="PATH_OR_URL", help="files, folders or http(s) URLs")
+    p.add_argument(
+        "sources", nargs="+", metavar="PATH_OR_URL", help="files, folders or http(s) URLs"
+    )
     collection_arg(p)
     p.add_argument(
         "--prune",

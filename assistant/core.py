@@ -1,4 +1,4 @@
-"""``Assistant``: the one object every face (web chat, HTTP API, CLI, widget) and a Python user calls."""
+"""``Assistant``: the one object that every face (web chat, HTTP API, CLI, widget) calls."""
 
 from __future__ import annotations
 

@@ -42,7 +42,9 @@ class Settings(BaseSettings):
         None,
         description="Host of a Chroma server. When set, it is used instead of the embedded store.",
     )
-    chroma_port: int = Field(8000, description="Port of the Chroma server named by BRIEF_CHROMA_HOST.")
+    chroma_port: int = Field(
+        8000, description="Port of the Chroma server named by BRIEF_CHROMA_HOST."
+    )
     chroma_ssl: bool = Field(False, description="Reach the Chroma server over HTTPS.")
 
     # --- serving -----------------------------------------------------------------------

@@ -160,6 +160,8 @@ def clean_blocks(blocks: list[Block]) -> list[Block]:
         text = re.sub(r"\n{2,}", "\n", text)
         if text:
             cleaned.append(
-                Block(text=text, page=block.page, heading=block.heading, is_heading=block.is_heading)
+                Block(
+                    text=text, page=block.page, heading=block.heading, is_heading=block.is_heading
+                )
             )
     return strip_boilerplate(cleaned)

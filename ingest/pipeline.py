@@ -313,7 +313,10 @@ class Ingestor:
         for record in self.index.registry.list(collection):
             if is_url(record.source) or os.path.exists(record.source):
                 continue
-            if any(record.source == r or record.source.startswith(r.rstrip(os.sep) + os.sep) for r in roots):
+            if any(
+                record.source == r or record.source.startswith(r.rstrip(os.sep) + os.sep)
+                for r in roots
+            ):
                 entry = self.index.registry.remove(collection, record.doc_id)
                 if entry:
                     self.index.drop([entry])
@@ -329,7 +332,9 @@ class Ingestor:
         return results
 
     def _lock(self) -> WriteLock:
-        return WriteLock(self.settings.data_dir / "write.lock", enabled=not self.settings.uses_chroma_server)
+        return WriteLock(
+            self.settings.data_dir / "write.lock", enabled=not self.settings.uses_chroma_server
+        )
 
 
 def _walk(folder: Path) -> Iterator[Path]:

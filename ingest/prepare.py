@@ -106,9 +106,7 @@ def prepare(
         size_bytes=size_bytes,
         layout=assembled.layout,
     )
-    inputs = [
-        c.text if c.text.startswith(prefix) else f"{prefix}\n{c.text}" for c in chunks
-    ]
+    inputs = [c.text if c.text.startswith(prefix) else f"{prefix}\n{c.text}" for c in chunks]
     date_ts = _day_number(extracted.date)
     para_starts = [0] + [m.end() for m in re.finditer(r"\n\n", text)]
     metadatas = []
@@ -153,7 +151,7 @@ def _below_title(heading: str | None, title: str) -> str | None:
     """A heading path without its first step when that step is the document's own title."""
     if not heading:
         return None
-    first, sep, rest = heading.partition(" > ")
+    first, _, rest = heading.partition(" > ")
     if " ".join(first.split()) == title:
         return rest or None
     return heading

@@ -22,7 +22,7 @@ _STARTERS = frozenset(
     """
     The A An This That These Those It Its He She They We I You His Her Their Our In On At For
     But And However Yet So Meanwhile Still Then There Here When While After Before Although
-    Some Many Most Its Such Other Others Officials Experts
+    Some Many Most Such Other Others Officials Experts
     """.split()
 )
 _CANDIDATE = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
@@ -46,9 +46,7 @@ def _is_boundary(text: str, end: int, mark_start: int, line_end: int) -> bool:
         return bool(next_word and next_word.group(0) in _STARTERS)
     if bare in _ABBREVIATIONS:
         return False
-    if len(bare) == 1 and bare.isalpha():
-        return False  # an initial: "J. Smith"
-    return True
+    return not (len(bare) == 1 and bare.isalpha())  # an initial: "J. Smith"
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:

@@ -52,10 +52,10 @@ def test_auto_precision_picks_one_and_keeps_quality(float32_vectors: np.ndarray)
 
 def test_langchain_embeddings_interface() -> None:
     emb = MiniLMEmbeddings()
-    docs = emb.embed_documents(SENTENCES[:2])
-    query = emb.embed_query("Which chips did DeepSeek use?")
+    docs = emb.embed_documents(SENTENCES[1:3])  # the H800 chips, then the dock strike
+    query = emb.embed_query("Which chips did the company use?")
     assert len(docs) == 2 and len(docs[0]) == EMBEDDING_DIM and len(query) == EMBEDDING_DIM
-    assert np.dot(query, docs[1]) > np.dot(query, docs[0]) - 0.2
+    assert np.dot(query, docs[0]) > np.dot(query, docs[1]) + 0.2
 
 
 def test_chroma_embedding_function_interface(tmp_path) -> None:
@@ -66,7 +66,9 @@ def test_chroma_embedding_function_interface(tmp_path) -> None:
         path=str(tmp_path), settings=ChromaSettings(anonymized_telemetry=False)
     )
     col = client.create_collection(
-        "t", embedding_function=MiniLMChromaFunction(), configuration={"hnsw": {"space": "cosine"}}
+        "passages",
+        embedding_function=MiniLMChromaFunction(),
+        configuration={"hnsw": {"space": "cosine"}},
     )
     col.add(ids=["a", "b"], documents=[SENTENCES[1], SENTENCES[2]])
     got = col.query(query_texts=["Which chips did DeepSeek use?"], n_results=1)
@@ -74,7 +76,7 @@ def test_chroma_embedding_function_interface(tmp_path) -> None:
     # the configuration survives a reopen: Chroma rebuilds our function by its registered name
     again = chromadb.PersistentClient(
         path=str(tmp_path), settings=ChromaSettings(anonymized_telemetry=False)
-    ).get_collection("t", embedding_function=MiniLMChromaFunction())
+    ).get_collection("passages", embedding_function=MiniLMChromaFunction())
     assert again.count() == 2
 
 

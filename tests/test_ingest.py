@@ -13,7 +13,9 @@ def _stored(a: Assistant, doc_id: str) -> dict:
     """Every chunk stored for a document: id -> (text, metadata)."""
     col = a.index.chroma_collection(a.settings.collection)
     got = col.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
-    return {i: (t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+    return {
+        i: (t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+    }
 
 
 def test_seed_article_is_indexed_and_searchable(any_store: Assistant, seed_file: Path) -> None:
@@ -137,10 +139,20 @@ def test_urls_are_fetched_and_extracted(any_store: Assistant, web_server) -> Non
     (root / "news" / "grid").rename(root / "news" / "grid.html")
     make_pdf(root / "review.pdf", title="Quarterly Risk Review")
     report = any_store.ingest(
-        [f"{base}/news/grid.html", f"{base}/review.pdf", f"{base}/missing.html", "file:///etc/passwd"]
+        [
+            f"{base}/news/grid.html",
+            f"{base}/review.pdf",
+            f"{base}/missing.html",
+            "file:///etc/passwd",
+        ]
     )
     statuses = {r.source.rsplit("/", 1)[-1]: r.status for r in report.results}
-    assert statuses == {"grid.html": "ingested", "review.pdf": "ingested", "missing.html": "failed", "passwd": "failed"}
+    assert statuses == {
+        "grid.html": "ingested",
+        "review.pdf": "ingested",
+        "missing.html": "failed",
+        "passwd": "failed",
+    }
     by_title = {d.title: d for d in any_store.documents()}
     grid = any_store.document(by_title["Grid strained by heatwave"].doc_id)
     assert grid.source == f"{base}/news/grid.html" and grid.date == "2025-03-04"

@@ -26,7 +26,10 @@ def test_text_title_and_paragraphs(seed_file: Path) -> None:
 
 
 def test_text_hard_wrapped_lines_are_joined() -> None:
-    data = b"Memo\n\nThe committee met on Monday\nand agreed the budget.\n\n- first item\n- second item\n"
+    data = (
+        b"Memo\n\nThe committee met on Monday\nand agreed the budget.\n\n"
+        b"- first item\n- second item\n"
+    )
     _, doc = _read(data, "memo.txt")
     assert "The committee met on Monday and agreed the budget." in doc.text
     assert "- first item\n- second item" in doc.text
@@ -69,14 +72,23 @@ def test_html_keeps_the_article_and_drops_the_page_furniture() -> None:
     assert extracted.title == "Grid strained by heatwave"
     assert extracted.date == "2025-03-04"
     assert "record 61 gigawatts" in doc.text and "Maria Keller" in doc.text
-    for junk in ("TRACKING-SCRIPT-TEXT", "cookies", "World news menu", "READER-COMMENT", "Copyright"):
+    for junk in (
+        "TRACKING-SCRIPT-TEXT",
+        "cookies",
+        "World news menu",
+        "READER-COMMENT",
+        "Copyright",
+    ):
         assert junk not in doc.text, junk
     headings = [h for _, h in doc.layout["sections"]]
     assert any(h.endswith("Operators respond") for h in headings)
 
 
 def test_html_too_short_for_the_extractor_still_reads() -> None:
-    html = b"<html><body><script>alert(1)</script><p>Short note: the meeting moved to 3 pm.</p></body></html>"
+    html = (
+        b"<html><body><script>alert(1)</script>"
+        b"<p>Short note: the meeting moved to 3 pm.</p></body></html>"
+    )
     _, doc = _read(html, "note.html")
     assert doc.text == "Short note: the meeting moved to 3 pm."
 

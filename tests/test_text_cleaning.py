@@ -22,7 +22,9 @@ def test_unicode_and_whitespace_are_normalised() -> None:
 
 
 def test_trailing_web_boilerplate_is_removed() -> None:
-    body = [Block(text=f"Paragraph {i} of the article, with enough words to count.") for i in range(8)]
+    body = [
+        Block(text=f"Paragraph {i} of the article, with enough words to count.") for i in range(8)
+    ]
     tail = [Block(text="Comments"), Block(text="Popular posts from this blog"), Block(text="Share")]
     cleaned = clean_blocks(body + tail)
     assert [b.text for b in cleaned] == [b.text for b in body]

@@ -37,7 +37,7 @@ def model_path() -> Path:
 
 
 class TokenCounter:
-    """Counts and locates model tokens without loading torch: the model's own WordPiece tokenizer."""
+    """Counts and locates tokens with the model's own WordPiece tokenizer, without torch."""
 
     def __init__(self, path: Path | None = None) -> None:
         from tokenizers import Tokenizer

@@ -170,7 +170,8 @@ class Registry:
     def collections(self) -> dict[str, int]:
         """Collection name -> number of documents, for every collection holding any."""
         rows = self._db().execute(
-            "SELECT collection, COUNT(*) AS n FROM documents GROUP BY collection ORDER BY collection"
+            "SELECT collection, COUNT(*) AS n FROM documents "
+            "GROUP BY collection ORDER BY collection"
         )
         return {r["collection"]: r["n"] for r in rows}
 
@@ -186,7 +187,7 @@ class Registry:
     # --- writing -------------------------------------------------------------------------
 
     def begin(self, entries: list[tuple[str, str, str]]) -> None:
-        """Record that chunks of these (collection, doc_id, hash) versions are about to be written."""
+        """Record that chunks of these (collection, doc_id, hash) versions are being written."""
         with self._tx() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO journal VALUES (?, ?, ?, 'add')",

@@ -12,6 +12,7 @@ import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,7 @@ class StoreUnavailable(RuntimeError):
 
 
 def make_client(settings: Settings) -> Any:
-    """A Chroma client: ``HttpClient`` when ``BRIEF_CHROMA_HOST`` is set, else ``PersistentClient``."""
+    """A Chroma client: ``HttpClient`` with ``BRIEF_CHROMA_HOST`` set, else ``PersistentClient``."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -76,10 +77,14 @@ class Index:
             batch_size=settings.embed_batch_size,
             threads=settings.embed_threads,
         )
-        self.client = make_client(settings)
         self.registry = Registry(settings.registry_path)
         self._collections: dict[str, Any] = {}
         self._lock = threading.Lock()
+
+    @cached_property
+    def client(self) -> Any:
+        """The Chroma client, connected on first use (listing documents does not need it)."""
+        return make_client(self.settings)
 
     # --- collections ---------------------------------------------------------------------
 
@@ -182,7 +187,11 @@ class Index:
         )
         hits = []
         for cid, text, meta, dist in zip(
-            res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True
+            res["ids"][0],
+            res["documents"][0],
+            res["metadatas"][0],
+            res["distances"][0],
+            strict=True,
         ):
             if live.get(meta.get("doc_id")) != meta.get("hash"):
                 continue

@@ -72,4 +72,12 @@ def load_bytes(
     return loader(data, name)
 
 
-__all__ = ["LOADERS", "CONTENT_TYPES", "Extracted", "fetch_url", "is_supported", "load_bytes", "loader_for"]
+__all__ = [
+    "CONTENT_TYPES",
+    "LOADERS",
+    "Extracted",
+    "fetch_url",
+    "is_supported",
+    "load_bytes",
+    "loader_for",
+]

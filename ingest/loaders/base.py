@@ -22,7 +22,7 @@ class Extracted:
 
 
 def title_from_name(name: str) -> str:
-    """A readable title from a file name or URL path: ``q3-risk_report.pdf`` -> ``q3 risk report``."""
+    """A readable title from a file name or URL: ``q3-risk_report.pdf`` -> ``q3 risk report``."""
     stem = PurePath(name.rstrip("/")).stem or name
     title = re.sub(r"[_\-]+", " ", stem).strip()
     return title or "Untitled"
@@ -51,8 +51,12 @@ _MONTHS = {
 _MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _DATE_PATTERNS = [
     re.compile(r"\b(?P<year>(?:19|20)\d{2})-(?P<mnum>\d{1,2})-(?P<day>\d{1,2})\b"),
-    re.compile(_MONTH + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d{2})\b", re.I),
-    re.compile(r"\b(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<year>(?:19|20)\d{2})\b", re.I),
+    re.compile(
+        _MONTH + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d{2})\b", re.I
+    ),
+    re.compile(
+        r"\b(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<year>(?:19|20)\d{2})\b", re.I
+    ),
 ]
 
 

@@ -30,7 +30,7 @@ def _check_zip(data: bytes, max_unzipped: int) -> None:
 
 
 def load_docx(data: bytes, name: str, max_unzipped: int = 200_000_000) -> Extracted:
-    """Paragraphs and table rows of a .docx, with heading paths; title and date from its properties."""
+    """Paragraphs and table rows with heading paths; title and date from the properties."""
     import docx
     from docx.table import Table
     from docx.text.paragraph import Paragraph

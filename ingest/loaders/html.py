@@ -16,6 +16,7 @@ _SKIP_TAGS = {"script", "style", "noscript", "template", "nav", "header", "foote
 _SKIP_TAGS |= {"button", "select", "svg", "iframe", "object", "embed", "canvas"}
 _BLOCK_TAGS = {"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "td", "th", "dd"}
 _BLOCK_TAGS |= {"dt", "figcaption", "caption"}
+_CONTAINERS = {"item", "cell", "quote"}
 
 
 def _xml_blocks(xml: str) -> list[Block]:
@@ -29,10 +30,12 @@ def _xml_blocks(xml: str) -> list[Block]:
     blocks: list[Block] = []
     path: list[tuple[int, str]] = []
     for el in main.iter("head", "p", "item", "row", "quote", "code"):
-        text = " ".join("".join(el.itertext()).split()) if el.tag != "code" else "".join(el.itertext())
-        if el.tag in ("p", "quote", "code") and el.getparent() is not None:
-            if el.getparent().tag in ("item", "cell", "quote"):
-                continue  # counted with its container
+        text = (
+            " ".join("".join(el.itertext()).split()) if el.tag != "code" else "".join(el.itertext())
+        )
+        parent = el.getparent()
+        if el.tag in ("p", "quote", "code") and parent is not None and parent.tag in _CONTAINERS:
+            continue  # its text is counted with its container
         if el.tag == "row":
             cells = [" ".join("".join(c.itertext()).split()) for c in el.iter("cell")]
             text = " | ".join(c for c in cells if c)

@@ -1,4 +1,4 @@
-"""Plain text: decoding bytes of unknown encoding, paragraphs, and a title and date if the text has them."""
+"""Plain text: bytes of unknown encoding decoded, paragraphs, and a title and date if present."""
 
 from __future__ import annotations
 
@@ -107,5 +107,7 @@ def load_text(data: bytes, name: str) -> Extracted:
         raise EmptyDocument("the file holds no text")
     first = paras[0].split("\n")[0]
     title = first.strip() if looks_like_title(first) else title_from_name(name)
-    blocks = [Block(text=p, is_heading=(i == 0 and p.strip() == title)) for i, p in enumerate(paras)]
+    blocks = [
+        Block(text=p, is_heading=(i == 0 and p.strip() == title)) for i, p in enumerate(paras)
+    ]
     return Extracted(blocks=blocks, title=title, date=find_date(text[:2000]), kind="text")

@@ -24,7 +24,7 @@ def is_url(value: str) -> bool:
 
 
 def fetch_url(url: str, max_bytes: int, timeout: float = 20.0) -> Fetched:
-    """Download ``url`` (http or https only), following redirects, refusing more than ``max_bytes``."""
+    """Download ``url`` (http or https only), following redirects, at most ``max_bytes``."""
     import httpx
 
     parts = urlsplit(url)

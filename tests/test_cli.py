@@ -1,0 +1,81 @@
+"""The ``brief`` command as a user runs it: real process, real store, real model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from tests.conftest import run_brief
+
+
+def test_help_documents_every_command(tmp_path: Path) -> None:
+    out = run_brief("--help", data_dir=tmp_path / "data")
+    assert out.returncode == 0
+    for command in (
+        "ingest",
+        "list",
+        "remove",
+        "search",
+        "collections",
+        "serve",
+        "--prune",
+        "-k N",
+    ):
+        assert command in out.stdout, command
+    sub = run_brief("ingest", "--help", data_dir=tmp_path / "data")
+    assert "--collection" in sub.stdout and "--prune" in sub.stdout
+
+
+def test_ingest_list_search_remove(tmp_path: Path, seed_file: Path) -> None:
+    data = tmp_path / "data"
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    seed = docs / "deepseek.txt"
+    shutil.copy(seed_file, seed)
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4 truncated")
+
+    first = run_brief("ingest", str(docs), data_dir=data)
+    assert first.returncode == 1, first.stderr  # one file failed
+    assert f"failed     {docs / 'broken.pdf'}: damaged PDF" in first.stderr
+    assert f"ingested   {seed}" in first.stderr
+    assert "chunks embedded" in first.stderr  # progress lines when not on a terminal
+    assert "1 ingested, 0 unchanged, 1 failed" in first.stdout
+
+    (docs / "broken.pdf").unlink()
+    again = run_brief("ingest", str(docs), "--prune", data_dir=data)
+    assert again.returncode == 0, again.stderr
+    assert "unchanged" in again.stderr and "0 ingested, 1 unchanged, 0 failed" in again.stdout
+
+    listing = run_brief("list", data_dir=data)
+    assert listing.returncode == 0
+    assert "US Export Controls May Have" in listing.stdout and "1 document(s)" in listing.stdout
+    rows = json.loads(run_brief("list", "--json", data_dir=data).stdout)
+    assert rows[0]["chunks"] >= 3 and rows[0]["source"] == str(seed)
+
+    found = run_brief("search", "Who founded DeepSeek?", "-k", "2", "--json", data_dir=data)
+    assert found.returncode == 0, found.stderr
+    passages = json.loads(found.stdout)
+    assert len(passages) == 2
+    assert {"doc_id", "title", "source", "text", "start", "end", "location", "score"} <= set(
+        passages[0]
+    )
+    assert any("Liang Wenfeng" in p["text"] for p in passages)
+    text_view = run_brief("search", "Which chips did DeepSeek use?", data_dir=data)
+    assert "[1]" in text_view.stdout and "paragraph" in text_view.stdout
+
+    removed = run_brief("remove", str(seed), data_dir=data)
+    assert removed.returncode == 0 and "removed" in removed.stdout
+    assert "no documents" in run_brief("list", data_dir=data).stdout
+    missing = run_brief("remove", "nothing-like-this", data_dir=data)
+    assert missing.returncode == 1 and "no document matches" in missing.stderr
+
+
+def test_collections_are_kept_apart(tmp_path: Path, seed_file: Path) -> None:
+    data = tmp_path / "data"
+    out = run_brief("ingest", str(seed_file), "--collection", "china-desk", data_dir=data)
+    assert out.returncode == 0, out.stderr
+    assert "china-desk" in run_brief("collections", data_dir=data).stdout
+    assert "no documents" in run_brief("list", data_dir=data).stdout
+    bad = run_brief("list", "--collection", "../etc", data_dir=data)
+    assert bad.returncode == 2 and "invalid collection name" in bad.stderr
