@@ -58,16 +58,18 @@ class Settings(BaseSettings):
         "CPUs with native bfloat16, cosine >= 0.995 to float32), 'float32', or 'auto': time both "
         "on this CPU when the model loads and keep the faster.",
     )
-    embed_batch_size: int = Field(
-        64,
-        ge=1,
-        le=1024,
-        description="Chunks per forward pass of the embedding model (measured best on 2 cores).",
+    embed_batch_tokens: int = Field(
+        2048,
+        ge=256,
+        le=65536,
+        description="Padded tokens per forward pass of the embedding model. Texts are sorted by "
+        "length first; 2048 measured fastest on 2 cores (1024: -4%, 4096: same).",
     )
-    embed_threads: int = Field(
+    embed_workers: int = Field(
         0,
         ge=0,
-        description="Torch intra-op threads for embedding; 0 means one per available CPU core.",
+        le=64,
+        description="Forward passes run in parallel, one core each; 0 means one per CPU core.",
     )
 
     # --- chunking ----------------------------------------------------------------------

@@ -88,3 +88,14 @@ def test_token_counter_counts_like_the_model() -> None:
     assert counter.count([text]) == [expected]
     long_text = "word " * 400
     assert counter.count([long_text])[0] == 400  # no truncation at the tokenizer's 128
+
+
+def test_parallel_length_sorted_batches_match_sentence_transformers_encode() -> None:
+    texts = [
+        f"Sentence number {i} " + "about grid reliability and heat " * (i % 17) for i in range(60)
+    ]
+    embedder = Embedder(dtype="float32", batch_tokens=512, workers=2)
+    ours = embedder.embed(texts)
+    reference = embedder.model.encode(texts, batch_size=8, normalize_embeddings=True)
+    assert ours.shape == (60, EMBEDDING_DIM)
+    assert (ours * reference).sum(axis=1).min() >= 0.9999

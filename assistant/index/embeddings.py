@@ -16,6 +16,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,7 @@ class TokenCounter:
         return list(self._tok.encode(text, add_special_tokens=False).offsets)
 
 
-def _fastest_dtype(threads: int) -> str:
+def _fastest_dtype() -> str:
     """Time one matrix product of the model's feed-forward shape in both precisions."""
     import torch
 
@@ -77,17 +78,44 @@ def _fastest_dtype(threads: int) -> str:
     return "bfloat16" if timings["bfloat16"] * 1.25 < timings["float32"] else "float32"
 
 
-class Embedder:
-    """Sentence embeddings from all-MiniLM-L6-v2: unit-length float32 vectors of 384 numbers."""
+def plan_batches(lengths: Sequence[int], budget: int) -> list[list[int]]:
+    """Group text indices into batches of similar length, each at most ``budget`` padded tokens.
 
-    def __init__(self, dtype: str = "auto", batch_size: int = 32, threads: int = 0) -> None:
+    Longest first, so that the costly batches start early and the workers finish together.
+    Sorting by token count (not characters) keeps padding near zero.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        # Each batch is padded to its first (longest) member.
+        if current and (len(current) + 1) * lengths[current[0]] > budget:
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+class Embedder:
+    """Sentence embeddings from all-MiniLM-L6-v2: unit-length float32 vectors of 384 numbers.
+
+    Texts are tokenized once, sorted by length and cut into batches of about ``batch_tokens``
+    tokens; the batches run through the sentence-transformers model on ``workers`` threads of
+    one core each. On a 2-core CPU that measured about 1.5x faster than
+    ``SentenceTransformer.encode`` (whose per-call sort is by characters and whose matrix
+    products split every batch across both cores).
+    """
+
+    def __init__(self, dtype: str = "auto", batch_tokens: int = 2048, workers: int = 0) -> None:
         if dtype not in ("auto", "bfloat16", "float32"):
             raise ValueError(f"unknown embedding dtype {dtype!r}")
         self.requested_dtype = dtype
-        self.batch_size = batch_size
-        self.threads = threads or os.cpu_count() or 1
-        self._lock = threading.Lock()
+        self.batch_tokens = batch_tokens
+        self.workers = workers or os.cpu_count() or 1
         self.dtype: str | None = None  # the precision in use, known once the model is loaded
+        self._pool_lock = threading.Lock()
 
     @cached_property
     def tokens(self) -> TokenCounter:
@@ -105,10 +133,12 @@ class Embedder:
 
         transformers.logging.set_verbosity_error()
         transformers.logging.disable_progress_bar()
-        torch.set_num_threads(self.threads)
+        # Parallelism comes from our worker threads, one core each: splitting one forward pass
+        # across cores costs more in synchronisation than it gains on a model this small.
+        torch.set_num_threads(1 if self.workers > 1 else os.cpu_count() or 1)
         dtype = self.requested_dtype
         if dtype == "auto":
-            dtype = _fastest_dtype(self.threads)
+            dtype = _fastest_dtype()
         model = SentenceTransformer(
             str(model_path()),
             device="cpu",
@@ -120,24 +150,50 @@ class Embedder:
         self.dtype = dtype
         return model
 
+    @cached_property
+    def _pool(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="embed")
+
+    def _forward(self, ids: list[list[int]]) -> np.ndarray:
+        import torch
+
+        width = max(len(x) for x in ids)
+        input_ids = torch.zeros((len(ids), width), dtype=torch.long)
+        mask = torch.zeros((len(ids), width), dtype=torch.long)
+        for row, seq in enumerate(ids):
+            input_ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+            mask[row, : len(seq)] = 1
+        features = {
+            "input_ids": input_ids,
+            "attention_mask": mask,
+            "token_type_ids": torch.zeros_like(input_ids),
+        }
+        with torch.inference_mode():
+            # The model's own modules: transformer, mean pooling, normalisation.
+            out = self.model(features)["sentence_embedding"]
+        return out.float().numpy()
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed ``texts``; returns an array of shape (len(texts), 384), rows of unit length."""
         if not texts:
             return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-        import torch
-
         model = self.model
-        # One forward pass at a time: torch already uses every core, and two interleaved
-        # passes only thrash the caches.
-        with self._lock, torch.inference_mode():
-            vectors = model.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        return np.asarray(vectors, dtype=np.float32)
+        encoded = model.tokenizer(
+            list(texts), truncation=True, max_length=MODEL_MAX_TOKENS, add_special_tokens=True
+        )["input_ids"]
+        batches = plan_batches([len(x) for x in encoded], self.batch_tokens)
+        out = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
+        if len(batches) == 1:
+            # A query or a handful of passages: no need to queue behind other work.
+            out[batches[0]] = self._forward([encoded[i] for i in batches[0]])
+            return out
+        futures = [
+            (batch, self._pool.submit(self._forward, [encoded[i] for i in batch]))
+            for batch in batches
+        ]
+        for batch, future in futures:
+            out[batch] = future.result()
+        return out
 
     def embed_one(self, text: str) -> np.ndarray:
         """Embed a single text (a query); returns a vector of 384 numbers."""
@@ -148,10 +204,10 @@ _shared: dict[tuple[str, int, int], Embedder] = {}
 _shared_lock = threading.Lock()
 
 
-def get_embedder(dtype: str = "auto", batch_size: int = 32, threads: int = 0) -> Embedder:
+def get_embedder(dtype: str = "auto", batch_tokens: int = 2048, workers: int = 0) -> Embedder:
     """The process-wide embedder for these settings (the model is loaded once)."""
-    key = (dtype, batch_size, threads)
+    key = (dtype, batch_tokens, workers)
     with _shared_lock:
         if key not in _shared:
-            _shared[key] = Embedder(dtype=dtype, batch_size=batch_size, threads=threads)
+            _shared[key] = Embedder(dtype=dtype, batch_tokens=batch_tokens, workers=workers)
         return _shared[key]

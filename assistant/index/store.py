@@ -74,8 +74,8 @@ class Index:
         self.settings = settings
         self.embedder = embedder or get_embedder(
             dtype=settings.embed_dtype,
-            batch_size=settings.embed_batch_size,
-            threads=settings.embed_threads,
+            batch_tokens=settings.embed_batch_tokens,
+            workers=settings.embed_workers,
         )
         self.registry = Registry(settings.registry_path)
         self._collections: dict[str, Any] = {}

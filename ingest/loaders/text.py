@@ -81,14 +81,19 @@ def _check_text(text: str) -> str:
     return text
 
 
-def looks_like_title(line: str) -> bool:
-    """A short first line without closing punctuation reads as a title."""
+def looks_like_title(line: str, stands_alone: bool = False) -> bool:
+    """A short line that reads as a title.
+
+    A line ending in a full stop counts only when it ``stands_alone`` as the first paragraph
+    (many exported articles and abstracts end their title with one).
+    """
     line = line.strip()
     words = line.split()
     return (
-        0 < len(line) <= 200
-        and 1 <= len(words) <= 30
-        and line[-1] not in ".,;:"
+        0 < len(line) <= 250
+        and 1 <= len(words) <= 35
+        and line[-1] not in ",;:"
+        and (line[-1] != "." or stands_alone)
         and not line.startswith(("-", "*", "•"))
     )
 
@@ -106,7 +111,8 @@ def load_text(data: bytes, name: str) -> Extracted:
     if not paras:
         raise EmptyDocument("the file holds no text")
     first = paras[0].split("\n")[0]
-    title = first.strip() if looks_like_title(first) else title_from_name(name)
+    alone = len(paras) > 1 and "\n" not in paras[0]
+    title = first.strip() if looks_like_title(first, stands_alone=alone) else title_from_name(name)
     blocks = [
         Block(text=p, is_heading=(i == 0 and p.strip() == title)) for i, p in enumerate(paras)
     ]
