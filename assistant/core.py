@@ -10,6 +10,7 @@ from typing import Any
 from assistant.index.registry import DocumentRecord
 from assistant.index.store import Index
 from assistant.passages import Passage
+from assistant.retriever import Retriever
 from assistant.settings import Settings, check_collection_name, get_settings
 
 
@@ -66,17 +67,31 @@ class Assistant:
 
     # --- retrieval -----------------------------------------------------------------------
 
+    @cached_property
+    def retriever(self) -> Retriever:
+        """Hybrid (dense + BM25) retrieval over the store."""
+        return Retriever(self.index)
+
     def search(
         self,
         query: str,
         k: int = 5,
         collection: str | None = None,
-        where: dict[str, Any] | None = None,
+        filters: dict[str, Any] | None = None,
+        mode: str = "hybrid",
     ) -> list[Passage]:
-        """The ``k`` passages most similar in meaning to ``query``, best first."""
+        """The ``k`` best passages for ``query``, best first.
+
+        ``mode`` is "hybrid" (meaning and words, fused), "dense" or "lexical".
+        ``filters`` may name a ``source`` or ``doc_id`` (or a list) and ``date_from`` /
+        ``date_to`` (ISO days).
+        """
         query = " ".join(query.split())
         if not query:
             raise ValueError("the query is empty")
+        if mode not in ("hybrid", "dense", "lexical"):
+            raise ValueError(f"unknown search mode {mode!r}")
         vector = self.index.embedder.embed_one(query)
-        hits = self.index.search(self._collection(collection), vector, k, where=where)
-        return [Passage.from_chunk(h.text, h.metadata, h.similarity) for h in hits]
+        return self.retriever.retrieve(
+            query, vector, self._collection(collection), k=k, filters=filters, mode=mode
+        )

@@ -22,6 +22,9 @@ class Passage:
     date: str | None = None
     page: int | None = None
     heading: str | None = None
+    #: The evidence behind ``score``: cosine similarity and BM25 score, when known.
+    dense: float | None = None
+    lexical: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, for JSON."""

@@ -44,6 +44,10 @@ CREATE TABLE IF NOT EXISTS documents (
     PRIMARY KEY (collection, doc_id)
 );
 CREATE INDEX IF NOT EXISTS documents_source ON documents (collection, source);
+CREATE TABLE IF NOT EXISTS generations (
+    collection   TEXT PRIMARY KEY,
+    generation   INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS journal (
     collection   TEXT NOT NULL,
     doc_id       TEXT NOT NULL,
@@ -175,6 +179,15 @@ class Registry:
         )
         return {r["collection"]: r["n"] for r in rows}
 
+    def generation(self, collection: str) -> int:
+        """A number that changes whenever a document of the collection is added or removed."""
+        row = (
+            self._db()
+            .execute("SELECT generation FROM generations WHERE collection=?", (collection,))
+            .fetchone()
+        )
+        return int(row["generation"]) if row else 0
+
     def pending(self, collection: str | None = None) -> list[JournalEntry]:
         """Chunk sets left by unfinished writes, to delete from Chroma."""
         sql = "SELECT collection, doc_id, content_hash, action FROM journal"
@@ -228,6 +241,7 @@ class Registry:
                     "DELETE FROM journal WHERE collection=? AND doc_id=? AND content_hash=?",
                     (rec.collection, rec.doc_id, rec.content_hash),
                 )
+                _bump(db, rec.collection)
                 if old and old["content_hash"] != rec.content_hash:
                     entry = JournalEntry(rec.collection, rec.doc_id, old["content_hash"], "drop")
                     db.execute(
@@ -249,6 +263,7 @@ class Registry:
             db.execute(
                 "DELETE FROM documents WHERE collection=? AND doc_id=?", (collection, doc_id)
             )
+            _bump(db, collection)
             db.execute(
                 "INSERT OR REPLACE INTO journal VALUES (?, ?, ?, 'drop')",
                 (collection, doc_id, old["content_hash"]),
@@ -263,6 +278,14 @@ class Registry:
                 "AND action=?",
                 [(e.collection, e.doc_id, e.content_hash, e.action) for e in entries],
             )
+
+
+def _bump(db: sqlite3.Connection, collection: str) -> None:
+    db.execute(
+        "INSERT INTO generations VALUES (?, 1) "
+        "ON CONFLICT(collection) DO UPDATE SET generation = generation + 1",
+        (collection,),
+    )
 
 
 def _record(row: sqlite3.Row) -> DocumentRecord:

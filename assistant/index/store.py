@@ -166,6 +166,31 @@ class Index:
         got = self.chroma_collection(collection).get(where={"doc_id": doc_id}, include=[])
         return list(got["ids"])
 
+    def live_chunks(self, collection: str, page: int = 5000) -> list[Hit]:
+        """Every live chunk of a collection, with text and metadata (similarity 0)."""
+        col = self.chroma_collection(collection)
+        live = self.registry.hashes(collection)
+        out: list[Hit] = []
+        offset = 0
+        while True:
+            got = col.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                if live.get(meta.get("doc_id")) == meta.get("hash"):
+                    out.append(Hit(id=cid, text=text, metadata=meta, similarity=0.0))
+            if len(got["ids"]) < page:
+                return out
+            offset += page
+
+    def vectors(self, collection: str, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored embedding of each chunk id."""
+        if not ids:
+            return {}
+        got = self.chroma_collection(collection).get(ids=list(ids), include=["embeddings"])
+        return {
+            cid: np.asarray(vec, dtype=np.float32)
+            for cid, vec in zip(got["ids"], got["embeddings"], strict=True)
+        }
+
     def search(
         self,
         collection: str,

@@ -1,0 +1,71 @@
+"""Hybrid retrieval over a real store: meaning and words fused, filters, caps, kept in step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from assistant.core import Assistant
+
+
+def _notes(folder: Path) -> None:
+    folder.mkdir()
+    (folder / "strike.md").write_text(
+        "---\ndate: 2026-03-14\n---\n# Port strike ends\n\nDock workers at Port Calder ended a "
+        "nine-day strike after an 11 per cent pay deal. The stoppage delayed cargo worth about "
+        "1.2 billion euros."
+    )
+    (folder / "water.md").write_text(
+        "---\ndate: 2026-09-02\n---\n# Water tariffs\n\nThe Westmere water utility needs about "
+        "310 million in new investment, mainly to replace lead service lines."
+    )
+    (folder / "code.md").write_text(
+        "# Part numbers\n\nThe replacement valve is catalogued as XR-7731B in the spare parts list."
+    )
+
+
+def test_words_and_meaning_both_count(assistant: Assistant, tmp_path: Path) -> None:
+    _notes(tmp_path / "notes")
+    assistant.ingest([tmp_path / "notes"])
+    # A rare identifier: the words find it even when the meaning barely does.
+    hit = assistant.search("XR-7731B", k=1)[0]
+    assert hit.title == "Part numbers" and hit.lexical and hit.lexical > 0
+    # A paraphrase with no shared key word: the meaning finds it.
+    hit = assistant.search("How long did the dockers stop working?", k=1)[0]
+    assert hit.title == "Port strike ends" and hit.dense and hit.dense > 0.3
+
+
+def test_filters_by_date_and_source(assistant: Assistant, tmp_path: Path) -> None:
+    _notes(tmp_path / "notes")
+    assistant.ingest([tmp_path / "notes"])
+    late = assistant.search("money", k=5, filters={"date_from": "2026-06-01"})
+    assert {p.title for p in late} == {"Water tariffs"}
+    source = str((tmp_path / "notes" / "strike.md").resolve())
+    only = assistant.search("water investment", k=5, filters={"source": source})
+    assert {p.title for p in only} == {"Port strike ends"}
+
+
+def test_lexical_index_follows_every_change(assistant: Assistant, tmp_path: Path) -> None:
+    path = tmp_path / "memo.txt"
+    path.write_text("Memo\n\nThe project codename is BLUEHERON.")
+    assistant.ingest([path])
+    assert assistant.search("BLUEHERON", k=1, mode="lexical")[0].title == "Memo"
+    path.write_text("Memo\n\nThe project codename is now REDKITE.")
+    assistant.ingest([path])
+    assert assistant.search("BLUEHERON", k=1, mode="lexical") == []
+    assert "REDKITE" in assistant.search("REDKITE", k=1, mode="lexical")[0].text
+    assistant.remove(str(path))
+    assert assistant.search("REDKITE", k=3) == []
+
+
+def test_one_document_cannot_fill_every_slot(assistant: Assistant, tmp_path: Path) -> None:
+    long_doc = tmp_path / "long.txt"
+    long_doc.write_text(
+        "Grid report\n\n"
+        + "\n\n".join(f"Grid section {i}: " + "grid demand rose again. " * 30 for i in range(12))
+    )
+    short_doc = tmp_path / "short.txt"
+    short_doc.write_text("Short note\n\nGrid demand hit a record on Tuesday.")
+    assistant.ingest([long_doc, short_doc])
+    hits = assistant.search("grid demand", k=5)
+    titles = [p.title for p in hits]
+    assert titles.count("Grid report") <= 3 and "Short note" in titles
