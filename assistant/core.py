@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from assistant.answer import Answer, Event
 from assistant.index.registry import DocumentRecord
 from assistant.index.store import Index
 from assistant.passages import Passage
+from assistant.responder import Responder
 from assistant.retriever import Retriever
 from assistant.settings import Settings, check_collection_name, get_settings
 
@@ -66,6 +68,35 @@ class Assistant:
         return {name: counts.get(name, 0) for name in self.index.collection_names()}
 
     # --- retrieval -----------------------------------------------------------------------
+
+    @cached_property
+    def responder(self) -> Responder:
+        """Question answering over the store (offline answerer or chat model)."""
+        return Responder(self.index, self.retriever, self.settings)
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] | None = None,
+        collection: str | None = None,
+        filters: dict[str, Any] | None = None,
+    ) -> Answer:
+        """A cited answer to ``question``, or an abstention with related passages.
+
+        ``history`` is the conversation so far as ``{"role": "user"|"assistant", "content"}``
+        dicts; follow-up questions are resolved against it.
+        """
+        return self.responder.ask(question, history, self._collection(collection), filters)
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] | None = None,
+        collection: str | None = None,
+        filters: dict[str, Any] | None = None,
+    ) -> Iterator[Event]:
+        """The answer as events: ``TextDelta``s, ``CitationEvent``s, then ``Done(answer)``."""
+        return self.responder.stream(question, history, self._collection(collection), filters)
 
     @cached_property
     def retriever(self) -> Retriever:

@@ -7,7 +7,9 @@ it follows every add, replace, remove and prune without being told.
 
 from __future__ import annotations
 
+import math
 import threading
+from collections import Counter
 from functools import lru_cache
 from typing import Any
 
@@ -47,6 +49,7 @@ class LexicalIndex:
         self.chunks: list[Hit] = []
         self.position: dict[str, int] = {}
         self._bm25: Any = None
+        self._df: Counter[str] = Counter()
         self._lock = threading.Lock()
 
     def refresh(self) -> None:
@@ -62,12 +65,22 @@ class LexicalIndex:
 
             chunks = self.index.live_chunks(self.collection)
             bm25 = None
+            df: Counter[str] = Counter()
             if chunks:
+                terms = tokenize([_indexed_text(c) for c in chunks])
+                for chunk_terms in terms:
+                    df.update(set(chunk_terms))
                 bm25 = bm25s.BM25()
-                bm25.index(tokenize([_indexed_text(c) for c in chunks]), show_progress=False)
-            self.chunks, self._bm25 = chunks, bm25
+                bm25.index(terms, show_progress=False)
+            self.chunks, self._bm25, self._df = chunks, bm25, df
             self.position = {c.id: i for i, c in enumerate(chunks)}
             self.generation = current
+
+    def idf(self, term: str) -> float:
+        """How rare a (stemmed) term is across the collection's chunks; rare terms weigh more."""
+        n = max(len(self.chunks), 1)
+        df = self._df.get(term, 0)
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
     def scores(self, query: str, mask: np.ndarray | None = None) -> np.ndarray:
         """BM25 score of every chunk (aligned with ``chunks``) for ``query``; 0 where masked out."""

@@ -60,3 +60,28 @@ def location(meta: dict[str, Any]) -> str:
     if meta.get("heading"):
         return str(meta["heading"])
     return f"paragraph {meta.get('para', 1)}"
+
+
+def below_title(heading: str | None, title: str) -> str | None:
+    """A heading path without its first step when that step is the document's own title."""
+    if not heading:
+        return None
+    first, _, rest = heading.partition(" > ")
+    if " ".join(first.split()) == title:
+        return rest or None
+    return heading
+
+
+def location_at(text: str, layout: dict[str, Any], offset: int, title: str = "") -> str:
+    """Where ``offset`` of a document's text is, as a person would say it (see ``location``)."""
+    pages = layout.get("pages") or []
+    sections = layout.get("sections") or []
+    page = next((p for s, p in reversed(pages) if s <= offset), None)
+    heading = next((h for s, h in reversed(sections) if s <= offset), None)
+    meta: dict[str, Any] = {"para": text.count("\n\n", 0, offset) + 1}
+    if page is not None:
+        meta["page"] = page
+    heading = below_title(heading, title)
+    if heading:
+        meta["heading"] = heading
+    return location(meta)

@@ -88,6 +88,12 @@ class Settings(BaseSettings):
         "start of the next chunk, so a fact cut by a boundary is still found whole.",
     )
 
+    # --- answering -----------------------------------------------------------------------
+    top_k: int = Field(5, ge=1, le=50, description="Passages retrieved for each question.")
+    max_question_chars: int = Field(
+        2000, ge=10, description="Questions longer than this many characters are refused."
+    )
+
     # --- limits on input ---------------------------------------------------------------
     max_file_mb: float = Field(
         50.0, gt=0, description="Files larger than this many megabytes are refused."

@@ -11,13 +11,14 @@ from typing import Any
 
 from assistant.index.embeddings import MAX_CHUNK_TOKENS, TokenCounter
 from assistant.index.registry import DocumentRecord
+from assistant.passages import below_title
 from ingest.chunking import Chunk, chunk_text
 from ingest.errors import EmptyDocument, TooLarge
 from ingest.loaders import Extracted
 from ingest.normalize import assemble, clean_blocks
 
 #: Bump when a change to loading, cleaning or chunking should re-embed every document.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 #: Tokens of a title prefixed to each chunk's embedding input, at most.
 TITLE_TOKENS = 32
 
@@ -53,6 +54,9 @@ def content_hash(data: bytes, fingerprint: str) -> str:
 
 
 def _title_prefix(title: str, counter: TokenCounter) -> str:
+    """The title as the model reads it before each chunk; none if it is only an id ("0412")."""
+    if not re.search(r"[^\W\d_]{3,}", title):
+        return ""
     offsets = counter.offsets(title)
     if len(offsets) > TITLE_TOKENS:
         title = title[: offsets[TITLE_TOKENS - 1][1]]
@@ -81,7 +85,7 @@ def prepare(
         raise TooLarge(f"{len(text):,} characters of text, more than the limit of {max_chars:,}")
     title = " ".join(extracted.title.split())[:300] or "Untitled"
     prefix = _title_prefix(title, counter)
-    prefix_tokens = counter.count([prefix])[0]
+    prefix_tokens = counter.count([prefix])[0] if prefix else 0
     limit = MAX_CHUNK_TOKENS - prefix_tokens
     chunks = chunk_text(
         text,
@@ -106,7 +110,9 @@ def prepare(
         size_bytes=size_bytes,
         layout=assembled.layout,
     )
-    inputs = [c.text if c.text.startswith(prefix) else f"{prefix}\n{c.text}" for c in chunks]
+    inputs = [
+        c.text if not prefix or c.text.startswith(prefix) else f"{prefix}\n{c.text}" for c in chunks
+    ]
     date_ts = _day_number(extracted.date)
     para_starts = [0] + [m.end() for m in re.finditer(r"\n\n", text)]
     metadatas = []
@@ -130,7 +136,7 @@ def prepare(
         if c.page is not None:
             meta["page"] = c.page
             meta["page_end"] = c.page_end or c.page
-        heading = _below_title(c.heading, title)
+        heading = below_title(c.heading, title)
         if heading:
             meta["heading"] = heading
         metadatas.append(meta)
@@ -145,13 +151,3 @@ def _day_number(iso: str | None) -> int | None:
         return (date.fromisoformat(iso) - date(1970, 1, 1)).days
     except ValueError:
         return None
-
-
-def _below_title(heading: str | None, title: str) -> str | None:
-    """A heading path without its first step when that step is the document's own title."""
-    if not heading:
-        return None
-    first, _, rest = heading.partition(" > ")
-    if " ".join(first.split()) == title:
-        return rest or None
-    return heading

@@ -183,10 +183,14 @@ class Embedder:
         )["input_ids"]
         batches = plan_batches([len(x) for x in encoded], self.batch_tokens)
         out = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
-        if len(batches) == 1:
-            # A query or a handful of passages: no need to queue behind other work.
+        if len(batches) == 1 and (len(batches[0]) < 4 or self.workers == 1):
+            # A query or two: no need to queue behind other work.
             out[batches[0]] = self._forward([encoded[i] for i in batches[0]])
             return out
+        if len(batches) < self.workers:
+            # A few sentences: deal them out so that every core gets a share.
+            flat = [i for batch in batches for i in batch]
+            batches = [flat[w :: self.workers] for w in range(self.workers)]
         futures = [
             (batch, self._pool.submit(self._forward, [encoded[i] for i in batch]))
             for batch in batches

@@ -1,0 +1,142 @@
+"""Deciding to abstain: is the best evidence strong enough to answer from?
+
+Several signals are combined in a logistic model whose coefficients and threshold are fitted on
+SQuAD 2.0 dev500 by ``bench/qa.py`` and shipped in ``assistant/calibration.json``:
+how close in meaning the best sentence is, how much of the question's key terms it covers
+(rare terms weigh more), whether it holds the kind of thing asked for, and how close the best
+passage is. ``p_answerable`` below the threshold means "the documents don't say".
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from assistant.extractive import Candidate, with_stems
+from assistant.lexical import tokenize
+from assistant.passages import Passage
+from assistant.question import Question
+
+CALIBRATION = Path(__file__).with_name("calibration.json")
+FEATURES = (
+    "sent_dense",
+    "coverage",
+    "typed",
+    "passage_dense",
+    "passage_lexical",
+    "passage_coverage",
+    "rarest_found",
+    "bigrams",
+    "entities_found",
+)
+
+
+@dataclass
+class Calibration:
+    """Logistic coefficients over ``FEATURES`` and the decision threshold."""
+
+    weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "sent_dense": 6.0,
+            "coverage": 4.0,
+            "typed": 1.0,
+            "passage_dense": 2.0,
+            "passage_lexical": 0.5,
+        }
+    )
+    bias: float = -5.5
+    threshold: float = 0.5
+
+
+@lru_cache(maxsize=1)
+def load_calibration() -> Calibration:
+    """The shipped calibration, or the hand-set defaults if none was fitted yet."""
+    if CALIBRATION.exists():
+        data = json.loads(CALIBRATION.read_text()).get("abstention")
+        if data:
+            return Calibration(
+                weights=data["weights"], bias=data["bias"], threshold=data["threshold"]
+            )
+    return Calibration()
+
+
+def features(
+    question: Question,
+    best: Candidate | None,
+    passages: list[Passage],
+    idf: dict[str, float],
+) -> dict[str, float]:
+    """The signals the decision uses, each roughly in [0, 1].
+
+    Besides closeness in meaning and words, two signals target questions written against a
+    passage that does not answer them (a swapped name, an added condition): whether the
+    question's rarest term occurs in the best passage at all, and whether pairs of adjacent
+    key terms of the question stand together in the best sentence.
+    """
+    top = passages[0] if passages else None
+    typed = 0.5 if question.kind is None else (1.0 if best and best.typed else 0.0)
+    lexical = (top.lexical or 0.0) if top else 0.0
+    passage_terms = _terms_of(top.text if top else "", question.terms)
+    weight = {t: idf.get(t, 1.0) for t in question.terms}
+    total = sum(weight.values()) or 1.0
+    rarest = max(question.terms, key=lambda t: weight[t]) if question.terms else None
+    return {
+        "sent_dense": best.dense if best else 0.0,
+        "coverage": best.coverage if best else 0.0,
+        "typed": typed,
+        "passage_dense": (top.dense or 0.0) if top else 0.0,
+        # BM25 grows with the number of terms; squash it so long questions don't dominate.
+        "passage_lexical": lexical / (lexical + 5.0),
+        "passage_coverage": sum(weight[t] for t in question.terms if t in passage_terms) / total,
+        "rarest_found": 1.0 if rarest is None or rarest in passage_terms else 0.0,
+        "bigrams": _bigram_share(question.terms, best.text if best else ""),
+        "entities_found": _entities_found(question.text, top.text if top else ""),
+    }
+
+
+_ENTITY = re.compile(r"(?<!^)(?<![.?!] )\b([A-Z][\w'’-]+|\d[\d,.]*)")
+
+
+def _entities_found(question: str, passage: str) -> float:
+    """Share of the question's names and numbers (not its first word) found in the passage.
+
+    A question about "the 1998 treaty" asked of a passage about the 1997 one is not answered
+    by it, however close the two are in meaning.
+    """
+    found = [m.group(1) for m in _ENTITY.finditer(question.strip())]
+    if not found:
+        return 1.0
+    return sum(1 for e in found if e in passage) / len(found)
+
+
+def _terms_of(text: str, wanted: list[str]) -> set[str]:
+    return with_stems(set(tokenize([text])[0]), wanted) if text else set()
+
+
+def _bigram_share(terms: list[str], sentence: str) -> float:
+    """Share of the question's adjacent key-term pairs that are adjacent in the sentence too."""
+    pairs = set(itertools.pairwise(terms))
+    if not pairs or not sentence:
+        return 0.5 if not pairs else 0.0
+    words = tokenize([sentence])[0]
+    near = {(a, b) for i, a in enumerate(words) for b in words[i + 1 : i + 3]}
+    near |= {(b, a) for a, b in near}
+    return sum(1 for p in pairs if p in near) / len(pairs)
+
+
+def p_answerable(signals: dict[str, float], calibration: Calibration | None = None) -> float:
+    """Probability that the evidence answers the question."""
+    cal = calibration or load_calibration()
+    z = cal.bias + sum(cal.weights.get(k, 0.0) * v for k, v in signals.items())
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def should_abstain(signals: dict[str, float], calibration: Calibration | None = None) -> bool:
+    """True when the evidence is too weak to answer from."""
+    cal = calibration or load_calibration()
+    return p_answerable(signals, cal) < cal.threshold

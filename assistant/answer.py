@@ -1,0 +1,100 @@
+"""What an answer is: text with markers [n], the citations they open, and the stream of events."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from assistant.passages import Passage
+
+#: The reply when the documents do not answer; also what a language model must say then.
+NOT_FOUND = "The documents don't say."
+
+
+@dataclass
+class Citation:
+    """A marker's target: the exact words of a source that support a sentence of the answer.
+
+    ``document_text[start:end] == quote`` for the cited document's cleaned text.
+    """
+
+    n: int
+    doc_id: str
+    title: str
+    source: str
+    location: str
+    quote: str
+    start: int
+    end: int
+    score: float
+    supported: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, for JSON."""
+        return asdict(self)
+
+
+@dataclass
+class Sentence:
+    """A sentence of the answer text, with the markers it carries and whether it is supported."""
+
+    text: str
+    citations: list[int]
+    supported: bool
+
+
+@dataclass
+class Answer:
+    """A cited answer, or an abstention with the passages that came closest."""
+
+    question: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    abstained: bool = False
+    related: list[Passage] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    sentences: list[Sentence] = field(default_factory=list)
+    #: The question as searched, after a follow-up was resolved against the conversation.
+    search_query: str = ""
+    #: Estimated probability that the evidence answers the question (calibrated, 0-1).
+    confidence: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The answer as plain data: text, abstained, citations, related, timings, sentences."""
+        return {
+            "text": self.text,
+            "abstained": self.abstained,
+            "citations": [c.to_dict() for c in self.citations],
+            "related": [p.to_dict() for p in self.related],
+            "timings": self.timings,
+            "sentences": [asdict(s) for s in self.sentences],
+            "search_query": self.search_query,
+            "confidence": self.confidence,
+        }
+
+
+@dataclass
+class TextDelta:
+    """A piece of answer text, in order."""
+
+    text: str
+    type: str = "delta"
+
+
+@dataclass
+class CitationEvent:
+    """A citation, sent once its marker first appears in the text."""
+
+    citation: Citation
+    type: str = "citation"
+
+
+@dataclass
+class Done:
+    """The end of a stream, with the whole verified answer."""
+
+    answer: Answer
+    type: str = "done"
+
+
+Event = TextDelta | CitationEvent | Done

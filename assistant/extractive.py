@@ -1,0 +1,175 @@
+"""The offline answerer: the answer is the sources' own sentences, quoted verbatim.
+
+From the best passages, every sentence is a candidate. Each is scored on three kinds of
+evidence: its meaning (cosine to the question), its words (the share of the question's key
+terms it contains, rare terms weighing more) and whether it holds the kind of thing the
+question asks for (a person for "who", a date for "when"...). The best sentence is the answer;
+one or two more join it when they add key terms the first lacks, or when the first begins
+with a pronoun whose referent is the sentence before. Nothing is paraphrased.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from assistant.index.embeddings import Embedder
+from assistant.lexical import tokenize
+from assistant.passages import Passage
+from assistant.question import Question, has_kind
+from ingest.sentences import sentence_spans
+
+_PRONOUN_START = re.compile(r"^[\"“]?(He|She|They|It|This|That|These|Those|His|Her|Their|Its)\b")
+
+
+@dataclass
+class Weights:
+    """How much each kind of evidence counts (tuned on SQuAD dev500 by ``bench/qa.py``)."""
+
+    dense: float = 0.5
+    coverage: float = 0.35
+    kind: float = 0.1
+    rank: float = 0.05
+
+    @classmethod
+    def shipped(cls) -> Weights:
+        """The tuned weights from ``assistant/calibration.json``, else the defaults."""
+        path = Path(__file__).with_name("calibration.json")
+        if path.exists():
+            data = json.loads(path.read_text()).get("sentence_weights")
+            if data:
+                return cls(**data)
+        return cls()
+
+
+@dataclass
+class Candidate:
+    """A sentence of a retrieved passage, with its evidence."""
+
+    passage: Passage
+    rank: int  # rank of its passage, 0 = best
+    start: int  # offsets in the document's text
+    end: int
+    text: str
+    dense: float = 0.0
+    coverage: float = 0.0
+    typed: bool = False
+    score: float = 0.0
+    terms: set[str] = field(default_factory=set)
+
+
+class SentenceVectors:
+    """Embeddings of passage sentences, computed on demand and kept (LRU) for repeat use."""
+
+    def __init__(self, embedder: Embedder, capacity: int = 50_000) -> None:
+        self.embedder = embedder
+        self.capacity = capacity
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, texts: list[str]) -> np.ndarray:
+        """One unit vector per text."""
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            vectors = self.embedder.embed(missing)
+            with self._lock:
+                for text, vec in zip(missing, vectors, strict=True):
+                    self._cache[text] = vec
+                while len(self._cache) > self.capacity:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            for t in texts:
+                self._cache.move_to_end(t)
+            return np.stack([self._cache[t] for t in texts])
+
+
+def candidates(passages: list[Passage], max_passages: int = 3) -> list[Candidate]:
+    """The sentences of the best passages, each once (passages of one document may overlap)."""
+    seen: set[tuple[str, int]] = set()
+    out: list[Candidate] = []
+    for rank, passage in enumerate(passages[:max_passages]):
+        for a, b in sentence_spans(passage.text):
+            start, end = passage.start + a, passage.start + b
+            text = passage.text[a:b]
+            if (passage.doc_id, start) in seen or len(text) < 12:
+                continue
+            seen.add((passage.doc_id, start))
+            out.append(Candidate(passage, rank, start, end, text))
+    return out
+
+
+def score(
+    question: Question,
+    qvec: np.ndarray,
+    found: list[Candidate],
+    vectors: SentenceVectors,
+    idf: dict[str, float],
+    weights: Weights,
+) -> None:
+    """Fill in each candidate's evidence and combined score."""
+    if not found:
+        return
+    sims = vectors.get([c.text for c in found]) @ qvec
+    total = sum(idf.get(t, 1.0) for t in question.terms) or 1.0
+    term_lists = tokenize([c.text for c in found])
+    for cand, sim, terms in zip(found, sims, term_lists, strict=True):
+        cand.terms = with_stems(set(terms), question.terms)
+        cand.dense = float(sim)
+        cand.coverage = sum(idf.get(t, 1.0) for t in question.terms if t in cand.terms) / total
+        cand.typed = has_kind(cand.text, question.kind)
+        cand.score = (
+            weights.dense * cand.dense
+            + weights.coverage * cand.coverage
+            + weights.kind * (1.0 if cand.typed else 0.0)
+            + weights.rank * (1.0 / (1 + cand.rank))
+        )
+
+
+def with_stems(terms: set[str], wanted: list[str]) -> set[str]:
+    """``terms`` plus each wanted term that a sentence term extends ("found" in "founder").
+
+    The stemmer leaves derived forms apart ("founded" -> "found", "founder" -> "founder"); a
+    shared start of five letters or more is close enough to count.
+    """
+    out = set(terms)
+    for want in wanted:
+        if want not in out and len(want) >= 5 and any(t.startswith(want) for t in terms):
+            out.add(want)
+    return out
+
+
+def pick(question: Question, found: list[Candidate], limit: int = 3) -> list[Candidate]:
+    """The answer's sentences, in document order: the best, plus what completes it."""
+    if not found:
+        return []
+    ranked = sorted(found, key=lambda c: -c.score)
+    best = ranked[0]
+    chosen = [best]
+    covered = {t for t in question.terms if t in best.terms}
+    # A sentence that starts "He said..." reads wrongly alone: bring the one before it.
+    if _PRONOUN_START.match(best.text):
+        before = [
+            c
+            for c in found
+            if c.passage.doc_id == best.passage.doc_id
+            and c.end < best.start
+            and best.start - c.end <= 3
+        ]
+        if before:
+            chosen.insert(0, before[-1])
+    for cand in ranked[1:]:
+        if len(chosen) >= limit:
+            break
+        new_terms = {t for t in question.terms if t in cand.terms} - covered
+        if cand.score >= 0.85 * best.score and new_terms and cand not in chosen:
+            chosen.append(cand)
+            covered |= new_terms
+    chosen.sort(key=lambda c: (c.rank, c.start))
+    return chosen

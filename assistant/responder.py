@@ -1,0 +1,210 @@
+"""From a question to a verified, cited answer (or an abstention), as events or as one Answer.
+
+The steps, each owned by its module: resolve a follow-up against the conversation
+(``followup.py``), retrieve passages (``retriever.py``), answer (offline: ``extractive.py``;
+with a chat model: ``llm.py``), verify and number the citations (``verify.py``), decide whether
+the evidence is too weak (``abstain.py``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant import abstain, extractive, followup
+from assistant.answer import (
+    NOT_FOUND,
+    Answer,
+    Citation,
+    CitationEvent,
+    Done,
+    Event,
+    Sentence,
+    TextDelta,
+)
+from assistant.index.store import Index
+from assistant.passages import Passage, location_at
+from assistant.question import Question, analyse
+from assistant.retriever import Retriever
+from assistant.settings import Settings
+
+ABSTAIN_TEXT = NOT_FOUND + " None of the passages found answers this question."
+
+
+@dataclass
+class Draft:
+    """An offline answer before the decision to give it or abstain."""
+
+    question: Question
+    query: str
+    passages: list[Passage]
+    candidates: list[extractive.Candidate]
+    chosen: list[extractive.Candidate]
+    signals: dict[str, float]
+    p_answerable: float
+    idf: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked as it is (empty, or too long)."""
+
+
+class Responder:
+    """Answers questions over an index; one per ``Assistant``."""
+
+    def __init__(self, index: Index, retriever: Retriever, settings: Settings) -> None:
+        self.index = index
+        self.retriever = retriever
+        self.settings = settings
+        self.vectors = extractive.SentenceVectors(index.embedder)
+        self.weights = extractive.Weights.shipped()
+
+    # --- public --------------------------------------------------------------------------
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] | None,
+        collection: str,
+        filters: dict[str, Any] | None = None,
+    ) -> Answer:
+        """The whole answer at once."""
+        for event in self.stream(question, history, collection, filters):
+            if isinstance(event, Done):
+                return event.answer
+        raise RuntimeError("the answer stream ended without an answer")  # pragma: no cover
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] | None,
+        collection: str,
+        filters: dict[str, Any] | None = None,
+    ) -> Iterator[Event]:
+        """Text deltas, then each citation as its marker appears, then the whole answer."""
+        answer = self._offline(question, history, collection, filters)
+        for i, sentence in enumerate(answer.sentences):
+            yield TextDelta(("" if i == 0 else " ") + sentence.text + _markers(sentence))
+            for n in sentence.citations:
+                yield CitationEvent(answer.citations[n - 1])
+        if not answer.sentences:
+            yield TextDelta(answer.text)
+        yield Done(answer)
+
+    # --- steps ---------------------------------------------------------------------------
+
+    def _clean(self, question: str) -> str:
+        text = " ".join(str(question or "").split())
+        if not text:
+            raise QuestionError("the question is empty")
+        if len(text) > self.settings.max_question_chars:
+            raise QuestionError(
+                f"the question is {len(text):,} characters long; the limit is "
+                f"{self.settings.max_question_chars:,}"
+            )
+        return text
+
+    def draft(
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] | None,
+        collection: str,
+        filters: dict[str, Any] | None = None,
+    ) -> Draft:
+        """Everything the offline answer is decided from (also what ``bench/qa.py`` tunes on)."""
+        question = self._clean(question)
+        started = time.perf_counter()
+        query = followup.resolve(question, history)
+        vector = self.index.embedder.embed_one(query)
+        passages = self.retriever.retrieve(
+            query, vector, collection, k=self.settings.top_k, filters=filters
+        )
+        retrieved = _ms(started)
+        q = Question(text=question, terms=analyse(query).terms, kind=analyse(question).kind)
+        lexical = self.retriever.lexical(collection)
+        idf = {t: lexical.idf(t) for t in q.terms}
+        found = extractive.candidates(passages)
+        extractive.score(q, vector, found, self.vectors, idf, self.weights)
+        best = max(found, key=lambda c: c.score) if found else None
+        signals = abstain.features(q, best, passages, idf)
+        return Draft(
+            question=q,
+            query=query,
+            passages=passages,
+            candidates=found,
+            chosen=extractive.pick(q, found),
+            signals=signals,
+            p_answerable=abstain.p_answerable(signals),
+            idf=idf,
+            timings={"retrieve_ms": retrieved, "answer_ms": _ms(started) - retrieved},
+        )
+
+    def _offline(
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] | None,
+        collection: str,
+        filters: dict[str, Any] | None,
+    ) -> Answer:
+        started = time.perf_counter()
+        d = self.draft(question, history, collection, filters)
+        if not d.chosen or d.p_answerable < abstain.load_calibration().threshold:
+            answer = self._abstention(d.question.text, d.passages)
+        else:
+            answer = self._cite(d.question.text, d.chosen, collection)
+        answer.search_query = d.query
+        answer.confidence = round(d.p_answerable, 4)
+        timings = {**d.timings, "total_ms": _ms(started)}
+        answer.timings = {k: round(v, 1) for k, v in timings.items()}
+        return answer
+
+    def _abstention(self, question: str, passages: list[Passage]) -> Answer:
+        return Answer(
+            question=question,
+            text=ABSTAIN_TEXT,
+            abstained=True,
+            related=passages[:3],
+            sentences=[Sentence(text=ABSTAIN_TEXT, citations=[], supported=True)],
+        )
+
+    def _cite(self, question: str, chosen: list[extractive.Candidate], collection: str) -> Answer:
+        citations: list[Citation] = []
+        sentences: list[Sentence] = []
+        records: dict[str, Any] = {}
+        for cand in chosen:
+            doc_id = cand.passage.doc_id
+            if doc_id not in records:
+                records[doc_id] = self.index.registry.get(collection, doc_id)
+            record = records[doc_id]
+            where = (
+                location_at(record.text, record.layout, cand.start, record.title)
+                if record
+                else cand.passage.location
+            )
+            citation = Citation(
+                n=len(citations) + 1,
+                doc_id=doc_id,
+                title=cand.passage.title,
+                source=cand.passage.source,
+                location=where,
+                quote=cand.text,
+                start=cand.start,
+                end=cand.end,
+                score=round(cand.score, 4),
+                supported=True,
+            )
+            citations.append(citation)
+            sentences.append(Sentence(text=cand.text, citations=[citation.n], supported=True))
+        text = " ".join(s.text + _markers(s) for s in sentences)
+        return Answer(question=question, text=text, citations=citations, sentences=sentences)
+
+
+def _markers(sentence: Sentence) -> str:
+    return "".join(f" [{n}]" for n in sentence.citations)
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0
