@@ -33,6 +33,7 @@ FEATURES = (
     "rarest_found",
     "bigrams",
     "entities_found",
+    "negated",
 )
 
 
@@ -84,6 +85,8 @@ def features(
     passage_terms = _terms_of(top.text if top else "", question.terms)
     weight = {t: idf.get(t, 1.0) for t in question.terms}
     total = sum(weight.values()) or 1.0
+    # Unseen terms weigh no more than the commonest seen one (``LexicalIndex.weights``), so
+    # the rarest term is one the collection knows.
     rarest = max(question.terms, key=lambda t: weight[t]) if question.terms else None
     return {
         "sent_dense": best.dense if best else 0.0,
@@ -96,9 +99,12 @@ def features(
         "rarest_found": 1.0 if rarest is None or rarest in passage_terms else 0.0,
         "bigrams": _bigram_share(question.terms, best.text if best else ""),
         "entities_found": _entities_found(question.text, top.text if top else ""),
+        # Questions that ask what did *not* happen are rarely answered by a retrieved sentence.
+        "negated": 1.0 if _NEGATION.search(question.text) else 0.0,
     }
 
 
+_NEGATION = re.compile(r"\b(not|never|n't|none|without)\b", re.I)
 _ENTITY = re.compile(r"(?<!^)(?<![.?!] )\b([A-Z][\w'’-]+|\d[\d,.]*)")
 
 

@@ -36,6 +36,9 @@ class Weights:
     coverage: float = 0.35
     kind: float = 0.1
     rank: float = 0.05
+    #: The kind signal for "which X" and "what did Y say" questions, whose detectors are
+    #: specific (a named X; a quotation or a verb of saying) where "a number" is everywhere.
+    specific_kind: float = 0.1
 
     @classmethod
     def shipped(cls) -> Weights:
@@ -123,13 +126,22 @@ def score(
         cand.terms = with_stems(set(terms), question.terms)
         cand.dense = float(sim)
         cand.coverage = sum(idf.get(t, 1.0) for t in question.terms if t in cand.terms) / total
-        cand.typed = has_kind(cand.text, question.kind)
-        cand.score = (
-            weights.dense * cand.dense
-            + weights.coverage * cand.coverage
-            + weights.kind * (1.0 if cand.typed else 0.0)
-            + weights.rank * (1.0 / (1 + cand.rank))
-        )
+        cand.typed = has_kind(cand.text, question.kind, question.focus)
+        cand.score = combine(weights, cand, question.kind)
+
+
+SPECIFIC_KINDS = frozenset({"instance", "statement"})
+
+
+def combine(weights: Weights, cand: Candidate, kind: str | None) -> float:
+    """A candidate's score from its evidence."""
+    kind_weight = weights.specific_kind if kind in SPECIFIC_KINDS else weights.kind
+    return (
+        weights.dense * cand.dense
+        + weights.coverage * cand.coverage
+        + kind_weight * (1.0 if cand.typed else 0.0)
+        + weights.rank * (1.0 / (1 + cand.rank))
+    )
 
 
 def with_stems(terms: set[str], wanted: list[str]) -> set[str]:
@@ -151,6 +163,14 @@ def pick(question: Question, found: list[Candidate], limit: int = 3) -> list[Can
         return []
     ranked = sorted(found, key=lambda c: -c.score)
     best = ranked[0]
+    if question.kind and not best.typed:
+        # The question wants a person, a number, a named thing...: a near-best sentence that
+        # has one answers it better than the best sentence that has none.
+        typed = next((c for c in ranked if c.typed and c.score >= 0.75 * best.score), None)
+        if typed is not None:
+            ranked.remove(typed)
+            ranked.insert(0, typed)
+            best = typed
     chosen = [best]
     covered = {t for t in question.terms if t in best.terms}
     # A sentence that starts "He said..." reads wrongly alone: bring the one before it.
@@ -171,5 +191,8 @@ def pick(question: Question, found: list[Candidate], limit: int = 3) -> list[Can
         if cand.score >= 0.85 * best.score and new_terms and cand not in chosen:
             chosen.append(cand)
             covered |= new_terms
-    chosen.sort(key=lambda c: (c.rank, c.start))
-    return chosen
+    # The answer leads with its best sentence (after the one it leans on, if any); the rest
+    # follow in the order they stand in the sources.
+    lead = chosen.index(best)
+    rest = sorted(chosen[lead + 1 :], key=lambda c: (c.rank, c.start))
+    return chosen[: lead + 1] + rest

@@ -82,6 +82,17 @@ class LexicalIndex:
         df = self._df.get(term, 0)
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
+    def weights(self, terms: list[str]) -> dict[str, float]:
+        """How much each question term counts when matching sentences: its idf.
+
+        A term that no chunk contains gets the weight of the most common term among the others:
+        in a small collection an absent term is more often a paraphrase ("use" for "utilized")
+        than the crux of the question, and an unknown rarity must not dominate.
+        """
+        seen = {t: self.idf(t) for t in terms if self._df.get(t)}
+        fallback = min(seen.values()) if seen else 1.0
+        return {t: seen.get(t, fallback) for t in terms}
+
     def scores(self, query: str, mask: np.ndarray | None = None) -> np.ndarray:
         """BM25 score of every chunk (aligned with ``chunks``) for ``query``; 0 where masked out."""
         self.refresh()

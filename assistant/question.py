@@ -10,10 +10,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from assistant.lexical import tokenize
 
+_SPEECH_VERBS = (
+    "say|says|said|argue|argued|claim|claimed|warn|warned|think|believe|suggest|add|added|"
+    "note|noted|tell|told|state|stated|comment|commented|describe|described|call|called"
+)
 _TYPE_RULES: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(
+            rf"\bwhat (did|does|do|has|have|had|was|is)\b.{{0,80}}\b({_SPEECH_VERBS})\b"
+            r"|\bwhat (was|is|were|are) .{0,60}\b(view|views|position|reaction|comment|remark)",
+            re.I,
+        ),
+        "statement",
+    ),
     (re.compile(r"^\W*(who|whom|whose)\b|\bwho (said|says|told|argued|warned)\b", re.I), "person"),
     (
         re.compile(
@@ -26,7 +39,8 @@ _TYPE_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bhow long\b|\bfor how many (days|weeks|months|years)\b", re.I), "duration"),
     (
         re.compile(
-            r"\bhow (much|many)\b|\bwhat (percentage|share|proportion|amount|number|price|sum|"
+            r"\bhow (much|many|big|large|small|expensive|costly|high|far|old)\b"
+            r"|\bwhat (percentage|share|proportion|amount|number|price|sum|"
             r"figure|rate|size)\b|\b(cost|price|worth)\b",
             re.I,
         ),
@@ -68,6 +82,12 @@ _NAME = re.compile(
     r"\b(Mr|Mrs|Ms|Dr|Prof|President|Senator|Minister|Chancellor|Governor|Mayor)\.? [A-Z]"
     r"|\b[A-Z][a-z'’\-]+(?: (?:[A-Z]\.|van|von|de|al|bin|da|di|[A-Z][a-z'’\-]+))+"
 )
+_STATEMENT = re.compile(
+    r"[\"“”]|\b(said|says|argued|noted|added|warned|stated|told|claimed|suggested|likened|"
+    r"called|described|acknowledged|questioned|concluded|according to)\b",
+    re.I,
+)
+_SPEECH_TERMS = frozenset(tokenize([_SPEECH_VERBS.replace("|", " ")])[0])
 _PLACE = re.compile(r"\b(in|at|from|near|based in|headquartered in) (the )?[A-Z][a-z]+")
 
 
@@ -77,32 +97,69 @@ class Question:
 
     text: str
     terms: list[str]  # stemmed key terms, stop words removed, in order, unique
-    kind: str | None  # "person", "date", "number", "place", "duration" or None
+    #: "person", "date", "number", "place", "duration", "statement", "instance" or None
+    kind: str | None
+    #: For "which chips...": the thing of which a named instance is wanted ("chips").
+    focus: str | None = None
+
+
+_WHICH = re.compile(r"\b(?:which|what)\s+(?:kind of |type of |sort of )?([a-z][a-z-]{2,})\b", re.I)
+_NOT_A_NOUN = frozenset(
+    "is are was were do does did has have had can could will would should may might must "
+    "happened happens kind type sort".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _question_stop() -> frozenset[str]:
+    """Words that carry no key content in a question: NLTK's English stop words, stemmed."""
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    return frozenset(tokenize([" ".join(STOPWORDS_EN_PLUS)])[0]) | frozenset(STOPWORDS_EN_PLUS)
 
 
 def analyse(text: str) -> Question:
     """Key terms and expected answer type of a question."""
-    terms = list(dict.fromkeys(tokenize([text])[0]))
+    stop = _question_stop()
+    terms = [t for t in dict.fromkeys(tokenize([text])[0]) if t not in stop]
     kind = next((k for pattern, k in _TYPE_RULES if pattern.search(text)), None)
-    return Question(text=text, terms=terms, kind=kind)
+    focus = None
+    which = _WHICH.search(text)
+    if kind is None and which and which.group(1).lower() not in _NOT_A_NOUN:
+        kind, focus = "instance", which.group(1).lower()
+    if kind == "statement":
+        # "What did Heim say?": the answer says it in its own words; "say" is not a key term.
+        terms = [t for t in terms if t not in _SPEECH_TERMS] or terms
+    return Question(text=text, terms=terms, kind=kind, focus=focus)
 
 
-def has_kind(sentence: str, kind: str | None) -> bool:
+def has_kind(sentence: str, kind: str | None, focus: str | None = None) -> bool:
     """Whether ``sentence`` contains something of the expected answer type."""
     if kind is None:
         return False
+    if kind == "instance":
+        return bool(focus) and _names_an_instance(sentence, focus or "")
     if kind == "date":
         return bool(_DATE.search(sentence))
     if kind == "number":
         return bool(_NUMBER.search(sentence))
     if kind == "duration":
         return bool(_DURATION.search(sentence))
+    if kind == "statement":
+        return bool(_STATEMENT.search(sentence))
     if kind == "place":
         return bool(_PLACE.search(sentence))
     if kind == "person":
         # A capitalised name that is not just the sentence's first word.
         return any(m.start() > 0 or " " in m.group(0) for m in _NAME.finditer(sentence))
     return False
+
+
+def _names_an_instance(sentence: str, focus: str) -> bool:
+    """A named or coded thing of the focus kind: "H800 chips", "the Nvidia A100 chip"."""
+    stem = focus[:-1] if focus.endswith("s") and len(focus) > 3 else focus
+    pattern = rf"\b(?:[A-Z0-9][\w.-]*\s+){{1,3}}{re.escape(stem)}s?\b"
+    return bool(re.search(pattern, sentence))
 
 
 def names(text: str) -> list[str]:

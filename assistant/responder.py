@@ -123,9 +123,10 @@ class Responder:
             query, vector, collection, k=self.settings.top_k, filters=filters
         )
         retrieved = _ms(started)
-        q = Question(text=question, terms=analyse(query).terms, kind=analyse(question).kind)
+        asked = analyse(question)
+        q = Question(text=question, terms=analyse(query).terms, kind=asked.kind, focus=asked.focus)
         lexical = self.retriever.lexical(collection)
-        idf = {t: lexical.idf(t) for t in q.terms}
+        idf = lexical.weights(q.terms)
         found = extractive.candidates(passages)
         extractive.score(q, vector, found, self.vectors, idf, self.weights)
         best = max(found, key=lambda c: c.score) if found else None
