@@ -20,6 +20,8 @@ commands:
       remove a document by its id, file path or URL
   brief search "query" [-k N] [--collection NAME] [--json]
       the passages closest in meaning, with scores and locations
+  brief ask "question" [--collection NAME] [--json]
+      a cited answer, with its sources listed under it (or "the documents don't say")
   brief collections
       collections and how many documents each holds
   brief serve [--host HOST] [--port PORT]
@@ -73,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=5, metavar="N", help="number of passages (default 5)")
     collection_arg(p)
     p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("ask", help="ask a question; get a cited answer")
+    p.add_argument("question")
+    collection_arg(p)
+    p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
 
     sub.add_parser("collections", help="list collections and their document counts")
 
@@ -230,6 +237,39 @@ def cmd_search(args: argparse.Namespace, assistant: Any) -> int:
     return 0
 
 
+def answer_json(answer: Any) -> dict[str, Any]:
+    """The answer's fields for ``--json``: text, abstained, citations, related, timings."""
+    keys = ("n", "title", "source", "location", "quote", "start", "end", "score", "supported")
+    return {
+        "text": answer.text,
+        "abstained": answer.abstained,
+        "citations": [{k: getattr(c, k) for k in keys} for c in answer.citations],
+        "related": [p.to_dict() for p in answer.related],
+        "timings": answer.timings,
+    }
+
+
+def cmd_ask(args: argparse.Namespace, assistant: Any) -> int:
+    answer = assistant.ask(args.question, collection=args.collection)
+    if args.json:
+        print(json.dumps(answer_json(answer), indent=2, ensure_ascii=False))
+        return 0
+    print(answer.text)
+    if answer.citations:
+        print("\nSources:")
+        for c in answer.citations:
+            flag = "" if c.supported else "  (not supported by this passage)"
+            print(f"[{c.n}] {c.title} — {c.location}{flag}")
+            print(f"    “{c.quote}”")
+            print(f"    {c.source}")
+    if answer.related:
+        print("\nClosest passages found:")
+        for p in answer.related:
+            print(f"- {p.title} — {p.location}")
+            print(f"    {p.text[:300]}{'…' if len(p.text) > 300 else ''}")
+    return 0
+
+
 def cmd_collections(args: argparse.Namespace, assistant: Any) -> int:
     cols = assistant.collections()
     if not cols:
@@ -251,6 +291,7 @@ COMMANDS = {
     "list": cmd_list,
     "remove": cmd_remove,
     "search": cmd_search,
+    "ask": cmd_ask,
     "collections": cmd_collections,
     "serve": cmd_serve,
 }
@@ -272,6 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from assistant.core import Assistant
     from assistant.index.store import StoreUnavailable
+    from assistant.llm import ModelUnavailable
     from ingest.locking import StoreBusy
 
     try:
@@ -280,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"error: invalid setting: {exc.errors()[0]['msg']}", file=sys.stderr)
         return 2
-    except (ValueError, StoreUnavailable, StoreBusy) as exc:
+    except (ValueError, StoreUnavailable, StoreBusy, ModelUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

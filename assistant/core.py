@@ -99,6 +99,19 @@ class Assistant:
         return self.responder.stream(question, history, self._collection(collection), filters)
 
     @cached_property
+    def chain(self) -> Any:
+        """This assistant as a LangChain ``Runnable``: question (or dict) in, ``Answer`` out."""
+        from assistant.chain import AnswerChain
+
+        return AnswerChain(self)
+
+    def as_retriever(self, k: int = 5, collection: str | None = None) -> Any:
+        """Hybrid search as a LangChain retriever (returns ``Document``s)."""
+        from assistant.chain import PassageRetriever
+
+        return PassageRetriever(assistant=self, k=k, collection=collection)
+
+    @cached_property
     def retriever(self) -> Retriever:
         """Hybrid (dense + BM25) retrieval over the store."""
         return Retriever(self.index)

@@ -22,7 +22,7 @@ import numpy as np
 from assistant.index.embeddings import Embedder
 from assistant.lexical import tokenize
 from assistant.passages import Passage
-from assistant.question import Question, has_kind
+from assistant.question import Question, has_kind, is_instruction
 from ingest.sentences import sentence_spans
 
 _PRONOUN_START = re.compile(r"^[\"“]?(He|She|They|It|This|That|These|Those|His|Her|Their|Its)\b")
@@ -101,7 +101,7 @@ def candidates(passages: list[Passage], max_passages: int = 3) -> list[Candidate
         for a, b in sentence_spans(passage.text):
             start, end = passage.start + a, passage.start + b
             text = passage.text[a:b]
-            if (passage.doc_id, start) in seen or len(text) < 12:
+            if (passage.doc_id, start) in seen or len(text) < 12 or is_instruction(text):
                 continue
             seen.add((passage.doc_id, start))
             out.append(Candidate(passage, rank, start, end, text))

@@ -166,3 +166,20 @@ def names(text: str) -> list[str]:
     """Multi-word proper names in ``text`` ("Liang Wenfeng"), in order of appearance."""
     found = [m.group(0) for m in _NAME.finditer(text) if " " in m.group(0)]
     return list(dict.fromkeys(found))
+
+
+_INSTRUCTION = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,30}\b(instructions?|prompts?|rules|guidelines)\b"
+    r"|\b(reply|respond|answer) (only )?with\b|\byou are now\b|\bsystem prompt\b"
+    r"|\bnew instructions?\b|\bdo not (tell|mention|reveal)\b",
+    re.I,
+)
+
+
+def is_instruction(sentence: str) -> bool:
+    """Whether a sentence of a document reads as an instruction to an assistant.
+
+    Such a sentence is never an answer and never supports one: quoting or following it would
+    let a document steer the assistant.
+    """
+    return bool(_INSTRUCTION.search(sentence))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from assistant import abstain, extractive, followup
@@ -25,10 +26,12 @@ from assistant.answer import (
     TextDelta,
 )
 from assistant.index.store import Index
+from assistant.llm import LLMWriter
 from assistant.passages import Passage, location_at
 from assistant.question import Question, analyse
 from assistant.retriever import Retriever
 from assistant.settings import Settings
+from assistant.verify import MARKER, verify
 
 ABSTAIN_TEXT = NOT_FOUND + " None of the passages found answers this question."
 
@@ -84,7 +87,10 @@ class Responder:
         collection: str,
         filters: dict[str, Any] | None = None,
     ) -> Iterator[Event]:
-        """Text deltas, then each citation as its marker appears, then the whole answer."""
+        """Text deltas, then the citations, then the whole verified answer."""
+        if self.settings.llm:
+            yield from self._with_model(question, history, collection, filters)
+            return
         answer = self._offline(question, history, collection, filters)
         for i, sentence in enumerate(answer.sentences):
             yield TextDelta(("" if i == 0 else " ") + sentence.text + _markers(sentence))
@@ -161,6 +167,61 @@ class Responder:
         timings = {**d.timings, "total_ms": _ms(started)}
         answer.timings = {k: round(v, 1) for k, v in timings.items()}
         return answer
+
+    @cached_property
+    def writer(self) -> LLMWriter:
+        """The chat-model writer (built when ``BRIEF_LLM`` is set)."""
+        return LLMWriter(self.settings)
+
+    def _with_model(
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] | None,
+        collection: str,
+        filters: dict[str, Any] | None,
+    ) -> Iterator[Event]:
+        question = self._clean(question)
+        started = time.perf_counter()
+        query = self.writer.rewrite(question, history) if history else question
+        vector = self.index.embedder.embed_one(query)
+        passages = self.retriever.retrieve(
+            query, vector, collection, k=self.settings.top_k, filters=filters
+        )
+        retrieved = _ms(started)
+        if not passages:
+            answer = self._abstention(question, passages)
+        else:
+            raw = []
+            for piece, shown in self.writer.write(question, passages, history):
+                raw.append(piece)
+                if shown:
+                    yield TextDelta(shown)
+            answer = self._checked("".join(raw), question, passages, collection)
+        answer.search_query = query
+        answer.timings = {
+            "retrieve_ms": round(retrieved, 1),
+            "answer_ms": round(_ms(started) - retrieved, 1),
+            "total_ms": round(_ms(started), 1),
+        }
+        for citation in answer.citations:
+            yield CitationEvent(citation)
+        yield Done(answer)
+
+    def _checked(
+        self, written: str, question: str, passages: list[Passage], collection: str
+    ) -> Answer:
+        """A model's answer after verification, or an abstention if it found nothing."""
+        plain = " ".join(MARKER.sub("", written).split())
+        if not plain or plain.startswith(NOT_FOUND.rstrip(".")):
+            return self._abstention(question, passages)
+        text, citations, sentences = verify(written, passages)
+        for citation in citations:
+            record = self.index.registry.get(collection, citation.doc_id)
+            if record is not None:
+                citation.location = location_at(
+                    record.text, record.layout, citation.start, record.title
+                )
+        return Answer(question=question, text=text, citations=citations, sentences=sentences)
 
     def _abstention(self, question: str, passages: list[Passage]) -> Answer:
         return Answer(

@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 COLLECTION_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")
@@ -93,6 +93,24 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(
         2000, ge=10, description="Questions longer than this many characters are refused."
     )
+
+    # --- language model (optional) -----------------------------------------------------
+    llm: str | None = Field(
+        None,
+        description="Chat model that writes answers, as 'provider:model' (LangChain "
+        "init_chat_model names: 'openai:gpt-4o-mini', 'ollama:llama3.1', "
+        "'anthropic:claude-sonnet-4-5'). Unset: the offline answerer quotes the sources.",
+    )
+    llm_base_url: str | None = Field(
+        None,
+        description="Base URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama, LM "
+        "Studio), e.g. http://127.0.0.1:8080/v1. With it, a model name without a provider "
+        "is taken as 'openai:<name>'.",
+    )
+    llm_api_key: SecretStr | None = Field(
+        None, description="API key for the chat model's server (never logged or shown)."
+    )
+    llm_timeout_s: float = Field(60.0, gt=0, description="Time allowed for one model call.")
 
     # --- limits on input ---------------------------------------------------------------
     max_file_mb: float = Field(

@@ -17,13 +17,14 @@ claims; it cannot catch a faithful-sounding paraphrase that reverses a meaning.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
 from assistant.answer import Citation, Sentence
 from assistant.lexical import tokenize
 from assistant.passages import Passage
-from assistant.question import analyse
+from assistant.question import analyse, is_instruction
 from ingest.sentences import sentence_spans
 
 MARKER = re.compile(r"\s?\[(\d{1,3})\]")
@@ -44,9 +45,13 @@ class Span:
 
 def _spans(passage: Passage) -> list[Span]:
     """Each sentence of a passage, and each pair of adjacent sentences."""
-    sents = sentence_spans(passage.text)
+    sents = [
+        (a, b) for a, b in sentence_spans(passage.text) if not is_instruction(passage.text[a:b])
+    ]
     out = [Span(passage, passage.start + a, passage.start + b, passage.text[a:b]) for a, b in sents]
-    for (a, _), (_, d) in zip(sents, sents[1:], strict=False):
+    for (a, b), (c, d) in itertools.pairwise(sents):
+        if passage.text[b:c].strip():
+            continue  # not adjacent: an instruction sentence stood between them
         out.append(Span(passage, passage.start + a, passage.start + d, passage.text[a:d]))
     return out
 

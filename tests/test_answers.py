@@ -115,3 +115,16 @@ def test_empty_collection_abstains(tmp_path: Path) -> None:
     a = Assistant(Settings(data_dir=tmp_path / "data"))
     answer = a.ask("Who founded DeepSeek?")
     assert answer.abstained and answer.related == []
+
+
+def test_langchain_components(seeded: Assistant) -> None:
+    from langchain_core.runnables import RunnableLambda
+
+    answer = seeded.chain.invoke({"question": "Where is DeepSeek based?"})
+    assert "Hangzhou" in answer.citations[0].quote
+    # composes with other LangChain runnables
+    pipeline = RunnableLambda(lambda topic: f"Where is {topic} based?") | seeded.chain
+    assert "Hangzhou" in pipeline.invoke("DeepSeek").text
+    docs = seeded.as_retriever(k=2).invoke("Sputnik moment")
+    assert len(docs) == 2 and "Sputnik" in docs[0].page_content
+    assert {"doc_id", "title", "location", "start", "end"} <= set(docs[0].metadata)

@@ -79,3 +79,27 @@ def test_collections_are_kept_apart(tmp_path: Path, seed_file: Path) -> None:
     assert "no documents" in run_brief("list", data_dir=data).stdout
     bad = run_brief("list", "--collection", "../etc", data_dir=data)
     assert bad.returncode == 2 and "invalid collection name" in bad.stderr
+
+
+def test_ask_prints_a_cited_answer_and_json(tmp_path: Path, seed_file: Path) -> None:
+    data = tmp_path / "data"
+    assert run_brief("ingest", str(seed_file), data_dir=data).returncode == 0
+    out = run_brief("ask", "How much did R1 reportedly cost to develop?", data_dir=data)
+    assert out.returncode == 0, out.stderr
+    assert "$5.6 million" in out.stdout and "Sources:" in out.stdout and "[1]" in out.stdout
+    raw = run_brief("ask", "What is the capital of Peru?", "--json", data_dir=data)
+    answer = json.loads(raw.stdout)
+    assert set(answer) == {"text", "abstained", "citations", "related", "timings"}
+    assert answer["abstained"] is True and answer["related"]
+    cited = json.loads(run_brief("ask", "Who founded DeepSeek?", "--json", data_dir=data).stdout)
+    assert set(cited["citations"][0]) == {
+        "n",
+        "title",
+        "source",
+        "location",
+        "quote",
+        "start",
+        "end",
+        "score",
+        "supported",
+    }
