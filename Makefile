@@ -34,6 +34,8 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/ingest.py
+	$(PY) bench/retrieval.py
+	$(PY) bench/qa.py
 
 clean:
 	rm -rf $(VENV) brief-data .pytest_cache
