@@ -143,7 +143,7 @@ def score(
 SPECIFIC_KINDS = frozenset({"instance", "statement"})
 #: Sentences per question whose meaning is measured with the model (the rest are out of the
 #: running on words and answer type): enough for the answer, few enough for ~100 ms.
-EMBEDDED = 8
+EMBEDDED = 4
 
 
 def combine(weights: Weights, cand: Candidate, kind: str | None) -> float:
