@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.index.embeddings import Embedder
+from assistant.index.registry import Registry
 from assistant.lexical import tokenize
 from assistant.passages import Passage
 from assistant.question import Question, has_kind, is_instruction
@@ -68,16 +69,36 @@ class Candidate:
 
 
 class SentenceVectors:
-    """Embeddings of passage sentences, computed on demand and kept (LRU) for repeat use."""
+    """Sentence vectors: stored at ingest (pooled from the chunk's pass), else embedded now.
 
-    def __init__(self, embedder: Embedder, capacity: int = 50_000) -> None:
+    Embedded ones are kept in a small LRU so a repeated question costs nothing.
+    """
+
+    def __init__(self, embedder: Embedder, registry: Registry, capacity: int = 20_000) -> None:
         self.embedder = embedder
+        self.registry = registry
         self.capacity = capacity
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, texts: list[str]) -> np.ndarray:
-        """One unit vector per text."""
+    def stored(self, collection: str, found: list[Candidate]) -> list[np.ndarray | None]:
+        """The ingest-time vector of each candidate, or None where there is none."""
+        by_passage: dict[tuple[str, str | None, int, int], dict] = {}
+        out: list[np.ndarray | None] = []
+        for cand in found:
+            p = cand.passage
+            key = (p.doc_id, p.version, p.start, p.end)
+            if key not in by_passage:
+                by_passage[key] = (
+                    self.registry.sentence_vectors(collection, p.doc_id, p.version, p.start, p.end)
+                    if p.version
+                    else {}
+                )
+            out.append(by_passage[key].get((cand.start, cand.end)))
+        return out
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Vectors of texts embedded now (one per text)."""
         with self._lock:
             missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if missing:
@@ -88,8 +109,6 @@ class SentenceVectors:
                 while len(self._cache) > self.capacity:
                     self._cache.popitem(last=False)
         with self._lock:
-            for t in texts:
-                self._cache.move_to_end(t)
             return np.stack([self._cache[t] for t in texts])
 
 
@@ -115,13 +134,14 @@ def score(
     vectors: SentenceVectors,
     idf: dict[str, float],
     weights: Weights,
+    collection: str,
 ) -> None:
     """Fill in each candidate's evidence and combined score.
 
-    Words and answer type are cheap and measured for every sentence; meaning needs the model,
-    so only the ``EMBEDDED`` sentences that stand best on the other evidence are embedded (a
-    sentence sharing nothing with the question does not win on meaning alone); the others
-    keep a meaning score of 0.
+    Meaning comes from the sentence vectors stored at ingest. Sentences without one (ingested
+    by an older version) are embedded now, but only the ``EMBEDDED`` that stand best on words
+    and answer type: a sentence sharing nothing with the question does not win on meaning
+    alone, and the model costs time.
     """
     if not found:
         return
@@ -133,11 +153,19 @@ def score(
         cand.coverage = sum(idf.get(t, 1.0) for t in question.terms if t in cand.terms) / total
         cand.typed = has_kind(cand.text, question.kind, question.focus)
         cand.score = combine(weights, cand, question.kind)
-    shortlist = sorted(found, key=lambda c: -c.score)[:EMBEDDED]
-    sims = vectors.get([c.text for c in shortlist]) @ qvec
-    for cand, sim in zip(shortlist, sims, strict=True):
-        cand.dense = float(sim)
-        cand.score = combine(weights, cand, question.kind)
+    missing = []
+    for cand, vec in zip(found, vectors.stored(collection, found), strict=True):
+        if vec is None:
+            missing.append(cand)
+        else:
+            cand.dense = float(vec @ qvec)
+            cand.score = combine(weights, cand, question.kind)
+    shortlist = sorted(missing, key=lambda c: -c.score)[:EMBEDDED]
+    if shortlist:
+        sims = vectors.embed([c.text for c in shortlist]) @ qvec
+        for cand, sim in zip(shortlist, sims, strict=True):
+            cand.dense = float(sim)
+            cand.score = combine(weights, cand, question.kind)
 
 
 SPECIFIC_KINDS = frozenset({"instance", "statement"})

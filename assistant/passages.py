@@ -25,6 +25,8 @@ class Passage:
     #: The evidence behind ``score``: cosine similarity and BM25 score, when known.
     dense: float | None = None
     lexical: float | None = None
+    #: Content hash of the document version the passage belongs to.
+    version: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, for JSON."""
@@ -46,6 +48,7 @@ class Passage:
             date=meta.get("date") or None,
             page=meta.get("page"),
             heading=meta.get("heading"),
+            version=meta.get("hash"),
         )
 
 

@@ -62,7 +62,7 @@ class Responder:
         self.index = index
         self.retriever = retriever
         self.settings = settings
-        self.vectors = extractive.SentenceVectors(index.embedder)
+        self.vectors = extractive.SentenceVectors(index.embedder, index.registry)
         self.weights = extractive.Weights.shipped()
 
     # --- public --------------------------------------------------------------------------
@@ -134,7 +134,7 @@ class Responder:
         lexical = self.retriever.lexical(collection)
         idf = lexical.weights(q.terms)
         found = extractive.candidates(passages)
-        extractive.score(q, vector, found, self.vectors, idf, self.weights)
+        extractive.score(q, vector, found, self.vectors, idf, self.weights, collection)
         best = max(found, key=lambda c: c.score) if found else None
         signals = abstain.features(q, best, passages, idf)
         return Draft(

@@ -10,7 +10,7 @@ Tokens are counted with the model's own tokenizer.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ingest.sentences import sentence_spans
@@ -33,6 +33,8 @@ class Chunk:
     page: int | None = None
     page_end: int | None = None
     heading: str | None = None
+    #: The chunk's sentences (or pieces of an overlong one), in document offsets.
+    sentences: list[tuple[int, int]] = field(default_factory=list)
 
 
 def _sections(text: str, layout: dict[str, Any]) -> list[tuple[int, int, str | None]]:
@@ -132,6 +134,7 @@ def chunk_text(
                     page=page_at(start),
                     page_end=page_at(end - 1),
                     heading=heading,
+                    sentences=spans[i:j],
                 )
             )
             if j >= len(spans):

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from assistant.index.registry import DocumentRecord
 from assistant.index.store import Index
@@ -282,14 +283,24 @@ class Ingestor:
         collection = batch[0].record.collection
         registry.begin([(collection, p.record.doc_id, p.record.content_hash) for p in batch])
         texts = [t for p in batch for t in p.embed_inputs]
+        spans = [s for p in batch for s in p.sentence_spans]
         started = time.perf_counter()
-        vectors = self.index.embedder.embed(texts)
+        vectors, pooled = self.index.embedder.embed_with_spans(texts, spans)
         report.embed_seconds += time.perf_counter() - started
         ids = [cid for p in batch for cid in p.chunk_ids]
         docs = [c.text for p in batch for c in p.chunks]
         metas = [m for p in batch for m in p.metadatas]
         self.index.write_chunks(collection, ids, vectors, docs, metas)
-        dropped = registry.commit([p.record for p in batch])
+        sentences: dict[str, list[tuple[int, int, Any]]] = {}
+        row = 0
+        for p in batch:
+            rows = sentences.setdefault(p.record.doc_id, [])
+            for chunk in p.chunks:
+                rows.extend(
+                    (a, b, vec) for (a, b), vec in zip(chunk.sentences, pooled[row], strict=True)
+                )
+                row += 1
+        dropped = registry.commit([p.record for p in batch], sentences)
         self.index.drop(dropped)
         tokens = sum(p.record.token_count for p in batch)
         report.chunks_embedded += len(ids)

@@ -18,7 +18,7 @@ from ingest.loaders import Extracted
 from ingest.normalize import assemble, clean_blocks
 
 #: Bump when a change to loading, cleaning or chunking should re-embed every document.
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"
 #: Tokens of a title prefixed to each chunk's embedding input, at most.
 TITLE_TOKENS = 32
 
@@ -32,6 +32,8 @@ class Prepared:
     #: What the model reads for each chunk: the title, then the chunk.
     embed_inputs: list[str]
     metadatas: list[dict[str, Any]] = field(default_factory=list)
+    #: For each chunk, its sentences as character spans of its embed input.
+    sentence_spans: list[list[tuple[int, int]]] = field(default_factory=list)
 
     @property
     def chunk_ids(self) -> list[str]:
@@ -113,6 +115,10 @@ def prepare(
     inputs = [
         c.text if not prefix or c.text.startswith(prefix) else f"{prefix}\n{c.text}" for c in chunks
     ]
+    sentence_spans = []
+    for c, embedded in zip(chunks, inputs, strict=True):
+        shift = len(embedded) - len(c.text)  # the title prefix before the chunk, if any
+        sentence_spans.append([(a - c.start + shift, b - c.start + shift) for a, b in c.sentences])
     date_ts = _day_number(extracted.date)
     para_starts = [0] + [m.end() for m in re.finditer(r"\n\n", text)]
     metadatas = []
@@ -140,7 +146,13 @@ def prepare(
         if heading:
             meta["heading"] = heading
         metadatas.append(meta)
-    return Prepared(record=record, chunks=chunks, embed_inputs=inputs, metadatas=metadatas)
+    return Prepared(
+        record=record,
+        chunks=chunks,
+        embed_inputs=inputs,
+        metadatas=metadatas,
+        sentence_spans=sentence_spans,
+    )
 
 
 def _day_number(iso: str | None) -> int | None:

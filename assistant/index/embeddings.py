@@ -154,7 +154,11 @@ class Embedder:
     def _pool(self) -> ThreadPoolExecutor:
         return ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="embed")
 
-    def _forward(self, ids: list[list[int]]) -> np.ndarray:
+    def _forward(
+        self, ids: list[list[int]], spans: list[list[tuple[int, int]]] | None = None
+    ) -> np.ndarray | tuple[np.ndarray, list[np.ndarray]]:
+        """Vectors of a batch; with ``spans`` (token index ranges per row), also a vector for
+        each span: the mean of its tokens' contextual embeddings, normalised."""
         import torch
 
         width = max(len(x) for x in ids)
@@ -170,8 +174,20 @@ class Embedder:
         }
         with torch.inference_mode():
             # The model's own modules: transformer, mean pooling, normalisation.
-            out = self.model(features)["sentence_embedding"]
-        return out.float().numpy()
+            out = self.model(features)
+            vectors = out["sentence_embedding"].float().numpy()
+            if spans is None:
+                return vectors
+            tokens = out["token_embeddings"].float().numpy()
+        pooled = []
+        for row, row_spans in enumerate(spans):
+            parts = np.zeros((len(row_spans), EMBEDDING_DIM), dtype=np.float32)
+            for k, (first, last) in enumerate(row_spans):
+                if last > first:
+                    v = tokens[row, first:last].mean(axis=0)
+                    parts[k] = v / max(float(np.linalg.norm(v)), 1e-9)
+            pooled.append(parts)
+        return vectors, pooled
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed ``texts``; returns an array of shape (len(texts), 384), rows of unit length."""
@@ -199,9 +215,55 @@ class Embedder:
             out[batch] = future.result()
         return out
 
+    def embed_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Vectors of ``texts`` and, at no extra model cost, one for each character span.
+
+        A span's vector pools the contextual token embeddings inside it ("late chunking"):
+        each sentence of a chunk gets a vector from the one pass that embeds the chunk.
+        """
+        if not texts:
+            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32), []
+        enc = self.model.tokenizer(
+            list(texts),
+            truncation=True,
+            max_length=MODEL_MAX_TOKENS,
+            add_special_tokens=True,
+            return_offsets_mapping=True,
+        )
+        encoded, offsets = enc["input_ids"], enc["offset_mapping"]
+        token_spans = [
+            [_token_range(offsets[i], a, b) for a, b in spans[i]] for i in range(len(texts))
+        ]
+        batches = plan_batches([len(x) for x in encoded], self.batch_tokens)
+        futures = [
+            (
+                batch,
+                self._pool.submit(
+                    self._forward, [encoded[i] for i in batch], [token_spans[i] for i in batch]
+                ),
+            )
+            for batch in batches
+        ]
+        out = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
+        pooled: list[np.ndarray] = [np.zeros((0, EMBEDDING_DIM), np.float32)] * len(texts)
+        for batch, future in futures:
+            vectors, parts = future.result()
+            out[batch] = vectors
+            for i, part in zip(batch, parts, strict=True):
+                pooled[i] = part
+        return out, pooled
+
     def embed_one(self, text: str) -> np.ndarray:
         """Embed a single text (a query); returns a vector of 384 numbers."""
         return self.embed([text])[0]
+
+
+def _token_range(offsets: Sequence[tuple[int, int]], start: int, end: int) -> tuple[int, int]:
+    """Token indices [first, last) whose characters lie within [start, end)."""
+    inside = [i for i, (a, b) in enumerate(offsets) if b > a and a >= start and b <= end]
+    return (inside[0], inside[-1] + 1) if inside else (0, 0)
 
 
 _shared: dict[tuple[str, int, int], Embedder] = {}

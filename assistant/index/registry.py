@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     collection   TEXT NOT NULL,
@@ -44,6 +46,15 @@ CREATE TABLE IF NOT EXISTS documents (
     PRIMARY KEY (collection, doc_id)
 );
 CREATE INDEX IF NOT EXISTS documents_source ON documents (collection, source);
+CREATE TABLE IF NOT EXISTS sentences (
+    collection   TEXT NOT NULL,
+    doc_id       TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    start        INTEGER NOT NULL,
+    end          INTEGER NOT NULL,
+    vector       BLOB NOT NULL,
+    PRIMARY KEY (collection, doc_id, content_hash, start)
+);
 CREATE TABLE IF NOT EXISTS generations (
     collection   TEXT PRIMARY KEY,
     generation   INTEGER NOT NULL
@@ -188,6 +199,17 @@ class Registry:
         )
         return int(row["generation"]) if row else 0
 
+    def sentence_vectors(
+        self, collection: str, doc_id: str, content_hash: str, start: int, end: int
+    ) -> dict[tuple[int, int], np.ndarray]:
+        """Stored vectors of a version's sentences within [start, end), by (start, end)."""
+        rows = self._db().execute(
+            "SELECT start, end, vector FROM sentences WHERE collection=? AND doc_id=? "
+            "AND content_hash=? AND start>=? AND start<?",
+            (collection, doc_id, content_hash, start, end),
+        )
+        return {(r["start"], r["end"]): _unpack(r["vector"]) for r in rows}
+
     def pending(self, collection: str | None = None) -> list[JournalEntry]:
         """Chunk sets left by unfinished writes, to delete from Chroma."""
         sql = "SELECT collection, doc_id, content_hash, action FROM journal"
@@ -207,8 +229,16 @@ class Registry:
                 entries,
             )
 
-    def commit(self, records: list[DocumentRecord]) -> list[JournalEntry]:
-        """Make these versions live, atomically; returns the old versions now to be dropped."""
+    def commit(
+        self,
+        records: list[DocumentRecord],
+        sentences: dict[str, list[tuple[int, int, Any]]] | None = None,
+    ) -> list[JournalEntry]:
+        """Make these versions live, atomically; returns the old versions now to be dropped.
+
+        ``sentences`` maps a doc id to (start, end, vector) of its sentences; they are stored
+        with the version, in the same transaction.
+        """
         now = datetime.now(UTC).isoformat(timespec="seconds")
         dropped: list[JournalEntry] = []
         with self._tx() as db:
@@ -242,7 +272,16 @@ class Registry:
                     (rec.collection, rec.doc_id, rec.content_hash),
                 )
                 _bump(db, rec.collection)
+                rows = (sentences or {}).get(rec.doc_id, [])
+                db.executemany(
+                    "INSERT OR IGNORE INTO sentences VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (rec.collection, rec.doc_id, rec.content_hash, a, b, _pack(vec))
+                        for a, b, vec in rows
+                    ],
+                )
                 if old and old["content_hash"] != rec.content_hash:
+                    _forget_sentences(db, rec.collection, rec.doc_id, old["content_hash"])
                     entry = JournalEntry(rec.collection, rec.doc_id, old["content_hash"], "drop")
                     db.execute(
                         "INSERT OR REPLACE INTO journal VALUES (?, ?, ?, 'drop')",
@@ -263,6 +302,7 @@ class Registry:
             db.execute(
                 "DELETE FROM documents WHERE collection=? AND doc_id=?", (collection, doc_id)
             )
+            _forget_sentences(db, collection, doc_id, old["content_hash"])
             _bump(db, collection)
             db.execute(
                 "INSERT OR REPLACE INTO journal VALUES (?, ?, ?, 'drop')",
@@ -278,6 +318,22 @@ class Registry:
                 "AND action=?",
                 [(e.collection, e.doc_id, e.content_hash, e.action) for e in entries],
             )
+
+
+def _pack(vector: Any) -> bytes:
+    """A sentence vector as stored: float16, 768 bytes."""
+    return np.asarray(vector, dtype=np.float16).tobytes()
+
+
+def _unpack(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+
+
+def _forget_sentences(db: sqlite3.Connection, collection: str, doc_id: str, version: str) -> None:
+    db.execute(
+        "DELETE FROM sentences WHERE collection=? AND doc_id=? AND content_hash=?",
+        (collection, doc_id, version),
+    )
 
 
 def _bump(db: sqlite3.Connection, collection: str) -> None:
