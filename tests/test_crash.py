@@ -107,6 +107,12 @@ def _check_consistent(data: Path) -> Assistant:
         assert len(metas) == doc.chunk_count, doc.source
         assert {m["hash"] for m in metas} == {doc.content_hash}
         assert sorted(m["chunk"] for m in metas) == list(range(doc.chunk_count))
+    # Sentence vectors exist for exactly the live version of every document.
+    import sqlite3
+
+    with sqlite3.connect(a.settings.registry_path) as db:
+        versions = set(db.execute("SELECT DISTINCT doc_id, content_hash FROM sentences"))
+    assert versions == {(d.doc_id, d.content_hash) for d in docs.values()}
     return a
 
 
