@@ -11,6 +11,20 @@ from assistant.passages import Passage
 NOT_FOUND = "The documents don't say."
 
 
+#: The fields of a citation as the JSON faces (CLI, HTTP API) give them.
+CITATION_FIELDS = (
+    "n",
+    "title",
+    "source",
+    "location",
+    "quote",
+    "start",
+    "end",
+    "score",
+    "supported",
+)
+
+
 @dataclass
 class Citation:
     """A marker's target: the exact words of a source that support a sentence of the answer.

@@ -239,7 +239,8 @@ def cmd_search(args: argparse.Namespace, assistant: Any) -> int:
 
 def answer_json(answer: Any) -> dict[str, Any]:
     """The answer's fields for ``--json``: text, abstained, citations, related, timings."""
-    keys = ("n", "title", "source", "location", "quote", "start", "end", "score", "supported")
+    from assistant.answer import CITATION_FIELDS as keys
+
     return {
         "text": answer.text,
         "abstained": answer.abstained,

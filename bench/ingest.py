@@ -28,14 +28,9 @@ Run from the repository root: ``.venv/bin/python bench/ingest.py [--docs N] [--o
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -48,12 +43,10 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))  # run as a script: make ``assistant`` and ``ingest`` importable
+from common import RESULTS, SHARED  # first: offline settings, import path
 
-CORPUS = REPO / ".." / "shared" / "eval" / "scifact" / "corpus.jsonl"
-DEFAULT_OUT = REPO / "bench" / "results" / "ingest.json"
+CORPUS = SHARED / "eval" / "scifact" / "corpus.jsonl"
+DEFAULT_OUT = RESULTS / "ingest.json"
 #: Tokens of text the model reads at most (256 minus its two special markers).
 MAX_TEXT_TOKENS = 254
 TARGET_SPEEDUP = 2.0

@@ -21,12 +21,6 @@ Run from the repository root: ``.venv/bin/python bench/qa.py [--write-calibratio
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-
 import argparse
 import itertools
 import json
@@ -35,7 +29,6 @@ import random
 import re
 import statistics
 import string
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -44,17 +37,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from common import REPO, RESULTS, SHARED  # first: offline settings, import path
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from assistant import abstain, extractive
+from assistant.core import Assistant
+from assistant.settings import Settings
 
-from assistant import abstain, extractive  # noqa: E402
-from assistant.core import Assistant  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
-
-SQUAD = REPO.parent / "shared" / "eval" / "squad2_dev500"
-RESULTS = REPO / "bench" / "results"
+SQUAD = SHARED / "eval" / "squad2_dev500"
 CALIBRATION = REPO / "assistant" / "calibration.json"
 FIT_SEEDS, REPORT_SEEDS = (1, 2, 3), (4, 5, 6)
 MAX_WRONG_ABSTAIN = 0.10

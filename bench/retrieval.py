@@ -15,33 +15,23 @@ Run from the repository root: ``.venv/bin/python bench/retrieval.py [--out PATH]
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-
 import argparse
 import json
 import math
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from common import RESULTS, SHARED  # first: offline settings, import path
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from assistant.core import Assistant
+from assistant.retriever import Scored
+from assistant.settings import Settings
 
-from assistant.core import Assistant  # noqa: E402
-from assistant.retriever import Scored  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
-
-SCIFACT = REPO.parent / "shared" / "eval" / "scifact"
-DEFAULT_OUT = REPO / "bench" / "results" / "retrieval.json"
+SCIFACT = SHARED / "eval" / "scifact"
+DEFAULT_OUT = RESULTS / "retrieval.json"
 WEIGHTS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 

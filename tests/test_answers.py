@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import NOT_FOUND, CitationEvent, Done, TextDelta
+from assistant.answer import CITATION_FIELDS, NOT_FOUND, CitationEvent, Done, TextDelta
 from assistant.core import Assistant
 from assistant.responder import QuestionError
 from assistant.settings import Settings
@@ -91,17 +91,7 @@ def test_stream_yields_text_citations_then_the_answer(seeded: Assistant) -> None
 def test_answer_as_json_fields(seeded: Assistant) -> None:
     data = seeded.ask("Where is DeepSeek based?").to_dict()
     assert {"text", "abstained", "citations", "related", "timings"} <= set(data)
-    assert {
-        "n",
-        "title",
-        "source",
-        "location",
-        "quote",
-        "start",
-        "end",
-        "score",
-        "supported",
-    } <= set(data["citations"][0])
+    assert set(CITATION_FIELDS) <= set(data["citations"][0])
     assert data["timings"]["total_ms"] > 0
 
 

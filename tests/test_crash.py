@@ -12,7 +12,7 @@ from pathlib import Path
 
 from assistant.core import Assistant
 from assistant.settings import Settings
-from tests.conftest import SHARED, VENV_BIN
+from tests.conftest import SHARED, VENV_BIN, run_brief
 
 DOCS = 240
 
@@ -132,25 +132,13 @@ def test_sigkill_mid_ingest_then_rerun(tmp_path: Path) -> None:
     _kill_after(proc, "chunks embedded", 0.7)
 
     # A clean run finishes the job.
-    final = subprocess.run(
-        [str(VENV_BIN / "brief"), "ingest", str(folder)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "BRIEF_DATA_DIR": str(data)},
-        timeout=600,
-    )
+    final = run_brief("ingest", str(folder), data_dir=data, timeout=600)
     assert final.returncode == 0, final.stdout + final.stderr
     a = _check_consistent(data)
     assert len(a.documents()) == DOCS
 
     # And nothing is left to do.
-    again = subprocess.run(
-        [str(VENV_BIN / "brief"), "ingest", str(folder)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "BRIEF_DATA_DIR": str(data)},
-        timeout=600,
-    )
+    again = run_brief("ingest", str(folder), data_dir=data, timeout=600)
     assert f"0 ingested, {DOCS} unchanged, 0 failed" in again.stdout
 
 
@@ -172,25 +160,13 @@ def test_sigkill_at_the_worst_moments(tmp_path: Path) -> None:
 
     # Change some files, then get killed after the new versions are live but before the old
     # chunks are gone.
-    subprocess.run(
-        [str(VENV_BIN / "brief"), "ingest", str(folder)],
-        env={**os.environ, "BRIEF_DATA_DIR": str(data)},
-        capture_output=True,
-        timeout=600,
-        check=True,
-    )
+    assert run_brief("ingest", str(folder), data_dir=data, timeout=600).returncode == 0
     changed = sorted(folder.iterdir())[:5]
     for path in changed:
         path.write_text(path.read_text() + "\n\nAn added closing remark on the findings.")
     _run_and_die("drop", folder, data)
 
-    final = subprocess.run(
-        [str(VENV_BIN / "brief"), "ingest", str(folder)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "BRIEF_DATA_DIR": str(data)},
-        timeout=600,
-    )
+    final = run_brief("ingest", str(folder), data_dir=data, timeout=600)
     assert final.returncode == 0, final.stdout + final.stderr
     assert "recovered" in final.stdout
     assert f"0 ingested, {DOCS} unchanged, 0 failed" in final.stdout
