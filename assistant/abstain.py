@@ -3,8 +3,9 @@
 Several signals are combined in a logistic model whose coefficients and threshold are fitted on
 SQuAD 2.0 dev500 by ``bench/qa.py`` and shipped in ``assistant/calibration.json``:
 how close in meaning the best sentence is, how much of the question's key terms it covers
-(rare terms weigh more), whether it holds the kind of thing asked for, and how close the best
-passage is. ``p_answerable`` below the threshold means "the documents don't say".
+(rare terms weigh more), whether it holds the kind of thing asked for, how well its words align
+with the question's in context, and how close the best passage is. ``p_answerable`` below the
+threshold means "the documents don't say".
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ FEATURES = (
     "bigrams",
     "entities_found",
     "negated",
+    "align_min",
+    "align_min2",
+    "align_mean",
 )
 
 
@@ -71,13 +75,15 @@ def features(
     best: Candidate | None,
     passages: list[Passage],
     idf: dict[str, float],
+    alignment: tuple[float, float, float] = (1.0, 1.0, 1.0),
 ) -> dict[str, float]:
     """The signals the decision uses, each roughly in [0, 1].
 
     Besides closeness in meaning and words, two signals target questions written against a
     passage that does not answer them (a swapped name, an added condition): whether the
     question's rarest term occurs in the best passage at all, and whether pairs of adjacent
-    key terms of the question stand together in the best sentence.
+    key terms of the question stand together in the best sentence; and how well the question's
+    weakest-matched words are matched in context by the best sentence (``alignment.Aligner``).
     """
     top = passages[0] if passages else None
     typed = 0.5 if question.kind is None else (1.0 if best and best.typed else 0.0)
@@ -101,6 +107,9 @@ def features(
         "entities_found": _entities_found(question.text, top.text if top else ""),
         # Questions that ask what did *not* happen are rarely answered by a retrieved sentence.
         "negated": 1.0 if _NEGATION.search(question.text) else 0.0,
+        "align_min": alignment[0] if best else 0.0,
+        "align_min2": alignment[1] if best else 0.0,
+        "align_mean": alignment[2] if best else 0.0,
     }
 
 

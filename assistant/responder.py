@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from assistant import abstain, extractive, followup
+from assistant.alignment import Aligner
 from assistant.answer import (
     NOT_FOUND,
     Answer,
@@ -64,6 +65,7 @@ class Responder:
         self.settings = settings
         self.vectors = extractive.SentenceVectors(index.embedder, index.registry)
         self.weights = extractive.Weights.shipped()
+        self.aligner = Aligner(index.embedder)
 
     # --- public --------------------------------------------------------------------------
 
@@ -136,7 +138,8 @@ class Responder:
         found = extractive.candidates(passages)
         extractive.score(q, vector, found, self.vectors, idf, self.weights, collection)
         best = max(found, key=lambda c: c.score) if found else None
-        signals = abstain.features(q, best, passages, idf)
+        alignment = self.aligner(question, best.text, q.terms) if best else (0.0, 0.0, 0.0)
+        signals = abstain.features(q, best, passages, idf, alignment)
         return Draft(
             question=q,
             query=query,

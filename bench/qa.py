@@ -40,7 +40,9 @@ import numpy as np
 from common import REPO, RESULTS, SHARED  # first: offline settings, import path
 
 from assistant import abstain, extractive
+from assistant.alignment import Aligner
 from assistant.core import Assistant
+from assistant.index.embeddings import get_embedder
 from assistant.settings import Settings
 
 SQUAD = SHARED / "eval" / "squad2_dev500"
@@ -291,12 +293,16 @@ def evaluate(
     half_report = [c for c in cases if c.setting.startswith("half") and c.split == "report"]
 
     weights = tune_weights([c for c in all_fit if not c.impossible])
+    aligner = Aligner(get_embedder())
     # Abstention signals depend on the best sentence, which the weights choose: recompute.
     for case in cases:
         cands = rescore(case, weights)
         best = max(cands, key=lambda c: c["cand"].score)["cand"] if cands else None
         d = case.draft
-        case.signals = abstain.features(d.question, best, d.passages, d.idf)
+        alignment = (
+            aligner(d.question.text, best.text, d.question.terms) if best else (0.0, 0.0, 0.0)
+        )
+        case.signals = abstain.features(d.question, best, d.passages, d.idf, alignment)
     cal = fit_abstention(all_fit + half_fit)
 
     def report_a(group: list[Case]) -> dict[str, Any]:

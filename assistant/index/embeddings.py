@@ -255,6 +255,27 @@ class Embedder:
                 pooled[i] = part
         return out, pooled
 
+    def token_vectors(self, texts: Sequence[str]) -> list[tuple[np.ndarray, Any]]:
+        """Contextual token embeddings of each text (unit rows, special tokens included) with
+        the tokenizer's encoding (word ids, character offsets). One pass, for a few short texts.
+        """
+        import torch
+
+        enc = self.model.tokenizer(
+            list(texts), truncation=True, max_length=MODEL_MAX_TOKENS, padding=True
+        )
+        features = {k: torch.tensor(v) for k, v in enc.items()}
+        features.setdefault("token_type_ids", torch.zeros_like(features["input_ids"]))
+        with torch.inference_mode():
+            tokens = self.model(features)["token_embeddings"].float().numpy()
+        out = []
+        for row in range(len(texts)):
+            n = int(sum(enc["attention_mask"][row]))
+            vectors = tokens[row, :n]
+            vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+            out.append((vectors, enc[row]))
+        return out
+
     def embed_one(self, text: str) -> np.ndarray:
         """Embed a single text (a query); returns a vector of 384 numbers."""
         return self.embed([text])[0]
