@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(PY) bench/ingest.py
 	$(PY) bench/retrieval.py
 	$(PY) bench/qa.py
+	$(PY) bench/startup.py
 
 clean:
 	rm -rf $(VENV) brief-data .pytest_cache

@@ -1,14 +1,24 @@
-"""The web face: a Gradio page over ``Assistant``.
+"""The web chat: Gradio over ``Assistant``, with sources, a document viewer and a library.
 
-For now a minimal search page over the indexed passages (the cited-answer chat replaces it).
-``python app.py`` serves it on http://127.0.0.1:7860 and loads the sample documents into an
-empty store in the background, so the page is up before the model has loaded.
+``python app.py`` (or ``brief serve``) serves it on http://127.0.0.1:7860. The page is up
+within seconds: the embedding model loads, and the bundled samples are ingested into an empty
+store, in the background. Answers stream into the chat; every marker [n] and every source card
+links to ``/view/...``, our own page over the stored cleaned text with the quote highlighted,
+which opens in a side panel. Documents are uploaded (several at once, drag and drop) into the
+current collection; collections are created and switched from the library tab.
+
+Nothing leaves the machine: analytics are off, fonts are the system's, nothing comes from a CDN.
+Everything from a document or a model is escaped (``assistant/render.py``).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +31,100 @@ for _var in ("NO_PROXY", "no_proxy"):
     os.environ[_var] = ",".join(dict.fromkeys([*_hosts, "127.0.0.1", "localhost"]))
 
 SAMPLES_DIR = Path(__file__).resolve().parent / "assistant" / "samples"
+#: Questions the sample documents answer, offered on an empty chat.
+EXAMPLES = [
+    "How long did the Port Calder strike last?",
+    "How many jobs will the Kestrel expansion create?",
+    "How much new investment does the Westmere water utility need?",
+    "What did Ingrid Halvorsen say about the settlement?",
+]
+UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"]
+
+log = logging.getLogger("briefing.app")
+
+# A marker or source link opens the viewer in a side panel (a new tab with a modifier key,
+# or without scripts: the links are ordinary links).
+HEAD = """
+<script>
+(() => {
+  function panel() {
+    let box = document.getElementById("ba-viewer");
+    if (box) return box;
+    box = document.createElement("aside");
+    box.id = "ba-viewer";
+    box.setAttribute("role", "dialog");
+    box.setAttribute("aria-label", "Source document");
+    const bar = document.createElement("div");
+    bar.className = "ba-viewer-bar";
+    const title = document.createElement("strong");
+    title.textContent = "Source document";
+    const tab = document.createElement("a");
+    tab.className = "ba-viewer-tab";
+    tab.target = "_blank";
+    tab.rel = "noopener";
+    tab.textContent = "Open in new tab";
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "ba-viewer-close";
+    close.setAttribute("aria-label", "Close");
+    close.textContent = "\u00d7";
+    close.addEventListener("click", () => box.classList.remove("open"));
+    bar.append(title, tab, close);
+    const frame = document.createElement("iframe");
+    frame.title = "Source document";
+    box.append(bar, frame);
+    document.body.append(box);
+    return box;
+  }
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest ? event.target.closest("a[href*='/view/']") : null;
+    if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const box = panel();
+    box.querySelector("iframe").src = link.href;
+    box.querySelector(".ba-viewer-tab").href = link.href;
+    box.classList.add("open");
+  }, true);
+  document.addEventListener("keydown", (event) => {
+    const box = document.getElementById("ba-viewer");
+    if (event.key === "Escape" && box) box.classList.remove("open");
+  });
+})();
+</script>
+"""
+
+CSS = """
+#ba-title h1 { font-size: 1.35rem; margin: 0; }
+#ba-title p { margin: 2px 0 0; color: var(--body-text-color-subdued); }
+.ba-sources { font-size: 0.95rem; }
+.ba-sources h3 { margin: 0 0 8px; font-size: 1rem; }
+.ba-sources.ba-empty { color: var(--body-text-color-subdued); padding: 8px 2px; }
+.ba-list { list-style: none; padding: 0; margin: 0; }
+.ba-source { border: 1px solid var(--border-color-primary); border-radius: 8px;
+             padding: 10px 12px; margin: 0 0 10px; }
+.ba-source .ba-open { font-weight: 600; text-decoration: none; }
+.ba-source .ba-n { color: var(--color-accent); }
+.ba-source .ba-loc { font-size: 0.85rem; color: var(--body-text-color-subdued); }
+.ba-source blockquote { margin: 6px 0 0; padding: 0 0 0 10px; white-space: pre-wrap;
+                        border-left: 3px solid var(--border-color-primary);
+                        overflow-wrap: anywhere; }
+.ba-source mark { background: #ffe58a; color: #1f2328; padding: 0 1px; border-radius: 2px; }
+.ba-notfound { border-left: 4px solid #d4a72c; padding-left: 10px; }
+.ba-abstained { border-left: 4px solid #d4a72c; padding-left: 10px; }
+.ba-abstained .ba-source { border-style: dashed; }
+.ba-unsupported { color: #b42318; font-size: 0.85rem; margin: 4px 0 0; }
+#ba-viewer { position: fixed; top: 0; right: 0; height: 100vh; width: min(640px, 100vw);
+             background: #fff; box-shadow: -6px 0 24px rgba(0,0,0,.18); z-index: 1000;
+             display: none; flex-direction: column; }
+#ba-viewer.open { display: flex; }
+#ba-viewer iframe { flex: 1; border: 0; width: 100%; }
+.ba-viewer-bar { display: flex; align-items: center; gap: 12px; padding: 8px 12px;
+                 border-bottom: 1px solid #d0d7de; background: #f6f8fa; color: #1f2328; }
+.ba-viewer-bar strong { flex: 1; }
+.ba-viewer-close { font-size: 22px; line-height: 1; background: none; border: 0;
+                   cursor: pointer; padding: 0 4px; color: #1f2328; }
+"""
 
 
 def load_samples(assistant: Any) -> Any:
@@ -30,49 +134,384 @@ def load_samples(assistant: Any) -> Any:
     return assistant.ingest([SAMPLES_DIR])
 
 
-def format_passages(passages: list[Any]) -> str:
-    """Plain text of search results (rendered as text, never as HTML)."""
-    if not passages:
-        return "No passages found."
-    out = []
-    for rank, p in enumerate(passages, start=1):
-        out.append(f"[{rank}] {p.title} — {p.location} (score {p.score:.2f})\n{p.text}")
-    return "\n\n".join(out)
+class ChatApp:
+    """The page's behaviour, separate from its layout so that each part can be tested."""
+
+    def __init__(self, assistant: Any, samples: bool = True) -> None:
+        self.assistant = assistant
+        self.samples = samples
+        self.ready = threading.Event()
+        self.startup_error: str | None = None
+        self.uploads = Path(assistant.settings.data_dir) / "uploads"
+
+    # --- start ---------------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Load the samples into an empty store, then the model and indexes, off the page."""
+        try:
+            if self.samples:
+                load_samples(self.assistant)
+            collection = self.assistant.settings.collection
+            if self.assistant.documents(collection):
+                self.assistant.ask("What is this about?", collection=collection)
+            else:
+                self.assistant.index.embedder.embed_one("warm up")
+        except Exception as exc:  # keep serving: the chat reports it
+            log.exception("start-up failed")
+            self.startup_error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.ready.set()
+
+    # --- chat ----------------------------------------------------------------------------
+
+    def respond(
+        self, message: str, history: list[dict[str, Any]], collection: str
+    ) -> Iterator[tuple[str, str]]:
+        """Stream an answer into the chat; the sources panel follows."""
+        from assistant.answer import CitationEvent, Done, TextDelta
+        from assistant.render import answer_markdown, plain_text, sources_html
+        from assistant.responder import QuestionError
+
+        collection = collection or self.assistant.settings.collection
+        if not self.ready.is_set():
+            yield "*Loading the model and documents…*", sources_html(None, collection, _none)
+            self.ready.wait()
+        turns = []
+        for m in history or []:
+            if isinstance(m, dict) and m.get("role") in ("user", "assistant"):
+                content = m.get("content")
+                if m["role"] == "assistant" or not isinstance(content, str):
+                    content = plain_text(content)
+                turns.append({"role": m["role"], "content": content})
+        text, cites = "", {}
+        try:
+            for event in self.assistant.stream(message, history=turns, collection=collection):
+                if isinstance(event, TextDelta):
+                    text += event.text
+                    yield answer_markdown(text, cites, collection), _skip()
+                elif isinstance(event, CitationEvent):
+                    cites[event.citation.n] = event.citation
+                elif isinstance(event, Done):
+                    answer = event.answer
+                    final = answer_markdown(
+                        answer.text,
+                        {c.n: c for c in answer.citations},
+                        collection,
+                        abstained=answer.abstained,
+                    )
+                    yield final, sources_html(answer, collection, self._text_of(collection))
+        except QuestionError as exc:
+            yield f"*{_escape(str(exc))}*", _skip()
+        except Exception as exc:
+            log.exception("answer failed")
+            problem = _escape(f"{type(exc).__name__}: {exc}")
+            yield f"*Something went wrong ({problem}).*", _skip()
+
+    def _text_of(self, collection: str) -> Any:
+        cache: dict[str, str | None] = {}
+
+        def text(doc_id: str) -> str | None:
+            if doc_id not in cache:
+                record = self.assistant.document(doc_id, collection=collection)
+                cache[doc_id] = record.text if record else None
+            return cache[doc_id]
+
+        return text
+
+    # --- library -------------------------------------------------------------------------
+
+    def collection_choices(self, extra: str | None = None) -> list[str]:
+        names = set(self.assistant.collections()) | {self.assistant.settings.collection}
+        if extra:
+            names.add(extra)
+        return sorted(names)
+
+    def document_rows(self, collection: str) -> list[list[Any]]:
+        rows = []
+        for d in self.assistant.documents(collection):
+            source = d.source
+            if source.startswith(str(self.uploads)):
+                source = Path(source).name
+            rows.append([d.title, d.date or "", d.chunk_count, source, d.doc_id])
+        return rows
+
+    def library(self, collection: str) -> tuple[list[list[Any]], Any, str]:
+        """Documents table, removal choices and a one-line status for ``collection``."""
+        import gradio as gr
+
+        rows = self.document_rows(collection)
+        chunks = sum(r[2] for r in rows)
+        status = (
+            f"**{len(rows)}** documents, **{chunks}** passages in *{_escape(collection)}*"
+            if rows
+            else f"*{_escape(collection)}* is empty: upload documents to ask about them."
+        )
+        choices = [(f"{r[0]} ({r[4]})", r[4]) for r in rows]
+        return rows, gr.update(choices=choices, value=None), status
+
+    def upload(
+        self, files: list[Any] | None, url: str, collection: str, progress: Any = None
+    ) -> tuple[list[list[str]], list[list[Any]], Any, str, None, str]:
+        """Copy uploads into the data folder and ingest them (and a URL) into ``collection``."""
+        paths = [Path(getattr(f, "name", f)) for f in files or []]
+        url = (url or "").strip()
+        if not paths and not url:
+            rows, choices, status = self.library(collection)
+            nothing = [["", "nothing to add", "choose files or enter a web address"]]
+            return nothing, rows, choices, status, None, url
+        folder = self.uploads / collection
+        folder.mkdir(parents=True, exist_ok=True)
+        sources: list[str] = []
+        for p in paths:
+            target = folder / p.name
+            shutil.copyfile(p, target)
+            sources.append(str(target))
+        if url:
+            sources.append(url)
+        done: list[Any] = []
+        total = len(sources)
+
+        def on_file(result: Any) -> None:
+            done.append(result)
+            if progress is not None:
+                progress((min(len(done), total), total), desc=f"{Path(result.source).name}")
+
+        if progress is not None:
+            progress((0, total), desc="reading")
+        report = self.assistant.ingest(sources, collection=collection, on_file=on_file)
+        results = []
+        for r in report.results:
+            name = r.source if r.source.startswith("http") else Path(r.source).name
+            if r.status == "failed":
+                detail = r.reason or "failed"
+            elif r.status == "unchanged":
+                detail = "already in the collection, unchanged"
+            else:
+                detail = f"{r.chunks} passage{'' if r.chunks == 1 else 's'}" + (
+                    f": {r.title}" if r.title else ""
+                )
+            results.append([name, r.status, detail])
+        rows, choices, status = self.library(collection)
+        return results, rows, choices, status, None, ""
+
+    def remove(self, doc_id: str | None, collection: str) -> tuple[list[list[Any]], Any, str]:
+        rows, choices, status = self.library(collection)
+        if not doc_id:
+            return rows, choices, "Choose a document to remove."
+        removed = self.assistant.remove(doc_id, collection=collection)
+        rows, choices, status = self.library(collection)
+        if removed:
+            status = f"Removed *{_escape(removed[0].title)}*. " + status
+        return rows, choices, status
+
+    def create_collection(self, name: str) -> tuple[Any, str, str]:
+        import gradio as gr
+
+        from assistant.settings import check_collection_name
+
+        name = (name or "").strip()
+        try:
+            check_collection_name(name)
+        except ValueError as exc:
+            return gr.update(), _escape(str(exc)), name
+        return (
+            gr.update(choices=self.collection_choices(extra=name), value=name),
+            f"Collection *{_escape(name)}* selected: upload documents into it.",
+            "",
+        )
 
 
-def build_ui(assistant: Any) -> Any:
+def _escape(text: str) -> str:
+    from assistant.render import escape_markdown
+
+    return escape_markdown(text)
+
+
+def _none(doc_id: str) -> None:
+    return None
+
+
+def _skip() -> Any:
+    import gradio as gr
+
+    return gr.skip()
+
+
+def build_ui(chat: ChatApp) -> Any:
     """The Gradio Blocks of the page."""
     import gradio as gr
 
-    def search(query: str) -> str:
-        if not query.strip():
-            return "Type a question or some words to look for."
-        return format_passages(assistant.search(query, k=5))
+    from assistant.render import sources_html
 
-    with gr.Blocks(title="Briefing Assistant") as ui:
-        gr.Markdown("# Briefing Assistant\nSearch the passages of your documents.")
-        query = gr.Textbox(
-            label="Question", placeholder="How long did the Port Calder strike last?"
+    default = chat.assistant.settings.collection
+    with gr.Blocks(title="Briefing Assistant", fill_width=True) as ui:
+        with gr.Row(equal_height=True):
+            with gr.Column(scale=3, min_width=300):
+                gr.Markdown(
+                    "# Briefing Assistant\nAnswers from your documents, every claim cited.",
+                    elem_id="ba-title",
+                )
+            collection = gr.Dropdown(
+                choices=chat.collection_choices(),
+                value=default,
+                label="Collection",
+                interactive=True,
+                scale=0,
+                min_width=200,
+                elem_id="ba-collection",
+            )
+        sources = gr.HTML(sources_html(None, default, _none), render=False, elem_id="ba-sources")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=340):
+                gr.ChatInterface(
+                    chat.respond,
+                    chatbot=gr.Chatbot(
+                        height="68vh",
+                        min_height=360,
+                        label="Chat",
+                        elem_id="ba-chat",
+                        buttons=["copy"],
+                        feedback_options=None,
+                        placeholder=(
+                            "**Ask about your documents.** Every answer quotes its sources; "
+                            "click a marker like [1] to see the words in the document."
+                        ),
+                    ),
+                    textbox=gr.Textbox(
+                        placeholder="Ask a question about your documents…",
+                        show_label=False,
+                        elem_id="ba-question",
+                        submit_btn="Ask",
+                        stop_btn="Stop",
+                    ),
+                    additional_inputs=[collection],
+                    additional_outputs=[sources],
+                    examples=[[q] for q in EXAMPLES],
+                    run_examples_on_click=True,
+                    cache_examples=False,
+                    fill_height=False,
+                    autofocus=True,
+                )
+            with gr.Column(scale=2, min_width=320), gr.Tabs():
+                with gr.Tab("Sources", elem_id="ba-sources-tab"):
+                    sources.render()
+                with gr.Tab("Documents", elem_id="ba-documents-tab"):
+                    status = gr.Markdown(elem_id="ba-status")
+                    files = gr.File(
+                        label="Add documents: drop PDF, Word, HTML, Markdown or text files",
+                        file_count="multiple",
+                        file_types=UPLOAD_TYPES,
+                        elem_id="ba-upload",
+                    )
+                    url = gr.Textbox(
+                        label="…or a web address",
+                        placeholder="https://example.org/article",
+                        elem_id="ba-url",
+                    )
+                    add = gr.Button("Add to collection", variant="primary", elem_id="ba-add")
+                    results = gr.Dataframe(
+                        headers=["file", "result", "detail"],
+                        label="Last upload",
+                        interactive=False,
+                        wrap=True,
+                        elem_id="ba-results",
+                    )
+                    table = gr.Dataframe(
+                        headers=["title", "date", "passages", "source", "id"],
+                        label="Documents in this collection",
+                        interactive=False,
+                        wrap=True,
+                        elem_id="ba-documents",
+                    )
+                    with gr.Row():
+                        doomed = gr.Dropdown(
+                            label="Remove a document", choices=[], scale=3, elem_id="ba-doomed"
+                        )
+                        remove = gr.Button("Remove", variant="stop", scale=1, min_width=90)
+                    with gr.Row():
+                        new_name = gr.Textbox(
+                            label="New collection",
+                            placeholder="letters, digits, - or _",
+                            scale=3,
+                            elem_id="ba-new-collection",
+                        )
+                        create = gr.Button("Create", scale=1, min_width=90, elem_id="ba-create")
+
+        def upload(files, url, collection, progress=gr.Progress()):  # noqa: B008
+            return chat.upload(files, url, collection, progress)
+
+        add.click(
+            upload,
+            inputs=[files, url, collection],
+            outputs=[results, table, doomed, status, files, url],
         )
-        button = gr.Button("Search", variant="primary")
-        results = gr.Textbox(label="Passages", lines=18, interactive=False)
-        button.click(search, inputs=query, outputs=results)
-        query.submit(search, inputs=query, outputs=results)
+        url.submit(
+            upload,
+            inputs=[files, url, collection],
+            outputs=[results, table, doomed, status, files, url],
+        )
+        remove.click(chat.remove, inputs=[doomed, collection], outputs=[table, doomed, status])
+        create.click(
+            chat.create_collection, inputs=new_name, outputs=[collection, status, new_name]
+        )
+        collection.change(chat.library, inputs=collection, outputs=[table, doomed, status]).then(
+            lambda c: sources_html(None, c, _none), inputs=collection, outputs=sources
+        )
+        ui.load(chat.library, inputs=collection, outputs=[table, doomed, status])
     return ui
+
+
+def theme() -> Any:
+    """The default look with the system's fonts (no web fonts: nothing loads from elsewhere)."""
+    import gradio as gr
+
+    return gr.themes.Soft(
+        font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
+        font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
+    )
+
+
+def make_app(assistant: Any = None, samples: bool = True) -> tuple[Any, ChatApp]:
+    """The FastAPI app with the chat mounted at ``/``; warm-up starts in the background."""
+    import gradio as gr
+
+    from assistant import Assistant
+    from assistant.server import create_app
+
+    assistant = assistant or Assistant()
+    chat = ChatApp(assistant, samples=samples)
+    threading.Thread(target=chat.warm_up, daemon=True, name="warm-up").start()
+    app = create_app(assistant)
+    app = gr.mount_gradio_app(
+        app,
+        build_ui(chat),
+        path="/",
+        footer_links=[],
+        theme=theme(),
+        css=CSS,
+        head=HEAD,
+        max_file_size=int(assistant.settings.max_file_mb * 1024 * 1024),
+        show_error=True,
+    )
+    return app, chat
 
 
 def serve(
     assistant: Any = None, host: str | None = None, port: int | None = None, samples: bool = True
 ) -> None:
-    """Serve the page; the samples are loaded in the background when the store is empty."""
+    """Serve the app until interrupted."""
+    import uvicorn
+
     from assistant import Assistant
 
+    started = time.perf_counter()
     assistant = assistant or Assistant()
     host = host or assistant.settings.host
     port = port or assistant.settings.port
-    if samples:
-        threading.Thread(target=load_samples, args=(assistant,), daemon=True).start()
-    build_ui(assistant).launch(server_name=host, server_port=port, show_error=True)
+    app, _ = make_app(assistant, samples=samples)
+    took = time.perf_counter() - started
+    print(f"Briefing Assistant on http://{host}:{port} (built in {took:.1f} s)", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 if __name__ == "__main__":

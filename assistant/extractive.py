@@ -26,6 +26,7 @@ from assistant.passages import Passage
 from assistant.question import Question, has_kind, is_instruction
 from ingest.sentences import sentence_spans
 
+_CLOSED = re.compile(r"[.!?…:;\"”’')\]]\s*$")
 _PRONOUN_START = re.compile(r"^[\"“]?(He|She|They|It|This|That|These|Those|His|Her|Their|Its)\b")
 
 
@@ -113,9 +114,14 @@ class SentenceVectors:
 
 
 def candidates(passages: list[Passage], max_passages: int = 3) -> list[Candidate]:
-    """The sentences of the best passages, each once (passages of one document may overlap)."""
+    """The sentences of the best passages, each once (passages of one document may overlap).
+
+    Headings and titles (a line of its own without closing punctuation) are candidates only
+    when nothing else is: a headline names a topic, the sentences under it state the facts.
+    """
     seen: set[tuple[str, int]] = set()
     out: list[Candidate] = []
+    headings: list[Candidate] = []
     for rank, passage in enumerate(passages[:max_passages]):
         for a, b in sentence_spans(passage.text):
             start, end = passage.start + a, passage.start + b
@@ -123,8 +129,10 @@ def candidates(passages: list[Passage], max_passages: int = 3) -> list[Candidate
             if (passage.doc_id, start) in seen or len(text) < 12 or is_instruction(text):
                 continue
             seen.add((passage.doc_id, start))
-            out.append(Candidate(passage, rank, start, end, text))
-    return out
+            line = (a == 0 or passage.text[a - 1] == "\n") and passage.text[b : b + 1] in ("", "\n")
+            target = headings if line and not _CLOSED.search(text) else out
+            target.append(Candidate(passage, rank, start, end, text))
+    return out or headings
 
 
 def score(

@@ -1,0 +1,222 @@
+"""Answers and documents as HTML and Markdown for the web faces, always as text, never as markup.
+
+Everything that comes from a document (its text, title, source) or from a language model is
+escaped before it reaches a page: a document holding ``<script>`` shows those characters. Links
+to the document viewer (``/view/<collection>/<doc_id>?start=..&end=..``) carry the exact
+character offsets of a quote, so the viewer can highlight it in the stored cleaned text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from assistant.answer import Answer, Citation
+from assistant.passages import Passage
+
+MARKER = re.compile(r"\[(\d+)\]")
+#: Characters that mean something to Markdown; escaped with a backslash in answer text.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+#: How much of the paragraph around a quote a source card shows, each side.
+CONTEXT_CHARS = 320
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` shown literally by a Markdown renderer: HTML and Markdown syntax neutralised."""
+    text = html.escape(text, quote=False)
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def view_url(collection: str, doc_id: str, start: int, end: int) -> str:
+    """The viewer's address for a span of a document."""
+    query = urlencode({"start": start, "end": end})
+    return f"/view/{quote(collection, safe='')}/{quote(doc_id, safe='')}?{query}#hl"
+
+
+def citation_url(collection: str, citation: Citation) -> str:
+    return view_url(collection, citation.doc_id, citation.start, citation.end)
+
+
+def answer_markdown(
+    text: str, citations: dict[int, Citation], collection: str, abstained: bool = False
+) -> str:
+    """An answer for the chat: escaped text, each known marker a link to its quote.
+
+    Markers whose citation is not known yet (while streaming) stay as plain ``[n]``.
+    """
+    out = []
+    pos = 0
+    for m in MARKER.finditer(text):
+        out.append(escape_markdown(text[pos : m.start()]))
+        n = int(m.group(1))
+        cite = citations.get(n)
+        if cite is None:
+            out.append(escape_markdown(m.group(0)))
+        else:
+            hover = f"{cite.title} — {cite.location}".replace('"', "'")
+            hover = escape_markdown(hover)
+            out.append(f'[\\[{n}\\]]({citation_url(collection, cite)} "{hover}")')
+        pos = m.end()
+    out.append(escape_markdown(text[pos:]))
+    body = "".join(out)
+    if abstained:
+        return (
+            '<div class="ba-notfound">\n\n**Not found in your documents.** '
+            + body
+            + " The closest passages are under *Sources*.\n\n</div>"
+        )
+    return body
+
+
+def plain_text(content: Any) -> str:
+    """The words of a chat message as the user saw them (for follow-up questions)."""
+    if isinstance(content, list):
+        content = " ".join(
+            str(part.get("text", "")) if isinstance(part, dict) else str(part) for part in content
+        )
+    elif isinstance(content, dict):
+        content = str(content.get("text", ""))
+    text = str(content or "")
+    text = re.sub(r"\[\\\[(\d+)\\\]\]\([^)]*\)", r"[\1]", text)  # marker links
+    text = re.sub(r"<[^>]+>", "", text)  # our own wrapper tags; document text is escaped
+    text = re.sub(r"\\(.)", r"\1", text)
+    text = text.replace("**Not found in your documents.** ", "")
+    return html.unescape(text).strip()
+
+
+def _context(text: str, start: int, end: int, width: int = CONTEXT_CHARS) -> tuple[int, int]:
+    """The paragraph around ``[start, end)``, cut at about ``width`` characters each side."""
+    left = text.rfind("\n\n", 0, start)
+    left = 0 if left < 0 else left + 2
+    right = text.find("\n\n", end)
+    right = len(text) if right < 0 else right
+    if start - left > width:
+        cut = text.find(" ", start - width, start)
+        left = cut + 1 if cut >= 0 else start - width
+    if right - end > width:
+        cut = text.rfind(" ", end, end + width)
+        right = cut if cut > end else end + width
+    return left, right
+
+
+def highlighted(text: str, start: int, end: int, context: bool = True) -> str:
+    """HTML of the quote ``text[start:end]`` marked inside its surrounding paragraph."""
+    start = max(0, min(start, len(text)))
+    end = max(start, min(end, len(text)))
+    left, right = _context(text, start, end) if context else (0, len(text))
+    before = html.escape(text[left:start])
+    after = html.escape(text[end:right])
+    mark = html.escape(text[start:end])
+    lead = "… " if left > 0 and context else ""
+    tail = " …" if right < len(text) and context else ""
+    return f"{lead}{before}<mark>{mark}</mark>{after}{tail}"
+
+
+DocumentText = Callable[[str], str | None]
+
+
+def sources_html(answer: Answer | None, collection: str, document_text: DocumentText) -> str:
+    """The sources panel: each citation's quote in its paragraph, or the related passages."""
+    if answer is None:
+        return (
+            '<div class="ba-sources ba-empty">Ask a question: the passages that support the '
+            "answer appear here, with the quoted words highlighted.</div>"
+        )
+    if answer.abstained or not answer.citations:
+        return _related_html(answer.related, collection, document_text)
+    cards = []
+    for c in answer.citations:
+        text = document_text(c.doc_id)
+        body = (
+            highlighted(text, c.start, c.end)
+            if text is not None
+            else f"<mark>{html.escape(c.quote)}</mark>"
+        )
+        flag = (
+            ""
+            if c.supported
+            else '<p class="ba-unsupported">Not supported by this passage: check the source.</p>'
+        )
+        cards.append(
+            f'<li class="ba-source" id="ba-source-{c.n}">'
+            f'<a class="ba-open" href="{html.escape(citation_url(collection, c))}">'
+            f'<span class="ba-n">[{c.n}]</span> {html.escape(c.title)}</a>'
+            f'<div class="ba-loc">{html.escape(c.location)}</div>'
+            f"{flag}<blockquote>{body}</blockquote></li>"
+        )
+    return (
+        '<div class="ba-sources"><h3>Sources</h3><ol class="ba-list">'
+        + "".join(cards)
+        + "</ol></div>"
+    )
+
+
+def _related_html(related: list[Passage], collection: str, document_text: DocumentText) -> str:
+    if not related:
+        return (
+            '<div class="ba-sources ba-abstained"><h3>Not found in your documents</h3>'
+            "<p>No passage came close to this question.</p></div>"
+        )
+    cards = []
+    for p in related:
+        text = document_text(p.doc_id)
+        body = html.escape(p.text) if text is None else html.escape(text[p.start : p.end])
+        url = view_url(collection, p.doc_id, p.start, p.end)
+        cards.append(
+            f'<li class="ba-source ba-related">'
+            f'<a class="ba-open" href="{html.escape(url)}">{html.escape(p.title)}</a>'
+            f'<div class="ba-loc">{html.escape(p.location)}</div>'
+            f"<blockquote>{body}</blockquote></li>"
+        )
+    return (
+        '<div class="ba-sources ba-abstained"><h3>Not found in your documents</h3>'
+        "<p>These passages came closest, but none of them answers the question.</p>"
+        '<ul class="ba-list">' + "".join(cards) + "</ul></div>"
+    )
+
+
+VIEWER_CSS = """
+body { font: 16px/1.6 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0;
+       color: #1f2328; background: #fff; }
+header { position: sticky; top: 0; background: #f6f8fa; border-bottom: 1px solid #d0d7de;
+         padding: 10px 18px; }
+header h1 { font-size: 18px; margin: 0 0 2px; }
+header .meta { font-size: 13px; color: #59636e; overflow-wrap: anywhere; }
+main { padding: 14px 18px 40px; max-width: 760px; white-space: pre-wrap;
+       overflow-wrap: anywhere; }
+mark { background: #ffe58a; padding: 1px 0; outline: 2px solid #f2c200; border-radius: 2px; }
+.missing { padding: 24px; }
+"""
+
+
+def viewer_page(record: Any | None, start: int, end: int, source: str | None = None) -> str:
+    """A whole document as a page, the span ``[start, end)`` highlighted (id ``hl``).
+
+    ``source`` is how to name where it came from (default: the stored path or URL).
+    """
+    if record is None:
+        return (
+            "<!doctype html><html><head><meta charset='utf-8'><title>Not found</title>"
+            f"<style>{VIEWER_CSS}</style></head><body><p class='missing'>This document is no "
+            "longer in the collection.</p></body></html>"
+        )
+    text = record.text
+    start = max(0, min(start, len(text)))
+    end = max(start, min(end, len(text)))
+    body = (
+        html.escape(text[:start])
+        + f'<mark id="hl">{html.escape(text[start:end])}</mark>'
+        + html.escape(text[end:])
+    )
+    meta = " · ".join(x for x in (record.date, source or record.source) if x)
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(record.title)}</title><style>{VIEWER_CSS}</style></head><body>"
+        f"<header><h1>{html.escape(record.title)}</h1>"
+        f"<div class='meta'>{html.escape(meta)}</div></header>"
+        f"<main>{body}</main></body></html>"
+    )

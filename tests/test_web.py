@@ -1,0 +1,294 @@
+"""The web chat in a real browser: Debian's chromium driven by Playwright.
+
+One app process (``python app.py``) runs on a free port over a temporary store holding the seed
+article; every test drives the page the way a person would. Any request the page makes to a
+host other than loopback is refused and fails the test. Screenshots go to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Locator, Page, Route, sync_playwright
+
+from assistant.core import Assistant
+from assistant.settings import Settings
+from tests.conftest import ROOT, SEED, free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "tests" / "artifacts"
+BROWSER_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+ANSWER_TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``python app.py`` over a store with the seed article; yields its base URL."""
+    assert CHROMIUM.exists(), "chromium is missing: apt-get install chromium (.ci/run does)"
+    root = tmp_path_factory.mktemp("web")
+    data = root / "data"
+    report = Assistant(Settings(data_dir=data)).ingest([SEED])
+    assert report.ok
+    port = free_port()
+    log = open(root / "app.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")],
+        cwd=root,
+        env={**os.environ, "BRIEF_DATA_DIR": str(data), "BRIEF_PORT": str(port)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while True:
+            assert proc.poll() is None, (root / "app.log").read_text()
+            try:
+                if httpx.get(url + "/", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.time() < deadline, "the app did not start"
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Browser, app_server: str) -> Iterator[Page]:
+    """A fresh page at 1280x800 that refuses (and records) any non-loopback request."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    outside: list[str] = []
+
+    def guard(route: Route) -> None:
+        request_url = route.request.url
+        host = urlparse(request_url).hostname
+        if request_url.startswith(("data:", "blob:")) or host in LOOPBACK:
+            route.continue_()
+        else:
+            outside.append(request_url)
+            route.abort()
+
+    context.route("**/*", guard)
+    pg = context.new_page()
+    pg.goto(app_server + "/")
+    pg.wait_for_selector("#ba-question textarea", timeout=30_000)
+    yield pg
+    context.close()
+    assert outside == [], f"the page called out: {outside}"
+
+
+def shot(page: Page, name: str, full_page: bool = False) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
+
+
+def ask(page: Page, question: str) -> Locator:
+    """Type a question, send it, and return the bot's finished message element."""
+    before = page.locator("#ba-chat [data-testid='bot']").count()
+    page.fill("#ba-question textarea", question)
+    page.keyboard.press("Enter")
+    bots = page.locator("#ba-chat [data-testid='bot']")
+    deadline = time.time() + ANSWER_TIMEOUT_MS / 1000
+    while time.time() < deadline:
+        if bots.count() > before:
+            text = bots.nth(bots.count() - 1).inner_text()
+            if re.search(r"\[\d+\]|documents don.t say|went wrong|limit is", text):
+                # The sources panel is filled by the final event of the stream.
+                page.wait_for_timeout(300)
+                return bots.nth(bots.count() - 1)
+        page.wait_for_timeout(100)
+    raise AssertionError(f"no answer to {question!r}")
+
+
+def test_factual_answer_cites_the_source_and_the_marker_opens_it(page: Page) -> None:
+    answer = ask(page, "Who founded DeepSeek?")
+    text = answer.inner_text()
+    assert "Liang Wenfeng" in text
+    marker = answer.locator("a[href*='/view/']").first
+    assert marker.inner_text() == "[1]"
+
+    sources = page.locator("#ba-sources")
+    assert "DeepSeek" in sources.locator(".ba-source").first.inner_text()
+    quote = sources.locator(".ba-source mark").first.inner_text()
+    assert quote.strip() and quote.strip() in text.replace("\n", " ")
+    shot(page, "answer")
+
+    marker.click()
+    viewer = page.locator("#ba-viewer.open")
+    viewer.wait_for(timeout=10_000)
+    highlighted = page.frame_locator("#ba-viewer iframe").locator("mark#hl")
+    highlighted.wait_for(timeout=10_000)
+    assert highlighted.inner_text() == quote
+    shot(page, "viewer")
+    page.keyboard.press("Escape")
+    assert page.locator("#ba-viewer.open").count() == 0
+
+    # A source card opens the same place.
+    sources.locator(".ba-open").first.click()
+    highlighted.wait_for(timeout=10_000)
+    assert highlighted.inner_text() == quote
+
+
+def test_follow_up_question_uses_the_conversation(page: Page) -> None:
+    ask(page, "Who founded DeepSeek?")
+    follow = ask(page, "What did he acknowledge?")
+    text = follow.inner_text()
+    assert "[1]" in text and "acknowledg" in text.lower()
+
+
+def test_unanswerable_question_says_so_and_lists_related_passages(page: Page) -> None:
+    answer = ask(page, "What is the boiling point of liquid nitrogen?")
+    text = answer.inner_text()
+    assert "The documents don't say." in text
+    assert answer.locator("a[href*='/view/']").count() == 0
+    panel = page.locator("#ba-sources .ba-abstained")
+    assert "Not found in your documents" in panel.inner_text()
+    assert panel.locator(".ba-related").count() >= 1
+    shot(page, "abstained")
+
+
+def upload(page: Page, paths: list[Path]) -> str:
+    page.locator("#ba-documents-tab-button, button[role='tab']:has-text('Documents')").first.click()
+    page.set_input_files("#ba-upload input[type='file']", [str(p) for p in paths])
+    # Wait for the files to reach the server before adding them.
+    page.wait_for_timeout(500)
+    page.click("#ba-add")
+    results = page.locator("#ba-results")
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        text = results.inner_text()
+        if all(p.name in text for p in paths):
+            return text
+        page.wait_for_timeout(200)
+    raise AssertionError(f"upload did not finish: {results.inner_text()}")
+
+
+def test_upload_several_files_then_ask_about_them(page: Page, tmp_path: Path) -> None:
+    memo = tmp_path / "ferry-memo.md"
+    memo.write_text(
+        "# Memo: Harwick ferry timetable\n\n"
+        "From 4 May the Harwick ferry will run every 40 minutes instead of every hour. "
+        "The change was approved by the transport board on 12 March after a public "
+        "consultation drew 2,300 responses.\n"
+    )
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    text = upload(page, [memo, empty])
+    assert "ingested" in text and "failed" in text  # one line per file, with the reason
+    assert "Harwick ferry timetable" in page.locator("#ba-documents").inner_text()
+    shot(page, "upload")
+
+    page.locator("button[role='tab']:has-text('Sources')").first.click()
+    answer = ask(page, "How often will the Harwick ferry run from 4 May?")
+    assert "every 40 minutes" in answer.inner_text()
+    assert "Harwick" in page.locator("#ba-sources .ba-source").first.inner_text()
+
+
+def test_document_text_is_shown_as_text_never_run(page: Page, tmp_path: Path) -> None:
+    hostile = tmp_path / "hostile.html"
+    hostile.write_text(
+        "<html><head><title>Quarry noise complaints</title></head><body><article>"
+        "<h1>Quarry noise complaints</h1>"
+        "<p>The Dunmore quarry received 37 noise complaints in April, the council said. "
+        "Residents quoted the code &lt;script&gt;window.__owned=1&lt;/script&gt; and "
+        "&lt;img src=x onerror=window.__owned=2&gt; in their letters.</p>"
+        "<script>window.__owned = 3</script></article></body></html>"
+    )
+    upload(page, [hostile])
+    page.locator("button[role='tab']:has-text('Sources')").first.click()
+    answer = ask(page, "Which code did residents quote about the Dunmore quarry?")
+    assert page.evaluate("window.__owned") is None
+    sources_text = page.locator("#ba-sources").inner_text()
+    assert "<script>window.__owned=1</script>" in sources_text
+    assert "<img src=x onerror=window.__owned=2>" in sources_text
+    assert "<script>" in answer.inner_text()
+    answer.locator("a[href*='/view/']").first.click()
+    frame = page.frame_locator("#ba-viewer iframe")
+    frame.locator("mark#hl").wait_for(timeout=10_000)
+    assert "<script>" in frame.locator("main").inner_text()
+    assert page.evaluate("window.__owned") is None
+    shot(page, "hostile")
+
+
+def test_collections_are_created_and_switched(page: Page, tmp_path: Path) -> None:
+    page.locator("button[role='tab']:has-text('Documents')").first.click()
+    page.fill("#ba-new-collection textarea, #ba-new-collection input", "budget-2027")
+    page.click("#ba-create")
+    page.wait_for_function(
+        "() => document.querySelector('#ba-collection input').value === 'budget-2027'"
+    )
+    assert "budget-2027" in page.locator("#ba-status").inner_text()
+    note = tmp_path / "budget-note.txt"
+    note.write_text("The 2027 budget sets aside 14 million for flood defences along the Tay.\n")
+    upload(page, [note])
+    rows = page.locator("#ba-documents").inner_text()
+    assert "budget-note" in rows and "DeepSeek" not in rows
+    answer = ask(page, "How much does the 2027 budget set aside for flood defences?")
+    assert "14 million" in answer.inner_text()
+
+
+def test_retry_and_clear(page: Page) -> None:
+    first = ask(page, "Where is DeepSeek based?").inner_text()
+    page.locator("#ba-chat button[aria-label='Retry']").last.click()
+    page.wait_for_timeout(300)
+    again = ask_wait(page)
+    assert again.inner_text() == first
+    page.locator("#ba-chat button[aria-label='Clear']").click()
+    page.wait_for_timeout(500)
+    assert page.locator("#ba-chat [data-testid='bot']").count() == 0
+
+
+def ask_wait(page: Page) -> Locator:
+    """The last bot message once it holds a finished answer."""
+    bots = page.locator("#ba-chat [data-testid='bot']")
+    deadline = time.time() + ANSWER_TIMEOUT_MS / 1000
+    while time.time() < deadline:
+        if bots.count() and re.search(r"\[\d+\]|documents don.t say", bots.last.inner_text()):
+            return bots.last
+        page.wait_for_timeout(100)
+    raise AssertionError("no answer")
+
+
+def test_layout_at_desktop_and_phone_width(page: Page) -> None:
+    ask(page, "Where is DeepSeek based?")
+    shot(page, "desktop-1280")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(500)
+    # Nothing wider than the phone's screen: no sideways scrolling.
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390 + 1, f"page is {width}px wide at a 390px viewport"
+    assert page.locator("#ba-question textarea").is_visible()
+    shot(page, "phone-390", full_page=True)
