@@ -235,6 +235,13 @@ class ChatApp:
             rows.append([d.title, d.date or "", d.chunk_count, source, d.doc_id])
         return rows
 
+    def on_load(self, collection: str) -> tuple[Any, list[list[Any]], Any, str]:
+        """A page opened: the collections menu and the library of the chosen collection."""
+        import gradio as gr
+
+        choices = gr.update(choices=self.collection_choices(extra=collection))
+        return (choices, *self.library(collection))
+
     def library(self, collection: str) -> tuple[list[list[Any]], Any, str]:
         """Documents table, removal choices and a one-line status for ``collection``."""
         import gradio as gr
@@ -321,6 +328,21 @@ class ChatApp:
         )
 
 
+def _after_listening(host: str, port: int, then: Any, timeout: float = 120.0) -> None:
+    """Call ``then()`` once something accepts connections on ``host:port``."""
+    import socket
+
+    target = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((target, port), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.05)
+    then()
+
+
 def _escape(text: str) -> str:
     from assistant.render import escape_markdown
 
@@ -352,7 +374,7 @@ def build_ui(chat: ChatApp) -> Any:
                     elem_id="ba-title",
                 )
             collection = gr.Dropdown(
-                choices=chat.collection_choices(),
+                choices=[default],  # the others are listed once the page has loaded
                 value=default,
                 label="Collection",
                 interactive=True,
@@ -427,7 +449,9 @@ def build_ui(chat: ChatApp) -> Any:
                         doomed = gr.Dropdown(
                             label="Remove a document", choices=[], scale=3, elem_id="ba-doomed"
                         )
-                        remove = gr.Button("Remove", variant="stop", scale=1, min_width=90)
+                        remove = gr.Button(
+                            "Remove", variant="stop", scale=1, min_width=90, elem_id="ba-remove"
+                        )
                     with gr.Row():
                         new_name = gr.Textbox(
                             label="New collection",
@@ -457,7 +481,7 @@ def build_ui(chat: ChatApp) -> Any:
         collection.change(chat.library, inputs=collection, outputs=[table, doomed, status]).then(
             lambda c: sources_html(None, c, _none), inputs=collection, outputs=sources
         )
-        ui.load(chat.library, inputs=collection, outputs=[table, doomed, status])
+        ui.load(chat.on_load, inputs=collection, outputs=[collection, table, doomed, status])
     return ui
 
 
@@ -472,7 +496,7 @@ def theme() -> Any:
 
 
 def make_app(assistant: Any = None, samples: bool = True) -> tuple[Any, ChatApp]:
-    """The FastAPI app with the chat mounted at ``/``; warm-up starts in the background."""
+    """The FastAPI app with the chat mounted at ``/``; ``chat.warm_up`` is left to the caller."""
     import gradio as gr
 
     from assistant import Assistant
@@ -480,7 +504,6 @@ def make_app(assistant: Any = None, samples: bool = True) -> tuple[Any, ChatApp]
 
     assistant = assistant or Assistant()
     chat = ChatApp(assistant, samples=samples)
-    threading.Thread(target=chat.warm_up, daemon=True, name="warm-up").start()
     app = create_app(assistant)
     app = gr.mount_gradio_app(
         app,
@@ -508,7 +531,10 @@ def serve(
     assistant = assistant or Assistant()
     host = host or assistant.settings.host
     port = port or assistant.settings.port
-    app, _ = make_app(assistant, samples=samples)
+    app, chat = make_app(assistant, samples=samples)
+    # Warm up once the server listens: loading torch and the model in parallel with the
+    # page's own start would only slow both down (one interpreter lock).
+    threading.Thread(target=_after_listening, args=(host, port, chat.warm_up), daemon=True).start()
     took = time.perf_counter() - started
     print(f"Briefing Assistant on http://{host}:{port} (built in {took:.1f} s)", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -44,9 +45,16 @@ class Aligner:
         self._lock = threading.Lock()
 
     def __call__(
-        self, question: str, sentence: str, terms: Sequence[str] | None = None
+        self,
+        question: str,
+        sentence: str,
+        terms: Sequence[str] | None = None,
+        question_tokens: tuple[np.ndarray, Any] | None = None,
     ) -> tuple[float, float, float]:
-        """Alignment of the question's words; with ``terms`` (stemmed key terms), of those only."""
+        """Alignment of the question's words; with ``terms`` (stemmed key terms), of those only.
+
+        ``question_tokens`` (from ``Embedder.embed_query`` of the same text) saves a pass.
+        """
         if not sentence.strip():
             return (0.0, 0.0, 0.0)
         key = (question, sentence, tuple(terms or ()))
@@ -54,15 +62,24 @@ class Aligner:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        value = self._align(question, sentence, set(terms or ()))
+        value = self._align(question, sentence, set(terms or ()), question_tokens)
         with self._lock:
             self._cache[key] = value
             while len(self._cache) > self.capacity:
                 self._cache.popitem(last=False)
         return value
 
-    def _align(self, question: str, sentence: str, terms: set[str]) -> tuple[float, float, float]:
-        (qv, qenc), (sv, _) = self.embedder.token_vectors([question, sentence])
+    def _align(
+        self,
+        question: str,
+        sentence: str,
+        terms: set[str],
+        question_tokens: tuple[np.ndarray, Any] | None,
+    ) -> tuple[float, float, float]:
+        if question_tokens is None:
+            (qv, qenc), (sv, _) = self.embedder.token_vectors([question, sentence])
+        else:
+            (qv, qenc), (sv, _) = question_tokens, self.embedder.token_vectors([sentence])[0]
         targets = sv[1:-1] if len(sv) > 2 else sv  # without [CLS] and [SEP]
         stop = _stop_words()
         pieces: dict[int, list[int]] = {}

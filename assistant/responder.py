@@ -126,7 +126,7 @@ class Responder:
         question = self._clean(question)
         started = time.perf_counter()
         query = followup.resolve(question, history)
-        vector = self.index.embedder.embed_one(query)
+        vector, query_tokens = self.index.embedder.embed_query(query)
         passages = self.retriever.retrieve(
             query, vector, collection, k=self.settings.top_k, filters=filters
         )
@@ -138,7 +138,9 @@ class Responder:
         found = extractive.candidates(passages)
         extractive.score(q, vector, found, self.vectors, idf, self.weights, collection)
         best = max(found, key=lambda c: c.score) if found else None
-        alignment = self.aligner(question, best.text, q.terms) if best else (0.0, 0.0, 0.0)
+        alignment = (
+            self.aligner(query, best.text, q.terms, query_tokens) if best else (0.0, 0.0, 0.0)
+        )
         signals = abstain.features(q, best, passages, idf, alignment)
         return Draft(
             question=q,

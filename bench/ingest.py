@@ -127,13 +127,18 @@ def write_corpus(corpus: Path, docs: int, folder: Path) -> int:
 def record_embed_inputs(embedder: Any) -> list[str]:
     """Make ``embedder`` remember every text it embeds; returns the list they go into."""
     seen: list[str] = []
-    embed = embedder.embed
+    embed, embed_with_spans = embedder.embed, embedder.embed_with_spans
 
     def recording_embed(texts: Sequence[str]) -> Any:
         seen.extend(texts)
         return embed(texts)
 
+    def recording_embed_with_spans(texts: Sequence[str], spans: Any) -> Any:
+        seen.extend(texts)
+        return embed_with_spans(texts, spans)
+
     embedder.embed = recording_embed
+    embedder.embed_with_spans = recording_embed_with_spans
     return seen
 
 

@@ -96,12 +96,18 @@ def rrf(dense: np.ndarray, lexical: np.ndarray, k: int = 60) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="keep the corpus and store in this folder and reuse them (default: a temporary one)",
+    )
     args = parser.parse_args()
 
     corpus, queries, qrels = load_scifact()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = args.data or Path(scratch)
         folder = Path(tmp) / "scifact"
-        folder.mkdir()
+        folder.mkdir(parents=True, exist_ok=True)
         for row in corpus:
             (folder / f"{row['_id']}.txt").write_text(f"{row['title']}\n\n{row['text']}")
         assistant = Assistant(Settings(data_dir=Path(tmp) / "data"))

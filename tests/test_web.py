@@ -23,6 +23,7 @@ from playwright.sync_api import Browser, Locator, Page, Route, sync_playwright
 from assistant.core import Assistant
 from assistant.settings import Settings
 from tests.conftest import ROOT, SEED, free_port
+from tests.documents import make_pdf
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -204,17 +205,53 @@ def test_upload_several_files_then_ask_about_them(page: Page, tmp_path: Path) ->
         "The change was approved by the transport board on 12 March after a public "
         "consultation drew 2,300 responses.\n"
     )
+    report = make_pdf(
+        tmp_path / "bridge-report.pdf",
+        [
+            [
+                "Inspection report: Caldew footbridge",
+                "Inspectors found corrosion on four of the twelve cable anchors.",
+            ],
+            ["The footbridge will close for repairs from 2 June for about six weeks."],
+        ],
+        title="Inspection report: Caldew footbridge",
+    )
     empty = tmp_path / "empty.txt"
     empty.write_text("")
-    text = upload(page, [memo, empty])
-    assert "ingested" in text and "failed" in text  # one line per file, with the reason
-    assert "Harwick ferry timetable" in page.locator("#ba-documents").inner_text()
+    text = upload(page, [memo, report, empty])
+    assert text.count("ingested") == 2 and "failed" in text  # one line per file, with reasons
+    assert "the file is empty" in text
+    table = page.locator("#ba-documents").inner_text()
+    assert "Harwick ferry timetable" in table and "Caldew footbridge" in table
     shot(page, "upload")
 
     page.locator("button[role='tab']:has-text('Sources')").first.click()
     answer = ask(page, "How often will the Harwick ferry run from 4 May?")
     assert "every 40 minutes" in answer.inner_text()
     assert "Harwick" in page.locator("#ba-sources .ba-source").first.inner_text()
+
+    answer = ask(page, "When will the Caldew footbridge close for repairs?")
+    assert "2 June" in answer.inner_text()
+    card = page.locator("#ba-sources .ba-source").first
+    assert "page 2" in card.inner_text()
+    answer.locator("a[href*='/view/']").first.click()
+    highlighted = page.frame_locator("#ba-viewer iframe").locator("mark#hl")
+    highlighted.wait_for(timeout=10_000)
+    assert "2 June" in highlighted.inner_text()
+    page.keyboard.press("Escape")
+
+    # Removing a document takes it out of the list and out of the answers.
+    page.locator("button[role='tab']:has-text('Documents')").first.click()
+    page.click("#ba-doomed")
+    page.get_by_role("option", name=re.compile("Harwick ferry timetable")).click()
+    page.click("#ba-remove")
+    page.wait_for_function(
+        "() => !document.querySelector('#ba-documents').innerText.includes('Harwick')"
+    )
+    assert "Removed" in page.locator("#ba-status").inner_text()
+    page.locator("button[role='tab']:has-text('Sources')").first.click()
+    answer = ask(page, "How often will the Harwick ferry run from 4 May?")
+    assert "every 40 minutes" not in answer.inner_text()
 
 
 def test_document_text_is_shown_as_text_never_run(page: Page, tmp_path: Path) -> None:
@@ -258,6 +295,14 @@ def test_collections_are_created_and_switched(page: Page, tmp_path: Path) -> Non
     assert "budget-note" in rows and "DeepSeek" not in rows
     answer = ask(page, "How much does the 2027 budget set aside for flood defences?")
     assert "14 million" in answer.inner_text()
+
+    # Back to the default collection: its documents, not the new one's.
+    page.click("#ba-collection input")
+    page.get_by_role("option", name="default", exact=True).click()
+    page.wait_for_function(
+        "() => document.querySelector('#ba-documents').innerText.includes('DeepSeek')"
+    )
+    assert "budget-note" not in page.locator("#ba-documents").inner_text()
 
 
 def test_retry_and_clear(page: Page) -> None:

@@ -259,6 +259,14 @@ class Embedder:
         """Contextual token embeddings of each text (unit rows, special tokens included) with
         the tokenizer's encoding (word ids, character offsets). One pass, for a few short texts.
         """
+        return self._token_pass(texts)[1]
+
+    def embed_query(self, text: str) -> tuple[np.ndarray, tuple[np.ndarray, Any]]:
+        """A query's vector and, from the same pass, its token embeddings and encoding."""
+        vectors, tokens = self._token_pass([text])
+        return vectors[0], tokens[0]
+
+    def _token_pass(self, texts: Sequence[str]) -> tuple[np.ndarray, list[tuple[np.ndarray, Any]]]:
         import torch
 
         enc = self.model.tokenizer(
@@ -267,14 +275,16 @@ class Embedder:
         features = {k: torch.tensor(v) for k, v in enc.items()}
         features.setdefault("token_type_ids", torch.zeros_like(features["input_ids"]))
         with torch.inference_mode():
-            tokens = self.model(features)["token_embeddings"].float().numpy()
-        out = []
+            out = self.model(features)
+            pooled = out["sentence_embedding"].float().numpy()
+            tokens = out["token_embeddings"].float().numpy()
+        rows = []
         for row in range(len(texts)):
             n = int(sum(enc["attention_mask"][row]))
             vectors = tokens[row, :n]
             vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
-            out.append((vectors, enc[row]))
-        return out
+            rows.append((vectors, enc[row]))
+        return pooled, rows
 
     def embed_one(self, text: str) -> np.ndarray:
         """Embed a single text (a query); returns a vector of 384 numbers."""
