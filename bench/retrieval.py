@@ -161,6 +161,7 @@ def main() -> None:
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "corpus": {"documents": len(corpus), "chunks": chunks, "queries": len(queries)},
         "ingest_seconds": ingest_seconds,
+        "ingest_summary": report.summary(),
         "pool": {"dense_k": retriever.config.dense_k, "lexical_k": retriever.config.lexical_k},
         "results": table,
         "shipped": shipped,

@@ -242,7 +242,7 @@ def test_upload_several_files_then_ask_about_them(page: Page, tmp_path: Path) ->
 
     # Removing a document takes it out of the list and out of the answers.
     page.locator("button[role='tab']:has-text('Documents')").first.click()
-    page.click("#ba-doomed")
+    page.click("#ba-doomed input")
     page.get_by_role("option", name=re.compile("Harwick ferry timetable")).click()
     page.click("#ba-remove")
     page.wait_for_function(

@@ -15,8 +15,9 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,8 @@ class Embedder:
         self.workers = workers or os.cpu_count() or 1
         self.dtype: str | None = None  # the precision in use, known once the model is loaded
         self._pool_lock = threading.Lock()
+        self._query_lock = threading.Lock()
+        self._in_flight = 0
 
     @cached_property
     def tokens(self) -> TokenCounter:
@@ -201,16 +204,14 @@ class Embedder:
         out = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
         if len(batches) == 1 and (len(batches[0]) < 4 or self.workers == 1):
             # A query or two: no need to queue behind other work.
-            out[batches[0]] = self._forward([encoded[i] for i in batches[0]])
+            with self._all_cores():
+                out[batches[0]] = self._forward([encoded[i] for i in batches[0]])
             return out
         if len(batches) < self.workers:
             # A few sentences: deal them out so that every core gets a share.
             flat = [i for batch in batches for i in batch]
             batches = [flat[w :: self.workers] for w in range(self.workers)]
-        futures = [
-            (batch, self._pool.submit(self._forward, [encoded[i] for i in batch]))
-            for batch in batches
-        ]
+        futures = [(batch, self._submit([encoded[i] for i in batch])) for batch in batches]
         for batch, future in futures:
             out[batch] = future.result()
         return out
@@ -240,9 +241,7 @@ class Embedder:
         futures = [
             (
                 batch,
-                self._pool.submit(
-                    self._forward, [encoded[i] for i in batch], [token_spans[i] for i in batch]
-                ),
+                self._submit([encoded[i] for i in batch], [token_spans[i] for i in batch]),
             )
             for batch in batches
         ]
@@ -274,7 +273,7 @@ class Embedder:
         )
         features = {k: torch.tensor(v) for k, v in enc.items()}
         features.setdefault("token_type_ids", torch.zeros_like(features["input_ids"]))
-        with torch.inference_mode():
+        with self._all_cores(), torch.inference_mode():
             out = self.model(features)
             pooled = out["sentence_embedding"].float().numpy()
             tokens = out["token_embeddings"].float().numpy()
@@ -285,6 +284,40 @@ class Embedder:
             vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
             rows.append((vectors, enc[row]))
         return pooled, rows
+
+    def _submit(self, ids: list[list[int]], spans: Any = None) -> Any:
+        """Queue a batch on the worker threads, counting batches in flight."""
+        with self._pool_lock:
+            self._in_flight += 1
+
+        def run() -> Any:
+            try:
+                return self._forward(ids, spans)
+            finally:
+                with self._pool_lock:
+                    self._in_flight -= 1
+
+        return self._pool.submit(run)
+
+    @contextmanager
+    def _all_cores(self) -> Iterator[None]:
+        """A question's short pass on every core (about 1.3x faster than on one), unless
+        batches are in flight on the workers (an ingest): then on one core, as they run."""
+        import torch
+
+        cores = os.cpu_count() or 1
+        if cores == 1 or self.workers == 1 or self._in_flight:
+            yield
+            return
+        if not self._query_lock.acquire(blocking=False):
+            yield
+            return
+        try:
+            torch.set_num_threads(cores)
+            yield
+        finally:
+            torch.set_num_threads(1)
+            self._query_lock.release()
 
     def embed_one(self, text: str) -> np.ndarray:
         """Embed a single text (a query); returns a vector of 384 numbers."""

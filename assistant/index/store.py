@@ -200,7 +200,7 @@ class Index:
     ) -> list[Hit]:
         """The ``k`` live chunks nearest to ``vector`` (cosine similarity, highest first)."""
         col = self.chroma_collection(collection)
-        live = self.registry.hashes(collection)
+        live = self.registry.live_hashes(collection)
         if not live:
             return []
         # Ask for a few more than k: stray chunks of unfinished writes are filtered out here.
