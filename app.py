@@ -38,6 +38,8 @@ EXAMPLES = [
     "How much new investment does the Westmere water utility need?",
     "What did Ingrid Halvorsen say about the settlement?",
 ]
+#: Seconds after the server listens before it warms up with no page open (a page starts it).
+WARM_UP_DELAY_S = 10.0
 UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"]
 
 log = logging.getLogger("briefing.app")
@@ -141,10 +143,20 @@ class ChatApp:
         self.assistant = assistant
         self.samples = samples
         self.ready = threading.Event()
+        self._warming = threading.Lock()
+        self._warm_started = False
         self.startup_error: str | None = None
         self.uploads = Path(assistant.settings.data_dir) / "uploads"
 
     # --- start ---------------------------------------------------------------------------
+
+    def start_warm_up(self) -> None:
+        """Start ``warm_up`` in the background, once."""
+        with self._warming:
+            if self._warm_started:
+                return
+            self._warm_started = True
+        threading.Thread(target=self.warm_up, daemon=True, name="warm-up").start()
 
     def warm_up(self) -> None:
         """Load the samples into an empty store, then the model and indexes, off the page."""
@@ -174,6 +186,7 @@ class ChatApp:
 
         collection = collection or self.assistant.settings.collection
         if not self.ready.is_set():
+            self.start_warm_up()
             yield "*Loading the model and documents…*", sources_html(None, collection, _none)
             self.ready.wait()
         turns = []
@@ -236,9 +249,14 @@ class ChatApp:
         return rows
 
     def on_load(self, collection: str) -> tuple[Any, list[list[Any]], Any, str]:
-        """A page opened: the collections menu and the library of the chosen collection."""
+        """A page opened: the collections menu and the library of the chosen collection.
+
+        The first page shown also starts the warm-up (model, samples): started earlier, it
+        would compete with serving the page for the same interpreter and cores.
+        """
         import gradio as gr
 
+        self.start_warm_up()
         choices = gr.update(choices=self.collection_choices(extra=collection))
         return (choices, *self.library(collection))
 
@@ -328,8 +346,9 @@ class ChatApp:
         )
 
 
-def _after_listening(host: str, port: int, then: Any, timeout: float = 120.0) -> None:
-    """Call ``then()`` once something accepts connections on ``host:port``."""
+def _after_listening(host: str, port: int, then: Any, delay: float = 0.0) -> None:
+    """Call ``then()`` ``delay`` seconds after something accepts connections on ``host:port``."""
+    timeout = 120.0
     import socket
 
     target = "127.0.0.1" if host in ("0.0.0.0", "") else host
@@ -340,6 +359,7 @@ def _after_listening(host: str, port: int, then: Any, timeout: float = 120.0) ->
                 break
         except OSError:
             time.sleep(0.05)
+    time.sleep(delay)
     then()
 
 
@@ -496,7 +516,8 @@ def theme() -> Any:
 
 
 def make_app(assistant: Any = None, samples: bool = True) -> tuple[Any, ChatApp]:
-    """The FastAPI app with the chat mounted at ``/``; ``chat.warm_up`` is left to the caller."""
+    """The FastAPI app with the chat mounted at ``/``; ``chat.start_warm_up`` is left to the
+    caller (and to the first page that opens)."""
     import gradio as gr
 
     from assistant import Assistant
@@ -532,9 +553,11 @@ def serve(
     host = host or assistant.settings.host
     port = port or assistant.settings.port
     app, chat = make_app(assistant, samples=samples)
-    # Warm up once the server listens: loading torch and the model in parallel with the
-    # page's own start would only slow both down (one interpreter lock).
-    threading.Thread(target=_after_listening, args=(host, port, chat.warm_up), daemon=True).start()
+    # The first page opened starts the warm-up; if none opens soon after the server listens,
+    # it starts anyway, so that the samples are in and the model loaded when one does.
+    threading.Thread(
+        target=_after_listening, args=(host, port, chat.start_warm_up, WARM_UP_DELAY_S), daemon=True
+    ).start()
     took = time.perf_counter() - started
     print(f"Briefing Assistant on http://{host}:{port} (built in {took:.1f} s)", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
