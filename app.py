@@ -416,7 +416,8 @@ def build_ui(chat: ChatApp) -> Any:
                         feedback_options=None,
                         placeholder=(
                             "**Ask about your documents.** Every answer quotes its sources; "
-                            "click a marker like [1] to see the words in the document."
+                            "click a marker like [1] to see the words in the document. "
+                            "Add your own files under *Documents*."
                         ),
                     ),
                     textbox=gr.Textbox(
@@ -440,17 +441,19 @@ def build_ui(chat: ChatApp) -> Any:
                 with gr.Tab("Documents", elem_id="ba-documents-tab"):
                     status = gr.Markdown(elem_id="ba-status")
                     files = gr.File(
-                        label="Add documents: drop PDF, Word, HTML, Markdown or text files",
+                        label="Drop PDF, Word, HTML, Markdown or text files to add them",
                         file_count="multiple",
                         file_types=UPLOAD_TYPES,
                         elem_id="ba-upload",
                     )
-                    url = gr.Textbox(
-                        label="…or a web address",
-                        placeholder="https://example.org/article",
-                        elem_id="ba-url",
-                    )
-                    add = gr.Button("Add to collection", variant="primary", elem_id="ba-add")
+                    with gr.Row(equal_height=True):
+                        url = gr.Textbox(
+                            label="…or a web page",
+                            placeholder="https://example.org/article",
+                            elem_id="ba-url",
+                            scale=3,
+                        )
+                        add = gr.Button("Add", variant="primary", elem_id="ba-add", scale=1)
                     results = gr.Dataframe(
                         headers=["file", "result", "detail"],
                         label="Last upload",
@@ -484,6 +487,12 @@ def build_ui(chat: ChatApp) -> Any:
         def upload(files, url, collection, progress=gr.Progress()):  # noqa: B008
             return chat.upload(files, url, collection, progress)
 
+        # Dropped or chosen files are added at once; a web address with Add or Enter.
+        files.upload(
+            upload,
+            inputs=[files, url, collection],
+            outputs=[results, table, doomed, status, files, url],
+        )
         add.click(
             upload,
             inputs=[files, url, collection],

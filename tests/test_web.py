@@ -183,10 +183,8 @@ def test_unanswerable_question_says_so_and_lists_related_passages(page: Page) ->
 
 def upload(page: Page, paths: list[Path]) -> str:
     page.locator("#ba-documents-tab-button, button[role='tab']:has-text('Documents')").first.click()
+    # Chosen (or dropped) files are added at once: no further click.
     page.set_input_files("#ba-upload input[type='file']", [str(p) for p in paths])
-    # Wait for the files to reach the server before adding them.
-    page.wait_for_timeout(500)
-    page.click("#ba-add")
     results = page.locator("#ba-results")
     deadline = time.time() + 90
     while time.time() < deadline:
@@ -252,6 +250,27 @@ def test_upload_several_files_then_ask_about_them(page: Page, tmp_path: Path) ->
     page.locator("button[role='tab']:has-text('Sources')").first.click()
     answer = ask(page, "How often will the Harwick ferry run from 4 May?")
     assert "every 40 minutes" not in answer.inner_text()
+
+
+def test_add_a_web_page_by_its_address(page: Page, web_server: tuple[str, Path]) -> None:
+    base, root = web_server
+    (root / "library.html").write_text(
+        "<html><head><title>Library opening hours</title></head><body>"
+        "<nav>Home | News | Contact</nav><article><h1>Library opening hours</h1>"
+        "<p>From 1 October the Eastgate library will open on Sundays from 10:00 to 16:00, "
+        "the first Sunday opening in its history.</p></article>"
+        "<footer>Cookie settings</footer></body></html>"
+    )
+    page.locator("button[role='tab']:has-text('Documents')").first.click()
+    page.fill("#ba-url textarea, #ba-url input", f"{base}/library.html")
+    page.click("#ba-add")
+    page.wait_for_function(
+        "() => document.querySelector('#ba-documents').innerText.includes('Library opening')"
+    )
+    assert "ingested" in page.locator("#ba-results").inner_text()
+    page.locator("button[role='tab']:has-text('Sources')").first.click()
+    answer = ask(page, "When will the Eastgate library open on Sundays?")
+    assert "10:00 to 16:00" in answer.inner_text()
 
 
 def test_document_text_is_shown_as_text_never_run(page: Page, tmp_path: Path) -> None:
