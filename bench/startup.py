@@ -25,17 +25,9 @@ import httpx
 from common import REPO, RESULTS  # first: offline settings, import path
 from playwright.sync_api import sync_playwright
 
+from tests.browser import BROWSER_ARGS, CHROMIUM
+
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TARGET_S = 8.0
 
 
@@ -89,7 +81,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
         runs = [one_run(browser) for _ in range(args.runs)]
         browser.close()
     summary = {

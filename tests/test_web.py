@@ -22,20 +22,11 @@ from playwright.sync_api import Browser, Locator, Page, Route, sync_playwright
 
 from assistant.core import Assistant
 from assistant.settings import Settings
-from tests.conftest import ROOT, SEED, free_port
+from tests.browser import BROWSER_ARGS, CHROMIUM
+from tests.conftest import ROOT, SEED, free_port, stop
 from tests.documents import make_pdf
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "tests" / "artifacts"
-BROWSER_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 ANSWER_TIMEOUT_MS = 60_000
 
@@ -71,11 +62,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             time.sleep(0.3)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         log.close()
 
 
@@ -181,8 +168,21 @@ def test_unanswerable_question_says_so_and_lists_related_passages(page: Page) ->
     shot(page, "abstained")
 
 
+def open_tab(page: Page, name: str) -> None:
+    page.locator(f"button[role='tab']:has-text('{name}')").first.click()
+
+
+def wait_for_documents(page: Page, text: str, listed: bool = True) -> None:
+    """Wait until the documents table does (or no longer does) show ``text``."""
+    page.wait_for_function(
+        "([text, listed]) => document.querySelector('#ba-documents').innerText.includes(text)"
+        " === listed",
+        arg=[text, listed],
+    )
+
+
 def upload(page: Page, paths: list[Path]) -> str:
-    page.locator("#ba-documents-tab-button, button[role='tab']:has-text('Documents')").first.click()
+    open_tab(page, "Documents")
     # Chosen (or dropped) files are added at once: no further click.
     page.set_input_files("#ba-upload input[type='file']", [str(p) for p in paths])
     results = page.locator("#ba-results")
@@ -223,7 +223,7 @@ def test_upload_several_files_then_ask_about_them(page: Page, tmp_path: Path) ->
     assert "Harwick ferry timetable" in table and "Caldew footbridge" in table
     shot(page, "upload")
 
-    page.locator("button[role='tab']:has-text('Sources')").first.click()
+    open_tab(page, "Sources")
     answer = ask(page, "How often will the Harwick ferry run from 4 May?")
     assert "every 40 minutes" in answer.inner_text()
     assert "Harwick" in page.locator("#ba-sources .ba-source").first.inner_text()
@@ -239,15 +239,13 @@ def test_upload_several_files_then_ask_about_them(page: Page, tmp_path: Path) ->
     page.keyboard.press("Escape")
 
     # Removing a document takes it out of the list and out of the answers.
-    page.locator("button[role='tab']:has-text('Documents')").first.click()
+    open_tab(page, "Documents")
     page.click("#ba-doomed input")
     page.get_by_role("option", name=re.compile("Harwick ferry timetable")).click()
     page.click("#ba-remove")
-    page.wait_for_function(
-        "() => !document.querySelector('#ba-documents').innerText.includes('Harwick')"
-    )
+    wait_for_documents(page, "Harwick", listed=False)
     assert "Removed" in page.locator("#ba-status").inner_text()
-    page.locator("button[role='tab']:has-text('Sources')").first.click()
+    open_tab(page, "Sources")
     answer = ask(page, "How often will the Harwick ferry run from 4 May?")
     assert "every 40 minutes" not in answer.inner_text()
 
@@ -261,14 +259,12 @@ def test_add_a_web_page_by_its_address(page: Page, web_server: tuple[str, Path])
         "the first Sunday opening in its history.</p></article>"
         "<footer>Cookie settings</footer></body></html>"
     )
-    page.locator("button[role='tab']:has-text('Documents')").first.click()
+    open_tab(page, "Documents")
     page.fill("#ba-url textarea, #ba-url input", f"{base}/library.html")
     page.click("#ba-add")
-    page.wait_for_function(
-        "() => document.querySelector('#ba-documents').innerText.includes('Library opening')"
-    )
+    wait_for_documents(page, "Library opening")
     assert "ingested" in page.locator("#ba-results").inner_text()
-    page.locator("button[role='tab']:has-text('Sources')").first.click()
+    open_tab(page, "Sources")
     answer = ask(page, "When will the Eastgate library open on Sundays?")
     assert "10:00 to 16:00" in answer.inner_text()
 
@@ -284,7 +280,7 @@ def test_document_text_is_shown_as_text_never_run(page: Page, tmp_path: Path) ->
         "<script>window.__owned = 3</script></article></body></html>"
     )
     upload(page, [hostile])
-    page.locator("button[role='tab']:has-text('Sources')").first.click()
+    open_tab(page, "Sources")
     answer = ask(page, "Which code did residents quote about the Dunmore quarry?")
     assert page.evaluate("window.__owned") is None
     sources_text = page.locator("#ba-sources").inner_text()
@@ -300,7 +296,7 @@ def test_document_text_is_shown_as_text_never_run(page: Page, tmp_path: Path) ->
 
 
 def test_collections_are_created_and_switched(page: Page, tmp_path: Path) -> None:
-    page.locator("button[role='tab']:has-text('Documents')").first.click()
+    open_tab(page, "Documents")
     page.fill("#ba-new-collection textarea, #ba-new-collection input", "budget-2027")
     page.click("#ba-create")
     page.wait_for_function(
@@ -318,9 +314,7 @@ def test_collections_are_created_and_switched(page: Page, tmp_path: Path) -> Non
     # Back to the default collection: its documents, not the new one's.
     page.click("#ba-collection input")
     page.get_by_role("option", name="default", exact=True).click()
-    page.wait_for_function(
-        "() => document.querySelector('#ba-documents').innerText.includes('DeepSeek')"
-    )
+    wait_for_documents(page, "DeepSeek")
     assert "budget-note" not in page.locator("#ba-documents").inner_text()
 
 
