@@ -112,6 +112,7 @@ CSS = """
                         border-left: 3px solid var(--border-color-primary);
                         overflow-wrap: anywhere; }
 .ba-source mark { background: #ffe58a; color: #1f2328; padding: 0 1px; border-radius: 2px; }
+.ba-flag { color: #b42318; font-style: italic; font-size: 0.9em; }
 .ba-notfound { border-left: 4px solid #d4a72c; padding-left: 10px; }
 .ba-abstained { border-left: 4px solid #d4a72c; padding-left: 10px; }
 .ba-abstained .ba-source { border-style: dashed; }
@@ -181,7 +182,7 @@ class ChatApp:
     ) -> Iterator[tuple[str, str]]:
         """Stream an answer into the chat; the sources panel follows."""
         from assistant.answer import CitationEvent, Done, TextDelta
-        from assistant.render import answer_markdown, plain_text, sources_html
+        from assistant.render import answer_markdown, final_markdown, plain_text, sources_html
         from assistant.responder import QuestionError
 
         collection = collection or self.assistant.settings.collection
@@ -206,12 +207,7 @@ class ChatApp:
                     cites[event.citation.n] = event.citation
                 elif isinstance(event, Done):
                     answer = event.answer
-                    final = answer_markdown(
-                        answer.text,
-                        {c.n: c for c in answer.citations},
-                        collection,
-                        abstained=answer.abstained,
-                    )
+                    final = final_markdown(answer, collection)
                     yield final, sources_html(answer, collection, self._text_of(collection))
         except QuestionError as exc:
             yield f"*{_escape(str(exc))}*", _skip()

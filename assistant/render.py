@@ -40,6 +40,24 @@ def citation_url(collection: str, citation: Citation) -> str:
     return view_url(collection, citation.doc_id, citation.start, citation.end)
 
 
+#: Shown after a sentence that its cited passage does not support.
+UNSUPPORTED = '<span class="ba-flag">⚠ not supported by the cited source</span>'
+
+
+def final_markdown(answer: Answer, collection: str) -> str:
+    """The finished answer for the chat: as ``answer_markdown``, each sentence that its cited
+    passage does not support flagged."""
+    cites = {c.n: c for c in answer.citations}
+    if answer.abstained or not answer.sentences:
+        return answer_markdown(answer.text, cites, collection, abstained=answer.abstained)
+    parts = []
+    for sentence in answer.sentences:
+        body = sentence.text + "".join(f" [{n}]" for n in sentence.citations)
+        part = answer_markdown(body, cites, collection)
+        parts.append(part if sentence.supported else f"{part} {UNSUPPORTED}")
+    return " ".join(parts)
+
+
 def answer_markdown(
     text: str, citations: dict[int, Citation], collection: str, abstained: bool = False
 ) -> str:
@@ -83,7 +101,7 @@ def plain_text(content: Any) -> str:
     text = re.sub(r"\[\\\[(\d+)\\\]\]\([^)]*\)", r"[\1]", text)  # marker links
     text = re.sub(r"<[^>]+>", "", text)  # our own wrapper tags; document text is escaped
     text = re.sub(r"\\(.)", r"\1", text)
-    text = text.replace("**Not found in your documents.** ", "")
+    text = text.replace("**Not found in your documents.** ", "").replace(UNSUPPORTED, "")
     return html.unescape(text).strip()
 
 

@@ -101,7 +101,15 @@ def verify(text: str, passages: list[Passage]) -> tuple[str, list[Citation], lis
         valid = [k for k in dict.fromkeys(cited) if 1 <= k <= len(passages)]
         numbers: list[int] = []
         supported = True
-        if not valid and analyse(claim).terms:
+        terms = analyse(claim).terms if not valid else []
+        if cited and not valid:
+            # Every marker pointed to no passage: the claim's source is made up.
+            supported = False
+        elif not valid and len(terms) == 1:
+            # One unmarked word ("HACKED", "See also."): no passage is searched for it, as any
+            # that holds the word would seem to support it.
+            supported = False
+        elif not valid and terms:
             # An unmarked claim: find the passage that supports it, if any does.
             scored = [(best_span(claim, p), i + 1) for i, p in enumerate(passages)]
             ((span, score), k) = max(scored, key=lambda s: s[0][1]) if scored else ((None, 0), 0)

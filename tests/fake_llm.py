@@ -19,8 +19,15 @@ from typing import Any
 class FakeChatServer:
     """``with FakeChatServer(rules) as server: server.url``; ``server.requests`` records bodies."""
 
-    def __init__(self, rules: list[tuple[str, str]], default: str = "The documents don't say."):
+    def __init__(
+        self,
+        rules: list[tuple[str, str]],
+        default: str = "The documents don't say.",
+        delay: float = 0.0,
+    ):
+        """``delay``: seconds between streamed pieces, so that a page can be seen streaming."""
         self.rules = rules
+        self.delay = delay
         self.default = default
         self.requests: list[dict[str, Any]] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -106,6 +113,8 @@ class FakeChatServer:
                     }
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                     self.wfile.flush()
+                    if server.delay:
+                        time.sleep(server.delay)
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
 

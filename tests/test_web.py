@@ -7,6 +7,7 @@ host other than loopback is refused and fails the test. Screenshots go to tests/
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -25,17 +26,17 @@ from assistant.settings import Settings
 from tests.browser import BROWSER_ARGS, CHROMIUM
 from tests.conftest import ROOT, SEED, free_port, stop
 from tests.documents import make_pdf
+from tests.fake_llm import FakeChatServer
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 ANSWER_TIMEOUT_MS = 60_000
 
 
-@pytest.fixture(scope="module")
-def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextlib.contextmanager
+def running_app(root: Path, **env: str) -> Iterator[str]:
     """``python app.py`` over a store with the seed article; yields its base URL."""
     assert CHROMIUM.exists(), "chromium is missing: apt-get install chromium (.ci/run does)"
-    root = tmp_path_factory.mktemp("web")
     data = root / "data"
     report = Assistant(Settings(data_dir=data)).ingest([SEED])
     assert report.ok
@@ -44,7 +45,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "app.py")],
         cwd=root,
-        env={**os.environ, "BRIEF_DATA_DIR": str(data), "BRIEF_PORT": str(port)},
+        env={**os.environ, "BRIEF_DATA_DIR": str(data), "BRIEF_PORT": str(port), **env},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -67,6 +68,13 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app with the offline answerer."""
+    with running_app(tmp_path_factory.mktemp("web")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
@@ -74,8 +82,8 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
-@pytest.fixture
-def page(browser: Browser, app_server: str) -> Iterator[Page]:
+@contextlib.contextmanager
+def opened(browser: Browser, url: str) -> Iterator[Page]:
     """A fresh page at 1280x800 that refuses (and records) any non-loopback request."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     outside: list[str] = []
@@ -91,11 +99,17 @@ def page(browser: Browser, app_server: str) -> Iterator[Page]:
 
     context.route("**/*", guard)
     pg = context.new_page()
-    pg.goto(app_server + "/")
+    pg.goto(url + "/")
     pg.wait_for_selector("#ba-question textarea", timeout=30_000)
     yield pg
     context.close()
     assert outside == [], f"the page called out: {outside}"
+
+
+@pytest.fixture
+def page(browser: Browser, app_server: str) -> Iterator[Page]:
+    with opened(browser, app_server) as pg:
+        yield pg
 
 
 def shot(page: Page, name: str, full_page: bool = False) -> None:
@@ -350,3 +364,42 @@ def test_layout_at_desktop_and_phone_width(page: Page) -> None:
     assert width <= 390 + 1, f"page is {width}px wide at a 390px viewport"
     assert page.locator("#ba-question textarea").is_visible()
     shot(page, "phone-390", full_page=True)
+
+
+def test_answers_from_a_chat_model_stream_and_are_checked(browser: Browser, tmp_path: Path) -> None:
+    """With BRIEF_LLM set, the model's tokens stream into the page; the finished answer has
+    its bogus marker removed and its unsupported sentence flagged."""
+    reply = (
+        "R1 was reportedly developed for just $5.6 million {cite:$5.6 million}. "
+        "It was trained on the moon by 40,000 astronauts [2]. See also [9]."
+    )
+    with (
+        FakeChatServer([("How much did R1 cost?", reply)], delay=0.05) as model,
+        running_app(
+            tmp_path,
+            BRIEF_LLM="fake-model",
+            BRIEF_LLM_BASE_URL=model.url,
+            BRIEF_LLM_API_KEY="test-key",
+        ) as url,
+        opened(browser, url) as pg,
+    ):
+        pg.fill("#ba-question textarea", "How much did R1 cost?")
+        pg.keyboard.press("Enter")
+        bots = pg.locator("#ba-chat [data-testid='bot']")
+        seen: list[str] = []
+        deadline = time.time() + ANSWER_TIMEOUT_MS / 1000
+        while time.time() < deadline:
+            text = bots.last.inner_text() if bots.count() else ""
+            if text and (not seen or text != seen[-1]):
+                seen.append(text)
+            if "not supported" in text:
+                break
+            pg.wait_for_timeout(50)
+        final = seen[-1]
+        assert len(seen) >= 4, f"the answer did not stream: {seen}"
+        assert "$5.6 million. [1]" in final
+        assert "[9]" not in final
+        assert "astronauts. [2] ⚠ not supported by the cited source" in final
+        assert "See also. ⚠ not supported" in final
+        assert pg.locator("#ba-sources .ba-source").count() >= 1
+        shot(pg, "chat-model")
