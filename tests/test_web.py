@@ -374,7 +374,11 @@ def test_answers_from_a_chat_model_stream_and_are_checked(browser: Browser, tmp_
         "It was trained on the moon by 40,000 astronauts [2]. See also [9]."
     )
     with (
-        FakeChatServer([("How much did R1 cost?", reply)], delay=0.05) as model,
+        FakeChatServer(
+            # First: the second question's prompt also holds the first one, as history.
+            [("Tell me everything", "Word " * 400), ("How much did R1 cost?", reply)],
+            delay=0.05,
+        ) as model,
         running_app(
             tmp_path,
             BRIEF_LLM="fake-model",
@@ -403,3 +407,19 @@ def test_answers_from_a_chat_model_stream_and_are_checked(browser: Browser, tmp_
         assert "See also. ⚠ not supported" in final
         assert pg.locator("#ba-sources .ba-source").count() >= 1
         shot(pg, "chat-model")
+
+        # Stop: the answer stops growing and what came so far stays.
+        pg.fill("#ba-question textarea", "Tell me everything about DeepSeek")
+        pg.keyboard.press("Enter")
+        stop = pg.locator("#ba-question button:has-text('Stop')")
+        stop.wait_for(timeout=30_000)
+        pg.wait_for_function(
+            "() => { const b = document.querySelectorAll(\"#ba-chat [data-testid='bot']\");"
+            " return b.length >= 2 && b[b.length - 1].innerText.includes('Word Word'); }"
+        )
+        stop.click()
+        pg.wait_for_timeout(500)
+        stopped = bots.last.inner_text()
+        pg.wait_for_timeout(1500)
+        assert bots.last.inner_text() == stopped
+        assert 0 < stopped.count("Word") < 400
