@@ -530,7 +530,7 @@ def make_app(assistant: Any = None, samples: bool = True) -> tuple[Any, ChatApp]
 
     assistant = assistant or Assistant()
     chat = ChatApp(assistant, samples=samples)
-    app = create_app(assistant)
+    app = create_app(assistant, ready=chat.ready.is_set)
     app = gr.mount_gradio_app(
         app,
         build_ui(chat),

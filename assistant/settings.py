@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(
         2000, ge=10, description="Questions longer than this many characters are refused."
     )
+    max_history_messages: int = Field(
+        40, ge=0, description="Conversations sent with a question may hold this many turns."
+    )
+    max_upload_files: int = Field(
+        20, ge=1, description="Files one upload request may carry (HTTP API)."
+    )
 
     # --- language model (optional) -----------------------------------------------------
     llm: str | None = Field(

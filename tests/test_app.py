@@ -38,6 +38,9 @@ def test_app_starts_and_loads_the_samples(tmp_path: Path) -> None:
                 time.sleep(0.3)
         assert page is not None and page.status_code == 200
         assert "Briefing Assistant" in page.text
+        # One server: the chat, the API and its docs.
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=10).status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{port}/docs", timeout=10).status_code == 200
 
         titles: set[str] = set()
         while time.time() < deadline and len(titles) < 3:

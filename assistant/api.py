@@ -1,0 +1,307 @@
+"""The HTTP API under ``/api/v1``: ask (whole or streamed), documents, collections, health.
+
+Every answer is ``Answer.to_dict()``; every error is ``{"error": {"code": ..., "message": ...}}``
+with a 4xx status. Streams are server-sent events: ``delta`` (a piece of text), ``citation``
+(once its marker first appears), ``done`` (the whole verified answer) or ``error``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+API_PREFIX = "/api/v1"
+
+
+class Message(BaseModel):
+    """A turn of the conversation so far."""
+
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=20_000)
+
+
+class AskRequest(BaseModel):
+    """A question, with the conversation so far and where to look."""
+
+    question: str = Field(description="The question, in plain words.")
+    history: list[Message] = Field(
+        default_factory=list, description="Earlier turns, oldest first (for follow-ups)."
+    )
+    collection: str | None = Field(None, description="Collection to ask (default: settings).")
+    filters: dict[str, Any] | None = Field(
+        None,
+        description="Restrict the sources: {source, doc_id (a value or a list), date_from, "
+        "date_to (ISO days)}.",
+    )
+
+
+class UrlRequest(BaseModel):
+    """A web page to ingest."""
+
+    url: str = Field(pattern=r"^https?://", max_length=2000)
+    collection: str | None = None
+
+
+class ApiError(Exception):
+    """An error with its HTTP status, returned as ``{"error": {...}}``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for name in ("briefing-assistant", "chromadb", "langchain-core", "gradio", "torch"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[name] = metadata.version(name)
+    return out
+
+
+def create_router(assistant: Any, ready: Any = None) -> Any:
+    """The ``/api/v1`` routes over ``assistant``; ``ready()`` tells whether it has warmed up."""
+    from assistant.answer import CitationEvent, Done, TextDelta
+    from assistant.responder import QuestionError
+    from assistant.settings import check_collection_name
+
+    settings = assistant.settings
+    router = APIRouter(prefix=API_PREFIX, tags=["briefing"])
+
+    def collection_of(name: str | None) -> str:
+        try:
+            return check_collection_name(name or settings.collection)
+        except ValueError as exc:
+            raise ApiError(422, "invalid_collection", str(exc)) from exc
+
+    def checked(req: AskRequest) -> tuple[str, list[dict[str, str]], str]:
+        question = " ".join(req.question.split())
+        if not question:
+            raise ApiError(422, "empty_question", "the question is empty")
+        if len(question) > settings.max_question_chars:
+            raise ApiError(
+                413,
+                "question_too_long",
+                f"the question is {len(question):,} characters long; the limit is "
+                f"{settings.max_question_chars:,}",
+            )
+        if len(req.history) > settings.max_history_messages:
+            raise ApiError(
+                413,
+                "history_too_long",
+                f"the history has {len(req.history)} messages; the limit is "
+                f"{settings.max_history_messages}",
+            )
+        return question, [m.model_dump() for m in req.history], collection_of(req.collection)
+
+    @router.post("/ask", summary="Ask a question; the whole cited answer")
+    def ask(req: AskRequest) -> JSONResponse:
+        question, history, collection = checked(req)
+        try:
+            answer = assistant.ask(
+                question, history=history, collection=collection, filters=req.filters
+            )
+        except QuestionError as exc:
+            raise ApiError(422, "invalid_question", str(exc)) from exc
+        except ValueError as exc:  # bad filters
+            raise ApiError(422, "invalid_request", str(exc)) from exc
+        return JSONResponse(answer.to_dict())
+
+    @router.post(
+        "/ask/stream",
+        summary="Ask a question; the answer as server-sent events",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}}},
+    )
+    def ask_stream(req: AskRequest) -> StreamingResponse:
+        question, history, collection = checked(req)
+
+        def events() -> Iterator[str]:
+            try:
+                for event in assistant.stream(
+                    question, history=history, collection=collection, filters=req.filters
+                ):
+                    if isinstance(event, TextDelta):
+                        yield _sse("delta", {"text": event.text})
+                    elif isinstance(event, CitationEvent):
+                        yield _sse("citation", event.citation.to_dict())
+                    elif isinstance(event, Done):
+                        yield _sse("done", event.answer.to_dict())
+            except (QuestionError, ValueError) as exc:
+                yield _sse("error", error_body("invalid_request", str(exc))["error"])
+            except Exception as exc:  # the stream has begun: report in it, keep serving
+                yield _sse("error", error_body("internal", type(exc).__name__)["error"])
+
+        return StreamingResponse(
+            events(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    @router.get("/documents", summary="The documents of a collection")
+    def documents(collection: str | None = None) -> JSONResponse:
+        name = collection_of(collection)
+        return JSONResponse(
+            {
+                "collection": name,
+                "documents": [_document(d) for d in assistant.documents(name)],
+            }
+        )
+
+    @router.post(
+        "/documents",
+        summary="Add documents: files (multipart, field 'files') or {url}",
+        openapi_extra={
+            "requestBody": {
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "files": {
+                                    "type": "array",
+                                    "items": {"type": "string", "format": "binary"},
+                                },
+                                "collection": {"type": "string"},
+                            },
+                            "required": ["files"],
+                        }
+                    },
+                    "application/json": {"schema": UrlRequest.model_json_schema()},
+                },
+                "required": True,
+            }
+        },
+    )
+    async def add_documents(request: Request) -> JSONResponse:
+        kind = request.headers.get("content-type", "")
+        with tempfile.TemporaryDirectory() as tmp:
+            if kind.startswith("multipart/form-data"):
+                sources, collection = await _uploads(request, Path(tmp), settings)
+            elif kind.startswith("application/json"):
+                try:
+                    body = UrlRequest.model_validate(await request.json())
+                except (ValueError, json.JSONDecodeError) as exc:
+                    raise ApiError(422, "invalid_request", str(exc)[:500]) from exc
+                sources, collection = [body.url], body.collection
+            else:
+                raise ApiError(
+                    415, "unsupported_media_type", "send multipart/form-data or JSON {url}"
+                )
+            name = collection_of(collection)
+            if kind.startswith("multipart/form-data"):
+                # Keep the files where the web chat keeps its uploads, under their own names.
+                folder = Path(settings.data_dir) / "uploads" / name
+                folder.mkdir(parents=True, exist_ok=True)
+                kept = []
+                for path in sources:
+                    target = folder / Path(path).name
+                    shutil.copyfile(path, target)
+                    kept.append(str(target))
+                sources = kept
+            report = await run_in_threadpool(assistant.ingest, sources, collection=name)
+        results = [
+            {
+                "source": Path(r.source).name if not r.source.startswith("http") else r.source,
+                "status": r.status,
+                "doc_id": r.doc_id,
+                "title": r.title,
+                "chunks": r.chunks,
+                "reason": r.reason,
+            }
+            for r in report.results
+        ]
+        return JSONResponse(
+            {"collection": name, "summary": report.summary(), "results": results},
+            status_code=200 if report.ok else 207,
+        )
+
+    @router.delete("/documents/{doc_id}", summary="Remove a document")
+    def remove(doc_id: str, collection: str | None = None) -> JSONResponse:
+        name = collection_of(collection)
+        if assistant.document(doc_id, collection=name) is None:
+            raise ApiError(404, "not_found", f"no document {doc_id!r} in {name!r}")
+        removed = assistant.remove(doc_id, collection=name)
+        return JSONResponse({"removed": [_document(d) for d in removed]})
+
+    @router.get("/collections", summary="Collections and their document counts")
+    def collections() -> JSONResponse:
+        return JSONResponse({"collections": assistant.collections()})
+
+    @router.get("/health", summary="Ready or not, counts and versions")
+    def health() -> JSONResponse:
+        counts = assistant.collections()
+        return JSONResponse(
+            {
+                "ready": bool(ready() if ready else True),
+                "collections": len(counts),
+                "documents": sum(counts.values()),
+                "answerer": settings.llm or "offline",
+                "versions": _versions(),
+            }
+        )
+
+    return router
+
+
+async def _uploads(request: Any, folder: Path, settings: Any) -> tuple[list[str], str | None]:
+    """Save the multipart ``files`` to ``folder`` within the count and size limits."""
+    form = await request.form(
+        max_files=settings.max_upload_files + 1, max_fields=max(10, settings.max_upload_files)
+    )
+    files = [f for f in form.getlist("files") if hasattr(f, "filename")]
+    if not files:
+        raise ApiError(422, "no_files", "send the documents as multipart field 'files'")
+    if len(files) > settings.max_upload_files:
+        raise ApiError(
+            413,
+            "too_many_files",
+            f"{len(files)} files; at most {settings.max_upload_files} per request",
+        )
+    limit = int(settings.max_file_mb * 1024 * 1024)
+    paths = []
+    for i, upload in enumerate(files):
+        name = Path(upload.filename or f"upload-{i}").name or f"upload-{i}"
+        size = getattr(upload, "size", None)
+        if size is not None and size > limit:
+            raise ApiError(
+                413, "file_too_large", f"{name} is larger than {settings.max_file_mb:g} MB"
+            )
+        target = folder / name
+        with open(target, "wb") as out:
+            shutil.copyfileobj(upload.file, out)
+        paths.append(str(target))
+    collection = form.get("collection")
+    return paths, str(collection) if collection else None
+
+
+def _document(d: Any) -> dict[str, Any]:
+    return {
+        "doc_id": d.doc_id,
+        "title": d.title,
+        "source": d.source,
+        "date": d.date,
+        "kind": d.kind,
+        "chunks": d.chunk_count,
+        "tokens": d.token_count,
+        "bytes": d.size_bytes,
+        "ingested_at": d.ingested_at,
+    }
+
+
+def _sse(event: str, data: dict[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"

@@ -1,0 +1,173 @@
+"""The HTTP API over a real server (uvicorn on 127.0.0.1) and a real store with the seed article."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from assistant.answer import CITATION_FIELDS
+from assistant.core import Assistant
+from assistant.server import create_app
+from assistant.settings import Settings
+from tests.conftest import SEED, free_port
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    """A client for the API app served by uvicorn on a free loopback port."""
+    import uvicorn
+
+    data = tmp_path_factory.mktemp("api") / "data"
+    assistant = Assistant(Settings(data_dir=data, max_question_chars=500, max_upload_files=3))
+    assert assistant.ingest([SEED]).ok
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(assistant), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started:
+        assert time.time() < deadline, "the API server did not start"
+        time.sleep(0.05)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+        yield client
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def events_of(body: str) -> list[tuple[str, dict]]:
+    """Server-sent events as (event, data) pairs."""
+    out = []
+    for block in body.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        out.append((lines["event"], json.loads(lines["data"])))
+    return out
+
+
+def test_ask_returns_the_answer_fields(api: httpx.Client) -> None:
+    r = api.post("/api/v1/ask", json={"question": "Who founded DeepSeek?"})
+    assert r.status_code == 200
+    data = r.json()
+    assert {"text", "abstained", "citations", "related", "timings"} <= set(data)
+    assert "Liang Wenfeng" in data["text"] and not data["abstained"]
+    assert set(CITATION_FIELDS) <= set(data["citations"][0])
+    assert SEED.read_text()  # the quote is the document's own words
+    assert "Liang Wenfeng" in data["citations"][0]["quote"]
+
+
+def test_follow_up_with_history(api: httpx.Client) -> None:
+    history = [
+        {"role": "user", "content": "Who founded DeepSeek?"},
+        {"role": "assistant", "content": "Liang Wenfeng founded it. [1]"},
+    ]
+    r = api.post("/api/v1/ask", json={"question": "What did he acknowledge?", "history": history})
+    assert r.status_code == 200 and "acknowledged" in r.json()["text"]
+
+
+def test_stream_sends_deltas_citations_and_done(api: httpx.Client) -> None:
+    r = api.post("/api/v1/ask/stream", json={"question": "Which chips did DeepSeek use?"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+    events = events_of(r.text)
+    kinds = [e for e, _ in events]
+    assert kinds[0] == "delta" and kinds[-1] == "done" and "citation" in kinds
+    done = events[-1][1]
+    assert "".join(d["text"] for e, d in events if e == "delta") == done["text"]
+    assert "H800" in done["text"]
+
+
+def test_unanswerable_question_abstains(api: httpx.Client) -> None:
+    data = api.post("/api/v1/ask", json={"question": "What is the capital of Peru?"}).json()
+    assert data["abstained"] and data["citations"] == [] and data["related"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"question": "   "}, 422, "empty_question"),
+        ({"question": "why " * 200}, 413, "question_too_long"),
+        ({"question": "Who?", "collection": "../etc"}, 422, "invalid_collection"),
+        ({"question": "Who?", "history": [{"role": "robot", "content": "x"}]}, 422, None),
+        ({"question": "Who?", "history": [{"role": "user", "content": "x"}] * 41}, 413, None),
+        ({"nothing": 1}, 422, "invalid_request"),
+        ({"question": "Who?", "filters": {"date_from": "yesterday"}}, 422, None),
+    ],
+)
+def test_bad_requests_get_a_json_error(
+    api: httpx.Client, body: dict, status: int, code: str | None
+) -> None:
+    r = api.post("/api/v1/ask", json=body)
+    assert r.status_code == status, r.text
+    error = r.json()["error"]
+    assert error["message"]
+    if code:
+        assert error["code"] == code
+
+
+def test_not_json_is_422_not_500(api: httpx.Client) -> None:
+    r = api.post(
+        "/api/v1/ask", content=b"\xff\xfe not json", headers={"content-type": "application/json"}
+    )
+    assert r.status_code in (400, 422) and r.json()["error"]["message"]
+
+
+def test_documents_upload_list_ask_and_delete(api: httpx.Client, tmp_path: Path) -> None:
+    files = [
+        ("files", ("ferry.md", b"# Ferry memo\n\nThe Harwick ferry will run every 40 minutes.\n")),
+        ("files", ("empty.txt", b"")),
+    ]
+    r = api.post("/api/v1/documents", files=files, data={"collection": "uploads"})
+    assert r.status_code == 207  # one failed: the results say which and why
+    results = {x["source"]: x for x in r.json()["results"]}
+    assert results["ferry.md"]["status"] == "ingested"
+    assert results["empty.txt"]["status"] == "failed" and results["empty.txt"]["reason"]
+
+    listed = api.get("/api/v1/documents", params={"collection": "uploads"}).json()["documents"]
+    assert [d["title"] for d in listed] == ["Ferry memo"]
+    assert api.get("/api/v1/collections").json()["collections"]["uploads"] == 1
+
+    answer = api.post(
+        "/api/v1/ask", json={"question": "How often will the ferry run?", "collection": "uploads"}
+    ).json()
+    assert "every 40 minutes" in answer["text"]
+
+    doc_id = listed[0]["doc_id"]
+    assert api.delete(f"/api/v1/documents/{doc_id}", params={"collection": "uploads"}).is_success
+    assert api.get("/api/v1/documents", params={"collection": "uploads"}).json()["documents"] == []
+    gone = api.delete(f"/api/v1/documents/{doc_id}", params={"collection": "uploads"})
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "not_found"
+
+
+def test_upload_limits(api: httpx.Client) -> None:
+    many = [("files", (f"n{i}.txt", b"Some words here.")) for i in range(4)]
+    r = api.post("/api/v1/documents", files=many)
+    assert r.status_code == 413 and r.json()["error"]["code"] == "too_many_files"
+    r = api.post("/api/v1/documents", content=b"x", headers={"content-type": "text/plain"})
+    assert r.status_code == 415
+
+
+def test_add_a_web_page_by_url(api: httpx.Client, web_server: tuple[str, Path]) -> None:
+    base, root = web_server
+    (root / "page.html").write_text(
+        "<html><head><title>Tram extension</title></head><body><article><h1>Tram extension</h1>"
+        "<p>The tram extension to Northfield will open in September 2027, the city said.</p>"
+        "</article></body></html>"
+    )
+    r = api.post("/api/v1/documents", json={"url": f"{base}/page.html", "collection": "web"})
+    assert r.status_code == 200 and r.json()["results"][0]["status"] == "ingested"
+    bad = api.post("/api/v1/documents", json={"url": "file:///etc/passwd"})
+    assert bad.status_code == 422
+
+
+def test_health_and_docs(api: httpx.Client) -> None:
+    health = api.get("/api/v1/health").json()
+    assert health["ready"] is True and health["documents"] >= 1
+    assert health["answerer"] == "offline" and "chromadb" in health["versions"]
+    assert api.get("/docs").status_code == 200
+    assert "/api/v1/ask" in api.get("/openapi.json").json()["paths"]
