@@ -557,6 +557,17 @@ def serve(
     assistant = assistant or Assistant()
     host = host or assistant.settings.host
     port = port or assistant.settings.port
+    settings = assistant.settings
+    if not settings.api_keys:
+        if host not in ("127.0.0.1", "localhost", "::1") and not settings.allow_open:
+            print(
+                f"No API keys are set (BRIEF_API_KEYS): serving on 127.0.0.1 only, not {host}. "
+                "Set keys, or BRIEF_ALLOW_OPEN=true to serve openly anyway.",
+                flush=True,
+            )
+            host = "127.0.0.1"
+        else:
+            print("No API keys are set: anyone who reaches this address may use it.", flush=True)
     app, chat = make_app(assistant, samples=samples)
     # The first page opened starts the warm-up; if none opens soon after the server listens,
     # it starts anyway, so that the samples are in and the model loaded when one does.

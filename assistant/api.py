@@ -56,9 +56,12 @@ class UrlRequest(BaseModel):
 class ApiError(Exception):
     """An error with its HTTP status, returned as ``{"error": {...}}``."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.headers = headers
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
@@ -73,14 +76,20 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def create_router(assistant: Any, ready: Any = None) -> Any:
+def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
     """The ``/api/v1`` routes over ``assistant``; ``ready()`` tells whether it has warmed up."""
+    from fastapi import Depends
+
+    from assistant.access import Guard
     from assistant.answer import CitationEvent, Done, TextDelta
     from assistant.responder import QuestionError
     from assistant.settings import check_collection_name
 
     settings = assistant.settings
+    guard = guard or Guard(settings)
     router = APIRouter(prefix=API_PREFIX, tags=["briefing"])
+    ask_scope = [Depends(guard.needs("ask"))]
+    admin_scope = [Depends(guard.needs("admin"))]
 
     def collection_of(name: str | None) -> str:
         try:
@@ -108,7 +117,7 @@ def create_router(assistant: Any, ready: Any = None) -> Any:
             )
         return question, [m.model_dump() for m in req.history], collection_of(req.collection)
 
-    @router.post("/ask", summary="Ask a question; the whole cited answer")
+    @router.post("/ask", summary="Ask a question; the whole cited answer", dependencies=ask_scope)
     def ask(req: AskRequest) -> JSONResponse:
         question, history, collection = checked(req)
         try:
@@ -124,6 +133,7 @@ def create_router(assistant: Any, ready: Any = None) -> Any:
     @router.post(
         "/ask/stream",
         summary="Ask a question; the answer as server-sent events",
+        dependencies=ask_scope,
         response_class=StreamingResponse,
         responses={200: {"content": {"text/event-stream": {}}}},
     )
@@ -152,7 +162,7 @@ def create_router(assistant: Any, ready: Any = None) -> Any:
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
-    @router.get("/documents", summary="The documents of a collection")
+    @router.get("/documents", summary="The documents of a collection", dependencies=admin_scope)
     def documents(collection: str | None = None) -> JSONResponse:
         name = collection_of(collection)
         return JSONResponse(
@@ -165,6 +175,7 @@ def create_router(assistant: Any, ready: Any = None) -> Any:
     @router.post(
         "/documents",
         summary="Add documents: files (multipart, field 'files') or {url}",
+        dependencies=admin_scope,
         openapi_extra={
             "requestBody": {
                 "content": {
@@ -230,7 +241,7 @@ def create_router(assistant: Any, ready: Any = None) -> Any:
             status_code=200 if report.ok else 207,
         )
 
-    @router.delete("/documents/{doc_id}", summary="Remove a document")
+    @router.delete("/documents/{doc_id}", summary="Remove a document", dependencies=admin_scope)
     def remove(doc_id: str, collection: str | None = None) -> JSONResponse:
         name = collection_of(collection)
         if assistant.document(doc_id, collection=name) is None:
@@ -238,11 +249,15 @@ def create_router(assistant: Any, ready: Any = None) -> Any:
         removed = assistant.remove(doc_id, collection=name)
         return JSONResponse({"removed": [_document(d) for d in removed]})
 
-    @router.get("/collections", summary="Collections and their document counts")
+    @router.get(
+        "/collections",
+        summary="Collections and their document counts",
+        dependencies=admin_scope,
+    )
     def collections() -> JSONResponse:
         return JSONResponse({"collections": assistant.collections()})
 
-    @router.get("/health", summary="Ready or not, counts and versions")
+    @router.get("/health", summary="Ready or not, counts and versions", dependencies=ask_scope)
     def health() -> JSONResponse:
         counts = assistant.collections()
         return JSONResponse(

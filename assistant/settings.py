@@ -96,6 +96,18 @@ class Settings(BaseSettings):
     max_history_messages: int = Field(
         40, ge=0, description="Conversations sent with a question may hold this many turns."
     )
+    api_keys: SecretStr | None = Field(
+        None,
+        description="API keys as comma-separated 'key:scope' pairs, scope 'admin' (everything) "
+        "or 'ask' (ask, stream, health). Unset: no keys, and the server keeps to loopback "
+        "unless BRIEF_ALLOW_OPEN is set.",
+    )
+    allow_open: bool = Field(
+        False, description="Serve beyond loopback even without API keys (not recommended)."
+    )
+    rate_limit_per_minute: int = Field(
+        120, ge=0, description="API requests a minute per key (or address); 0: no limit."
+    )
     max_upload_files: int = Field(
         20, ge=1, description="Files one upload request may carry (HTTP API)."
     )

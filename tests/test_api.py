@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -18,14 +19,11 @@ from assistant.settings import Settings
 from tests.conftest import SEED, free_port
 
 
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    """A client for the API app served by uvicorn on a free loopback port."""
+@contextlib.contextmanager
+def served(assistant: Assistant) -> Iterator[httpx.Client]:
+    """A client for the API app of ``assistant``, served by uvicorn on a free loopback port."""
     import uvicorn
 
-    data = tmp_path_factory.mktemp("api") / "data"
-    assistant = Assistant(Settings(data_dir=data, max_question_chars=500, max_upload_files=3))
-    assert assistant.ingest([SEED]).ok
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(assistant), host="127.0.0.1", port=port, log_level="warning")
@@ -36,10 +34,21 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     while not server.started:
         assert time.time() < deadline, "the API server did not start"
         time.sleep(0.05)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    data = tmp_path_factory.mktemp("api") / "data"
+    assistant = Assistant(Settings(data_dir=data, max_question_chars=500, max_upload_files=3))
+    assert assistant.ingest([SEED]).ok
+    with served(assistant) as client:
         yield client
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def events_of(body: str) -> list[tuple[str, dict]]:
@@ -171,3 +180,38 @@ def test_health_and_docs(api: httpx.Client) -> None:
     assert health["answerer"] == "offline" and "chromadb" in health["versions"]
     assert api.get("/docs").status_code == 200
     assert "/api/v1/ask" in api.get("/openapi.json").json()["paths"]
+
+
+ADMIN, WIDGET = "admin-key-0123", "widget-key-4567"
+
+
+def test_keys_scopes_and_rate_limit(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        api_keys=f"{ADMIN}:admin,{WIDGET}:ask",
+        rate_limit_per_minute=6,
+    )
+    assistant = Assistant(settings)
+    assert assistant.ingest([SEED]).ok
+    question = {"question": "Where is DeepSeek based?"}
+    with served(assistant) as api:
+        assert api.post("/api/v1/ask", json=question).status_code == 401
+        bad = api.post("/api/v1/ask", json=question, headers={"Authorization": "Bearer nope"})
+        assert bad.status_code == 401 and bad.json()["error"]["code"] == "unauthorized"
+
+        widget = {"Authorization": f"Bearer {WIDGET}"}
+        assert api.post("/api/v1/ask", json=question, headers=widget).status_code == 200
+        assert api.get("/api/v1/health", headers=widget).status_code == 200
+        assert api.get("/api/v1/documents", headers=widget).status_code == 403
+        assert api.delete("/api/v1/documents/x", headers=widget).status_code == 403
+
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        assert api.get("/api/v1/documents", headers=admin).status_code == 200
+
+        # The widget key has used 2 of its 6 a minute (refused requests cost nothing).
+        codes = [api.get("/api/v1/health", headers=widget).status_code for _ in range(5)]
+        assert codes == [200, 200, 200, 200, 429]
+        limited = api.get("/api/v1/health", headers=widget)
+        assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+        # Another key has its own allowance.
+        assert api.get("/api/v1/health", headers=admin).status_code == 200
