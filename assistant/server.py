@@ -1,6 +1,7 @@
 """The web server: one FastAPI app that carries the chat (Gradio, at ``/``) and our own routes.
 
-``/api/v1/...`` is the HTTP API (``assistant/api.py``), documented at ``/docs``.
+``/api/v1/...`` is the HTTP API (``assistant/api.py``), documented at ``/docs``; ``/v1/...`` its
+OpenAI-compatible face (``assistant/openai_compat.py``).
 ``/view/<collection>/<doc_id>?start=&end=`` shows a stored document's cleaned text with the
 span highlighted; it is what every citation marker and source card links to. Its pages are
 plain escaped text under a Content-Security-Policy that forbids scripts.
@@ -24,7 +25,9 @@ def create_app(assistant: Any, ready: Any = None) -> Any:
     from fastapi.responses import HTMLResponse, JSONResponse
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
+    from assistant.access import Guard
     from assistant.api import ApiError, create_router, error_body
+    from assistant.openai_compat import create_openai_router
     from assistant.render import viewer_page
 
     app = FastAPI(
@@ -34,7 +37,9 @@ def create_app(assistant: Any, ready: Any = None) -> Any:
         docs_url="/docs",
         redoc_url=None,
     )
-    app.include_router(create_router(assistant, ready))
+    guard = Guard(assistant.settings)
+    app.include_router(create_router(assistant, ready, guard))
+    app.include_router(create_openai_router(assistant, guard))
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:

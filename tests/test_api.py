@@ -215,3 +215,36 @@ def test_keys_scopes_and_rate_limit(tmp_path: Path) -> None:
         assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
         # Another key has its own allowance.
         assert api.get("/api/v1/health", headers=admin).status_code == 200
+
+
+def test_openai_package_against_our_server(api: httpx.Client) -> None:
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{str(api.base_url).rstrip('/')}/v1", api_key="unused-no-keys")
+    models = [m.id for m in client.models.list()]
+    assert "default" in models
+
+    history = [
+        {"role": "system", "content": "You are a helpful assistant."},
+        {"role": "user", "content": "Who founded DeepSeek?"},
+        {"role": "assistant", "content": "Liang Wenfeng. [1]"},
+        {"role": "user", "content": "What did he acknowledge?"},
+    ]
+    reply = client.chat.completions.create(model="default", messages=history)
+    assert "acknowledged" in reply.choices[0].message.content
+    citations = reply.model_extra["citations"]
+    assert citations and "embargo" in citations[0]["quote"]
+
+    stream = client.chat.completions.create(
+        model="default",
+        messages=[{"role": "user", "content": "Which chips did DeepSeek use?"}],
+        stream=True,
+    )
+    pieces, last = [], None
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            pieces.append(chunk.choices[0].delta.content)
+        last = chunk
+    assert "H800" in "".join(pieces)
+    assert last is not None and last.choices[0].finish_reason == "stop"
+    assert last.model_extra["citations"]
