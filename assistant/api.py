@@ -12,6 +12,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import Iterator
+from datetime import date
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
@@ -19,7 +20,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 API_PREFIX = "/api/v1"
 
@@ -31,6 +32,20 @@ class Message(BaseModel):
     content: str = Field(max_length=20_000)
 
 
+class Filters(BaseModel):
+    """Which sources an answer may come from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str | list[str] | None = Field(None, description="Path(s) or URL(s).")
+    doc_id: str | list[str] | None = Field(None, description="Document id(s).")
+    date_from: date | None = Field(None, description="Documents dated on or after (ISO day).")
+    date_to: date | None = Field(None, description="Documents dated on or before (ISO day).")
+
+    def as_dict(self) -> dict[str, Any] | None:
+        return self.model_dump(exclude_none=True, mode="json") or None
+
+
 class AskRequest(BaseModel):
     """A question, with the conversation so far and where to look."""
 
@@ -39,11 +54,7 @@ class AskRequest(BaseModel):
         default_factory=list, description="Earlier turns, oldest first (for follow-ups)."
     )
     collection: str | None = Field(None, description="Collection to ask (default: settings).")
-    filters: dict[str, Any] | None = Field(
-        None,
-        description="Restrict the sources: {source, doc_id (a value or a list), date_from, "
-        "date_to (ISO days)}.",
-    )
+    filters: Filters | None = Field(None, description="Restrict the sources.")
 
 
 class UrlRequest(BaseModel):
@@ -122,7 +133,10 @@ def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
         question, history, collection = checked(req)
         try:
             answer = assistant.ask(
-                question, history=history, collection=collection, filters=req.filters
+                question,
+                history=history,
+                collection=collection,
+                filters=req.filters.as_dict() if req.filters else None,
             )
         except QuestionError as exc:
             raise ApiError(422, "invalid_question", str(exc)) from exc
@@ -143,7 +157,10 @@ def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
         def events() -> Iterator[str]:
             try:
                 for event in assistant.stream(
-                    question, history=history, collection=collection, filters=req.filters
+                    question,
+                    history=history,
+                    collection=collection,
+                    filters=req.filters.as_dict() if req.filters else None,
                 ):
                     if isinstance(event, TextDelta):
                         yield _sse("delta", {"text": event.text})

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -146,3 +147,28 @@ def run_brief(
         timeout=timeout,
         env={**os.environ, "BRIEF_DATA_DIR": str(data_dir), **(env or {})},
     )
+
+
+@contextlib.contextmanager
+def served(assistant: Assistant) -> Iterator[httpx.Client]:
+    """A client for the API app of ``assistant``, served by uvicorn on a free loopback port."""
+    import uvicorn
+
+    from assistant.server import create_app
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(assistant), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started:
+        assert time.time() < deadline, "the API server did not start"
+        time.sleep(0.05)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

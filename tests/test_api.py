@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,32 +11,8 @@ import pytest
 
 from assistant.answer import CITATION_FIELDS
 from assistant.core import Assistant
-from assistant.server import create_app
 from assistant.settings import Settings
-from tests.conftest import SEED, free_port
-
-
-@contextlib.contextmanager
-def served(assistant: Assistant) -> Iterator[httpx.Client]:
-    """A client for the API app of ``assistant``, served by uvicorn on a free loopback port."""
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(assistant), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started:
-        assert time.time() < deadline, "the API server did not start"
-        time.sleep(0.05)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+from tests.conftest import SEED, served
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +79,8 @@ def test_unanswerable_question_abstains(api: httpx.Client) -> None:
         ({"question": "Who?", "history": [{"role": "user", "content": "x"}] * 41}, 413, None),
         ({"nothing": 1}, 422, "invalid_request"),
         ({"question": "Who?", "filters": {"date_from": "yesterday"}}, 422, None),
+        ({"question": "Who?", "filters": {"colour": "red"}}, 422, "invalid_request"),
+        ({"question": "Who?", "filters": {"source": {"a": 1}}}, 422, "invalid_request"),
     ],
 )
 def test_bad_requests_get_a_json_error(
