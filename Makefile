@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(PY) bench/retrieval.py
 	$(PY) bench/qa.py
 	$(PY) bench/startup.py
+	$(PY) bench/load.py
 
 clean:
 	rm -rf $(VENV) brief-data .pytest_cache

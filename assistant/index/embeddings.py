@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -23,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+#: Questions whose pass is kept (``Embedder.embed_query``); about 40 KB each.
+QUERY_CACHE = 2048
 
 #: Tokens the model reads at most, including its two special markers.
 MODEL_MAX_TOKENS = 256
@@ -119,6 +123,7 @@ class Embedder:
         self._pool_lock = threading.Lock()
         self._query_lock = threading.Lock()
         self._in_flight = 0
+        self._queries: OrderedDict[str, tuple[np.ndarray, tuple[np.ndarray, Any]]] = OrderedDict()
 
     @cached_property
     def tokens(self) -> TokenCounter:
@@ -261,9 +266,23 @@ class Embedder:
         return self._token_pass(texts)[1]
 
     def embed_query(self, text: str) -> tuple[np.ndarray, tuple[np.ndarray, Any]]:
-        """A query's vector and, from the same pass, its token embeddings and encoding."""
+        """A query's vector and, from the same pass, its token embeddings and encoding.
+
+        Kept in a small LRU: a question asked again (a help widget's common questions, a
+        retried answer) costs no model pass.
+        """
+        with self._pool_lock:
+            hit = self._queries.get(text)
+            if hit is not None:
+                self._queries.move_to_end(text)
+                return hit
         vectors, tokens = self._token_pass([text])
-        return vectors[0], tokens[0]
+        value = (vectors[0], tokens[0])
+        with self._pool_lock:
+            self._queries[text] = value
+            while len(self._queries) > QUERY_CACHE:
+                self._queries.popitem(last=False)
+        return value
 
     def _token_pass(self, texts: Sequence[str]) -> tuple[np.ndarray, list[tuple[np.ndarray, Any]]]:
         import torch

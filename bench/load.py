@@ -1,0 +1,171 @@
+"""A bounded load on the HTTP API: 32 concurrent clients asking for 60 s, on loopback.
+
+The server is ``python app.py`` over a fresh store holding the seed article (offline answerer,
+rate limit off for the run); each client asks questions about the article in turn through
+``POST /api/v1/ask`` and waits for the answer before asking again. Reported: requests/s,
+p50/p95/p99 latency and errors. Target: 0 errors and p95 under 1 s. A second run of the same
+length makes every question's text distinct, so that no cache of repeated questions helps.
+
+Run from the repository root: ``.venv/bin/python bench/load.py [--clients 32] [--seconds 60]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import numpy as np
+from common import REPO, RESULTS, SHARED  # first: offline settings, import path
+
+os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+SEED = SHARED / "corpus" / "seed" / "000_0edca9b518269310.txt"
+QUESTIONS = [
+    "Who founded DeepSeek?",
+    "Which chips did DeepSeek use?",
+    "How much did R1 reportedly cost to develop?",
+    "What did Marc Andreessen say about DeepSeek?",
+    "Who said that US export controls are ineffective?",
+    "What did Lennart Heim say about training costs?",
+    "How big is Trump's Stargate project?",
+    "Where is DeepSeek based?",
+    "What is the capital of Peru?",
+]
+TARGET_P95_S = 1.0
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def client(
+    http: httpx.AsyncClient,
+    offset: int,
+    until: float,
+    latencies: list,
+    errors: list,
+    distinct: bool,
+) -> None:
+    i = offset
+    while time.perf_counter() < until:
+        question = QUESTIONS[i % len(QUESTIONS)]
+        if distinct:  # never the same text twice: no cache can help
+            question = f"{question} (ref {offset}-{i})"
+        i += 1
+        started = time.perf_counter()
+        try:
+            r = await http.post("/api/v1/ask", json={"question": question})
+            if r.status_code != 200 or "text" not in r.json():
+                errors.append(f"{r.status_code}: {r.text[:200]}")
+                continue
+        except httpx.HTTPError as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+            continue
+        latencies.append(time.perf_counter() - started)
+
+
+async def run_load(url: str, clients: int, seconds: float, distinct: bool) -> dict:
+    latencies: list[float] = []
+    errors: list[str] = []
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+        started = time.perf_counter()
+        until = started + seconds
+        await asyncio.gather(
+            *(client(http, k, until, latencies, errors, distinct) for k in range(clients))
+        )
+        elapsed = time.perf_counter() - started
+    ms = np.array(latencies) * 1000
+    return {
+        "clients": clients,
+        "seconds": elapsed,
+        "requests": len(latencies) + len(errors),
+        "answered": len(latencies),
+        "errors": len(errors),
+        "error_samples": errors[:5],
+        "requests_per_s": len(latencies) / elapsed,
+        "latency_ms": {
+            "p50": float(np.percentile(ms, 50)) if len(ms) else None,
+            "p95": float(np.percentile(ms, 95)) if len(ms) else None,
+            "p99": float(np.percentile(ms, 99)) if len(ms) else None,
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    args = parser.parse_args()
+
+    from assistant.core import Assistant
+    from assistant.settings import Settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        assert Assistant(Settings(data_dir=data)).ingest([SEED]).ok
+        port = free_port()
+        env = {
+            **os.environ,
+            "BRIEF_DATA_DIR": str(data),
+            "BRIEF_PORT": str(port),
+            "BRIEF_RATE_LIMIT_PER_MINUTE": "0",  # the load comes from one address
+        }
+        proc = subprocess.Popen(
+            [sys.executable, str(REPO / "app.py")],
+            cwd=tmp,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.time() + 120
+            while True:
+                try:
+                    if httpx.get(f"{url}/api/v1/health", timeout=2).json().get("ready"):
+                        break
+                    # Nobody opens a page: one question warms the model up meanwhile.
+                    httpx.post(f"{url}/api/v1/ask", json={"question": "warm up"}, timeout=120)
+                except (httpx.HTTPError, ValueError):
+                    pass
+                if time.time() > deadline:
+                    raise SystemExit("the server did not become ready")
+                time.sleep(0.5)
+            result = asyncio.run(run_load(url, args.clients, args.seconds, distinct=False))
+            distinct = asyncio.run(run_load(url, args.clients, args.seconds, distinct=True))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+    p95 = result["latency_ms"]["p95"]
+    result = {
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "endpoint": "POST /api/v1/ask (offline answerer, seed article)",
+        "questions": f"{len(QUESTIONS)} questions about the seed article, asked in turn",
+        **result,
+        "every_question_distinct": distinct,
+        "target": {
+            "0 errors": result["errors"] == 0,
+            f"p95 < {TARGET_P95_S:g} s": p95 is not None and p95 < TARGET_P95_S * 1000,
+        },
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "load.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
