@@ -430,6 +430,7 @@ def build_ui(chat: ChatApp) -> Any:
                     cache_examples=False,
                     fill_height=False,
                     autofocus=True,
+                    api_name="ask",
                 )
             with gr.Column(scale=2, min_width=320), gr.Tabs():
                 with gr.Tab("Sources", elem_id="ba-sources-tab"):
@@ -484,29 +485,43 @@ def build_ui(chat: ChatApp) -> Any:
             return chat.upload(files, url, collection, progress)
 
         # Dropped or chosen files are added at once; a web address with Add or Enter.
-        files.upload(
-            upload,
-            inputs=[files, url, collection],
-            outputs=[results, table, doomed, status, files, url],
+        adding = {
+            "fn": upload,
+            "inputs": [files, url, collection],
+            "outputs": [results, table, doomed, status, files, url],
+        }
+        files.upload(**adding, api_name="add_documents")
+        add.click(**adding, api_visibility="undocumented")
+        url.submit(**adding, api_visibility="undocumented")
+        remove.click(
+            chat.remove,
+            inputs=[doomed, collection],
+            outputs=[table, doomed, status],
+            api_name="remove_document",
         )
-        add.click(
-            upload,
-            inputs=[files, url, collection],
-            outputs=[results, table, doomed, status, files, url],
-        )
-        url.submit(
-            upload,
-            inputs=[files, url, collection],
-            outputs=[results, table, doomed, status, files, url],
-        )
-        remove.click(chat.remove, inputs=[doomed, collection], outputs=[table, doomed, status])
         create.click(
-            chat.create_collection, inputs=new_name, outputs=[collection, status, new_name]
+            chat.create_collection,
+            inputs=new_name,
+            outputs=[collection, status, new_name],
+            api_visibility="undocumented",
         )
-        collection.change(chat.library, inputs=collection, outputs=[table, doomed, status]).then(
-            lambda c: sources_html(None, c, _none), inputs=collection, outputs=sources
+        collection.change(
+            chat.library,
+            inputs=collection,
+            outputs=[table, doomed, status],
+            api_visibility="undocumented",
+        ).then(
+            lambda c: sources_html(None, c, _none),
+            inputs=collection,
+            outputs=sources,
+            api_visibility="undocumented",
         )
-        ui.load(chat.on_load, inputs=collection, outputs=[collection, table, doomed, status])
+        ui.load(
+            chat.on_load,
+            inputs=collection,
+            outputs=[collection, table, doomed, status],
+            api_visibility="undocumented",
+        )
     return ui
 
 
@@ -566,8 +581,14 @@ def serve(
                 flush=True,
             )
             host = "127.0.0.1"
+        elif host in ("127.0.0.1", "localhost", "::1"):
+            print("No API keys are set (BRIEF_API_KEYS): serving on this machine only.", flush=True)
         else:
-            print("No API keys are set: anyone who reaches this address may use it.", flush=True)
+            print(
+                f"No API keys are set and BRIEF_ALLOW_OPEN is on: anyone who reaches {host} "
+                "may use everything.",
+                flush=True,
+            )
     app, chat = make_app(assistant, samples=samples)
     # The first page opened starts the warm-up; if none opens soon after the server listens,
     # it starts anyway, so that the samples are in and the model loaded when one does.
