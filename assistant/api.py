@@ -185,7 +185,7 @@ def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
         return JSONResponse(
             {
                 "collection": name,
-                "documents": [_document(d) for d in assistant.documents(name)],
+                "documents": [d.summary() for d in assistant.documents(name)],
             }
         )
 
@@ -264,7 +264,7 @@ def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
         if assistant.document(doc_id, collection=name) is None:
             raise ApiError(404, "not_found", f"no document {doc_id!r} in {name!r}")
         removed = assistant.remove(doc_id, collection=name)
-        return JSONResponse({"removed": [_document(d) for d in removed]})
+        return JSONResponse({"removed": [d.summary() for d in removed]})
 
     @router.get(
         "/collections",
@@ -319,20 +319,6 @@ async def _uploads(request: Any, folder: Path, settings: Any) -> tuple[list[str]
         paths.append(str(target))
     collection = form.get("collection")
     return paths, str(collection) if collection else None
-
-
-def _document(d: Any) -> dict[str, Any]:
-    return {
-        "doc_id": d.doc_id,
-        "title": d.title,
-        "source": d.source,
-        "date": d.date,
-        "kind": d.kind,
-        "chunks": d.chunk_count,
-        "tokens": d.token_count,
-        "bytes": d.size_bytes,
-        "ingested_at": d.ingested_at,
-    }
 
 
 def _sse(event: str, data: dict[str, Any]) -> str:

@@ -182,19 +182,7 @@ def cmd_ingest(args: argparse.Namespace, assistant: Any) -> int:
 def cmd_list(args: argparse.Namespace, assistant: Any) -> int:
     docs = assistant.documents(args.collection)
     if args.json:
-        rows = [
-            {
-                "doc_id": d.doc_id,
-                "title": d.title,
-                "source": d.source,
-                "date": d.date,
-                "kind": d.kind,
-                "chunks": d.chunk_count,
-                "tokens": d.token_count,
-                "ingested_at": d.ingested_at,
-            }
-            for d in docs
-        ]
+        rows = [d.summary() for d in docs]
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0
     if not docs:

@@ -21,3 +21,25 @@ RESULTS = REPO / "bench" / "results"
 # Ahead of bench/ itself, so that ``ingest`` is the package and not bench/ingest.py.
 if str(REPO) not in sys.path[:1]:
     sys.path.insert(0, str(REPO))
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(data: Path, port: int, cwd: Path, **env: str):
+    """``python app.py`` over ``data`` on 127.0.0.1:``port``, quiet, in the background."""
+    import subprocess
+
+    return subprocess.Popen(
+        [sys.executable, str(REPO / "app.py")],
+        cwd=cwd,
+        env={**os.environ, "BRIEF_DATA_DIR": str(data), "BRIEF_PORT": str(port), **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )

@@ -15,8 +15,6 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -24,7 +22,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from common import REPO, RESULTS, SHARED  # first: offline settings, import path
+from common import RESULTS, SHARED, free_port, start_app  # first: offline settings, path
 
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 SEED = SHARED / "corpus" / "seed" / "000_0edca9b518269310.txt"
@@ -40,14 +38,6 @@ QUESTIONS = [
     "What is the capital of Peru?",
 ]
 TARGET_P95_S = 1.0
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def client(
@@ -117,19 +107,8 @@ def main() -> None:
         data = Path(tmp) / "data"
         assert Assistant(Settings(data_dir=data)).ingest([SEED]).ok
         port = free_port()
-        env = {
-            **os.environ,
-            "BRIEF_DATA_DIR": str(data),
-            "BRIEF_PORT": str(port),
-            "BRIEF_RATE_LIMIT_PER_MINUTE": "0",  # the load comes from one address
-        }
-        proc = subprocess.Popen(
-            [sys.executable, str(REPO / "app.py")],
-            cwd=tmp,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        # The load comes from one address: no rate limit for the run.
+        proc = start_app(data, port, Path(tmp), BRIEF_RATE_LIMIT_PER_MINUTE="0")
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.time() + 120

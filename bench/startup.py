@@ -14,15 +14,13 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from common import REPO, RESULTS  # first: offline settings, import path
+from common import RESULTS, free_port, start_app  # first: offline settings, import path
 from playwright.sync_api import sync_playwright
 
 from tests.browser import BROWSER_ARGS, CHROMIUM
@@ -31,27 +29,12 @@ os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 TARGET_S = 8.0
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def one_run(browser: object) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         url = f"http://127.0.0.1:{port}/"
-        env = {**os.environ, "BRIEF_DATA_DIR": str(Path(tmp) / "data"), "BRIEF_PORT": str(port)}
         started = time.perf_counter()
-        proc = subprocess.Popen(
-            [sys.executable, str(REPO / "app.py")],
-            cwd=tmp,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = start_app(Path(tmp) / "data", port, Path(tmp))
         try:
             while True:
                 try:

@@ -89,6 +89,20 @@ class DocumentRecord:
     #: "sections": [[start, "Heading > Sub"]...]}.
     layout: dict[str, Any] = field(default_factory=dict)
 
+    def summary(self) -> dict[str, Any]:
+        """The record as the JSON faces list it (CLI, HTTP API): without text and layout."""
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "source": self.source,
+            "date": self.date,
+            "kind": self.kind,
+            "chunks": self.chunk_count,
+            "tokens": self.token_count,
+            "bytes": self.size_bytes,
+            "ingested_at": self.ingested_at,
+        }
+
 
 @dataclass(frozen=True)
 class JournalEntry:
