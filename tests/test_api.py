@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +17,7 @@ import pytest
 from assistant.answer import CITATION_FIELDS
 from assistant.core import Assistant
 from assistant.settings import Settings
-from tests.conftest import SEED, served
+from tests.conftest import ROOT, SEED, free_port, served, stop
 
 
 @pytest.fixture(scope="module")
@@ -223,3 +228,49 @@ def test_openai_package_against_our_server(api: httpx.Client) -> None:
     assert "H800" in "".join(pieces)
     assert last is not None and last.choices[0].finish_reason == "stop"
     assert last.model_extra["citations"]
+
+
+def test_upload_size_limit(tmp_path: Path) -> None:
+    assistant = Assistant(Settings(data_dir=tmp_path / "data", max_file_mb=0.001))  # ~1 KB
+    with served(assistant) as api:
+        big = [("files", ("big.txt", b"A sentence of some length here. " * 200))]
+        r = api.post("/api/v1/documents", files=big)
+        assert r.status_code == 413 and r.json()["error"]["code"] == "file_too_large"
+        assert assistant.documents() == []
+
+
+def test_without_keys_the_server_keeps_to_loopback(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")],
+        cwd=tmp_path,
+        env={
+            **os.environ,
+            "BRIEF_DATA_DIR": str(tmp_path / "data"),
+            "BRIEF_HOST": "0.0.0.0",
+            "BRIEF_PORT": str(port),
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        first = proc.stdout.readline() if proc.stdout else ""
+        assert "serving on 127.0.0.1 only" in first
+        deadline = time.time() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).is_success:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.time() < deadline, "the app did not start"
+            time.sleep(0.3)
+        with socket.socket() as s:  # nothing listens on the machine's other addresses
+            s.settimeout(1)
+            other = socket.gethostbyname(socket.gethostname())
+            if other.startswith("127."):
+                return  # no other address to try on this machine
+            assert s.connect_ex((other, port)) != 0
+    finally:
+        stop(proc)
