@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -29,6 +28,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 for _var in ("NO_PROXY", "no_proxy"):
     _hosts = [h for h in os.environ.get(_var, "").split(",") if h]
     os.environ[_var] = ",".join(dict.fromkeys([*_hosts, "127.0.0.1", "localhost"]))
+
+from assistant import uploads  # noqa: E402 - after the environment above
 
 SAMPLES_DIR = Path(__file__).resolve().parent / "assistant" / "samples"
 #: Questions the sample documents answer, offered on an empty chat.
@@ -44,90 +45,11 @@ UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"]
 
 log = logging.getLogger("briefing.app")
 
-# A marker or source link opens the viewer in a side panel (a new tab with a modifier key,
-# or without scripts: the links are ordinary links).
-HEAD = """
-<script>
-(() => {
-  function panel() {
-    let box = document.getElementById("ba-viewer");
-    if (box) return box;
-    box = document.createElement("aside");
-    box.id = "ba-viewer";
-    box.setAttribute("role", "dialog");
-    box.setAttribute("aria-label", "Source document");
-    const bar = document.createElement("div");
-    bar.className = "ba-viewer-bar";
-    const title = document.createElement("strong");
-    title.textContent = "Source document";
-    const tab = document.createElement("a");
-    tab.className = "ba-viewer-tab";
-    tab.target = "_blank";
-    tab.rel = "noopener";
-    tab.textContent = "Open in new tab";
-    const close = document.createElement("button");
-    close.type = "button";
-    close.className = "ba-viewer-close";
-    close.setAttribute("aria-label", "Close");
-    close.textContent = "\u00d7";
-    close.addEventListener("click", () => box.classList.remove("open"));
-    bar.append(title, tab, close);
-    const frame = document.createElement("iframe");
-    frame.title = "Source document";
-    box.append(bar, frame);
-    document.body.append(box);
-    return box;
-  }
-  document.addEventListener("click", (event) => {
-    const link = event.target.closest ? event.target.closest("a[href*='/view/']") : null;
-    if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
-    event.preventDefault();
-    event.stopPropagation();
-    const box = panel();
-    box.querySelector("iframe").src = link.href;
-    box.querySelector(".ba-viewer-tab").href = link.href;
-    box.classList.add("open");
-  }, true);
-  document.addEventListener("keydown", (event) => {
-    const box = document.getElementById("ba-viewer");
-    if (event.key === "Escape" && box) box.classList.remove("open");
-  });
-})();
-</script>
-"""
-
-CSS = """
-#ba-title h1 { font-size: 1.35rem; margin: 0; }
-#ba-title p { margin: 2px 0 0; color: var(--body-text-color-subdued); }
-.ba-sources { font-size: 0.95rem; }
-.ba-sources h3 { margin: 0 0 8px; font-size: 1rem; }
-.ba-sources.ba-empty { color: var(--body-text-color-subdued); padding: 8px 2px; }
-.ba-list { list-style: none; padding: 0; margin: 0; }
-.ba-source { border: 1px solid var(--border-color-primary); border-radius: 8px;
-             padding: 10px 12px; margin: 0 0 10px; }
-.ba-source .ba-open { font-weight: 600; text-decoration: none; }
-.ba-source .ba-n { color: var(--color-accent); }
-.ba-source .ba-loc { font-size: 0.85rem; color: var(--body-text-color-subdued); }
-.ba-source blockquote { margin: 6px 0 0; padding: 0 0 0 10px; white-space: pre-wrap;
-                        border-left: 3px solid var(--border-color-primary);
-                        overflow-wrap: anywhere; }
-.ba-source mark { background: #ffe58a; color: #1f2328; padding: 0 1px; border-radius: 2px; }
-.ba-flag { color: #b42318; font-style: italic; font-size: 0.9em; }
-.ba-notfound { border-left: 4px solid #d4a72c; padding-left: 10px; }
-.ba-abstained { border-left: 4px solid #d4a72c; padding-left: 10px; }
-.ba-abstained .ba-source { border-style: dashed; }
-.ba-unsupported { color: #b42318; font-size: 0.85rem; margin: 4px 0 0; }
-#ba-viewer { position: fixed; top: 0; right: 0; height: 100vh; width: min(640px, 100vw);
-             background: #fff; box-shadow: -6px 0 24px rgba(0,0,0,.18); z-index: 1000;
-             display: none; flex-direction: column; }
-#ba-viewer.open { display: flex; }
-#ba-viewer iframe { flex: 1; border: 0; width: 100%; }
-.ba-viewer-bar { display: flex; align-items: center; gap: 12px; padding: 8px 12px;
-                 border-bottom: 1px solid #d0d7de; background: #f6f8fa; color: #1f2328; }
-.ba-viewer-bar strong { flex: 1; }
-.ba-viewer-close { font-size: 22px; line-height: 1; background: none; border: 0;
-                   cursor: pointer; padding: 0 4px; color: #1f2328; }
-"""
+STATIC = Path(__file__).resolve().parent / "assistant" / "static"
+#: chat.js opens a marker or source link in a side panel (a new tab with a modifier key, or
+#: without scripts: the links are ordinary links); chat.css is the page's look.
+HEAD = "<script>\n" + (STATIC / "chat.js").read_text() + "</script>\n"
+CSS_PATHS = [STATIC / "chat.css"]
 
 
 def load_samples(assistant: Any) -> Any:
@@ -147,7 +69,6 @@ class ChatApp:
         self._warming = threading.Lock()
         self._warm_started = False
         self.startup_error: str | None = None
-        self.uploads = Path(assistant.settings.data_dir) / "uploads"
 
     # --- start ---------------------------------------------------------------------------
 
@@ -237,10 +158,9 @@ class ChatApp:
 
     def document_rows(self, collection: str) -> list[list[Any]]:
         rows = []
+        settings = self.assistant.settings
         for d in self.assistant.documents(collection):
-            source = d.source
-            if source.startswith(str(self.uploads)):
-                source = Path(source).name
+            source = uploads.shown(settings, d.source)
             rows.append([d.title, d.date or "", d.chunk_count, source, d.doc_id])
         return rows
 
@@ -280,13 +200,8 @@ class ChatApp:
             rows, choices, status = self.library(collection)
             nothing = [["", "nothing to add", "choose files or enter a web address"]]
             return nothing, rows, choices, status, None, url
-        folder = self.uploads / collection
-        folder.mkdir(parents=True, exist_ok=True)
-        sources: list[str] = []
-        for p in paths:
-            target = folder / p.name
-            shutil.copyfile(p, target)
-            sources.append(str(target))
+        settings = self.assistant.settings
+        sources = [uploads.keep(settings, collection, p.name, p) for p in paths]
         if url:
             sources.append(url)
         done: list[Any] = []
@@ -552,7 +467,7 @@ def make_app(assistant: Any = None, samples: bool = True) -> tuple[Any, ChatApp]
         path="/",
         footer_links=[],
         theme=theme(),
-        css=CSS,
+        css_paths=CSS_PATHS,
         head=HEAD,
         max_file_size=int(assistant.settings.max_file_mb * 1024 * 1024),
         show_error=True,

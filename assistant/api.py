@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
-import tempfile
 from collections.abc import Iterator
 from datetime import date
 from importlib import metadata
@@ -21,6 +19,8 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+
+from assistant import uploads
 
 API_PREFIX = "/api/v1"
 
@@ -75,6 +75,24 @@ class ApiError(Exception):
         self.headers = headers
 
 
+def checked_turn(settings: Any, question: str, history_messages: int) -> str:
+    """The cleaned question, or the ``ApiError`` that refuses it (or its history)."""
+    from assistant.responder import QuestionError, clean_question
+
+    try:
+        text = clean_question(question, settings.max_question_chars)
+    except QuestionError as exc:
+        raise ApiError(413 if exc.code == "question_too_long" else 422, exc.code, str(exc)) from exc
+    if history_messages > settings.max_history_messages:
+        raise ApiError(
+            413,
+            "history_too_long",
+            f"the history has {history_messages} messages; the limit is "
+            f"{settings.max_history_messages}",
+        )
+    return text
+
+
 def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
@@ -109,23 +127,7 @@ def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
             raise ApiError(422, "invalid_collection", str(exc)) from exc
 
     def checked(req: AskRequest) -> tuple[str, list[dict[str, str]], str]:
-        question = " ".join(req.question.split())
-        if not question:
-            raise ApiError(422, "empty_question", "the question is empty")
-        if len(question) > settings.max_question_chars:
-            raise ApiError(
-                413,
-                "question_too_long",
-                f"the question is {len(question):,} characters long; the limit is "
-                f"{settings.max_question_chars:,}",
-            )
-        if len(req.history) > settings.max_history_messages:
-            raise ApiError(
-                413,
-                "history_too_long",
-                f"the history has {len(req.history)} messages; the limit is "
-                f"{settings.max_history_messages}",
-            )
+        question = checked_turn(settings, req.question, len(req.history))
         return question, [m.model_dump() for m in req.history], collection_of(req.collection)
 
     @router.post("/ask", summary="Ask a question; the whole cited answer", dependencies=ask_scope)
@@ -217,31 +219,19 @@ def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
     )
     async def add_documents(request: Request) -> JSONResponse:
         kind = request.headers.get("content-type", "")
-        with tempfile.TemporaryDirectory() as tmp:
-            if kind.startswith("multipart/form-data"):
-                sources, collection = await _uploads(request, Path(tmp), settings)
-            elif kind.startswith("application/json"):
-                try:
-                    body = UrlRequest.model_validate(await request.json())
-                except (ValueError, json.JSONDecodeError) as exc:
-                    raise ApiError(422, "invalid_request", str(exc)[:500]) from exc
-                sources, collection = [body.url], body.collection
-            else:
-                raise ApiError(
-                    415, "unsupported_media_type", "send multipart/form-data or JSON {url}"
-                )
+        if kind.startswith("multipart/form-data"):
+            files, collection = await _uploads(request, settings)
             name = collection_of(collection)
-            if kind.startswith("multipart/form-data"):
-                # Keep the files where the web chat keeps its uploads, under their own names.
-                folder = Path(settings.data_dir) / "uploads" / name
-                folder.mkdir(parents=True, exist_ok=True)
-                kept = []
-                for path in sources:
-                    target = folder / Path(path).name
-                    shutil.copyfile(path, target)
-                    kept.append(str(target))
-                sources = kept
-            report = await run_in_threadpool(assistant.ingest, sources, collection=name)
+            sources = [uploads.keep(settings, name, n, f) for n, f in files]
+        elif kind.startswith("application/json"):
+            try:
+                body = UrlRequest.model_validate(await request.json())
+            except (ValueError, json.JSONDecodeError) as exc:
+                raise ApiError(422, "invalid_request", str(exc)[:500]) from exc
+            sources, name = [body.url], collection_of(body.collection)
+        else:
+            raise ApiError(415, "unsupported_media_type", "send multipart/form-data or JSON {url}")
+        report = await run_in_threadpool(assistant.ingest, sources, collection=name)
         results = [
             {
                 "source": Path(r.source).name if not r.source.startswith("http") else r.source,
@@ -290,8 +280,9 @@ def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
     return router
 
 
-async def _uploads(request: Any, folder: Path, settings: Any) -> tuple[list[str], str | None]:
-    """Save the multipart ``files`` to ``folder`` within the count and size limits."""
+async def _uploads(request: Any, settings: Any) -> tuple[list[tuple[str, Any]], str | None]:
+    """The multipart ``files`` (name, stream) within the count and size limits, and the
+    ``collection`` field; every limit is checked before anything is kept."""
     form = await request.form(
         max_files=settings.max_upload_files + 1, max_fields=max(10, settings.max_upload_files)
     )
@@ -305,7 +296,7 @@ async def _uploads(request: Any, folder: Path, settings: Any) -> tuple[list[str]
             f"{len(files)} files; at most {settings.max_upload_files} per request",
         )
     limit = int(settings.max_file_mb * 1024 * 1024)
-    paths = []
+    named = []
     for i, upload in enumerate(files):
         name = Path(upload.filename or f"upload-{i}").name or f"upload-{i}"
         size = getattr(upload, "size", None)
@@ -313,12 +304,9 @@ async def _uploads(request: Any, folder: Path, settings: Any) -> tuple[list[str]
             raise ApiError(
                 413, "file_too_large", f"{name} is larger than {settings.max_file_mb:g} MB"
             )
-        target = folder / name
-        with open(target, "wb") as out:
-            shutil.copyfileobj(upload.file, out)
-        paths.append(str(target))
+        named.append((name, upload.file))
     collection = form.get("collection")
-    return paths, str(collection) if collection else None
+    return named, str(collection) if collection else None
 
 
 def _sse(event: str, data: dict[str, Any]) -> str:

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.api import ApiError
+from assistant.api import ApiError, checked_turn
 
 OWNER = "briefing-assistant"
 
@@ -62,15 +62,8 @@ def create_openai_router(assistant: Any, guard: Any) -> APIRouter:
         said = [(m.role, _text(m.content)) for m in req.messages if m.role in ("user", "assistant")]
         if not said or said[-1][0] != "user":
             raise ApiError(422, "invalid_request", "the last message must be the user's")
-        question = " ".join(said[-1][1].split())
-        if not question:
-            raise ApiError(422, "empty_question", "the last user message is empty")
-        if len(question) > settings.max_question_chars:
-            raise ApiError(413, "question_too_long", "the question is too long")
-        history = [{"role": r, "content": c} for r, c in said[:-1]]
-        if len(history) > settings.max_history_messages:
-            raise ApiError(413, "history_too_long", "the conversation is too long")
-        return question, history
+        question = checked_turn(settings, said[-1][1], len(said) - 1)
+        return question, [{"role": r, "content": c} for r, c in said[:-1]]
 
     @router.get("/models", summary="Collections, as models", dependencies=scope)
     def models() -> JSONResponse:

@@ -53,7 +53,25 @@ class Draft:
 
 
 class QuestionError(ValueError):
-    """The question cannot be asked as it is (empty, or too long)."""
+    """The question cannot be asked as it is: ``code`` "empty_question" or
+    "question_too_long"."""
+
+    def __init__(self, message: str, code: str = "invalid_question") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def clean_question(question: str, max_chars: int) -> str:
+    """The question with its whitespace collapsed; ``QuestionError`` if empty or too long."""
+    text = " ".join(str(question or "").split())
+    if not text:
+        raise QuestionError("the question is empty", "empty_question")
+    if len(text) > max_chars:
+        raise QuestionError(
+            f"the question is {len(text):,} characters long; the limit is {max_chars:,}",
+            "question_too_long",
+        )
+    return text
 
 
 class Responder:
@@ -105,15 +123,7 @@ class Responder:
     # --- steps ---------------------------------------------------------------------------
 
     def _clean(self, question: str) -> str:
-        text = " ".join(str(question or "").split())
-        if not text:
-            raise QuestionError("the question is empty")
-        if len(text) > self.settings.max_question_chars:
-            raise QuestionError(
-                f"the question is {len(text):,} characters long; the limit is "
-                f"{self.settings.max_question_chars:,}"
-            )
-        return text
+        return clean_question(question, self.settings.max_question_chars)
 
     def draft(
         self,

@@ -9,7 +9,6 @@ plain escaped text under a Content-Security-Policy that forbids scripts.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 #: Viewer pages need nothing but their own inline style; they may be framed by the app only.
@@ -25,6 +24,7 @@ def create_app(assistant: Any, ready: Any = None) -> Any:
     from fastapi.responses import HTMLResponse, JSONResponse
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
+    from assistant import uploads
     from assistant.access import Guard
     from assistant.api import ApiError, create_router, error_body
     from assistant.openai_compat import create_openai_router
@@ -63,8 +63,6 @@ def create_app(assistant: Any, ready: Any = None) -> Any:
         )
         return JSONResponse(error_body("invalid_request", problems[:1000]), status_code=422)
 
-    uploads = str(Path(assistant.settings.data_dir) / "uploads")
-
     @app.get(
         "/view/{collection}/{doc_id}",
         response_class=HTMLResponse,
@@ -76,9 +74,7 @@ def create_app(assistant: Any, ready: Any = None) -> Any:
             record = assistant.document(doc_id, collection=collection)
         except ValueError:  # not a valid collection name
             record = None
-        source = None
-        if record is not None and record.source.startswith(uploads):
-            source = Path(record.source).name  # uploaded through the page: its file name
+        source = uploads.shown(assistant.settings, record.source) if record else None
         page = viewer_page(record, start, end, source)
         return HTMLResponse(
             page,
