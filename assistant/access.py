@@ -19,6 +19,8 @@ from typing import Any
 from fastapi import Request
 
 SCOPES = ("admin", "ask")
+#: Callers remembered by the rate limit before idle ones are forgotten.
+MAX_CALLERS = 100_000
 
 
 def parse_keys(spec: str | None) -> dict[str, str]:
@@ -55,13 +57,11 @@ class RateLimit:
         with self._lock:
             tokens, last = self._buckets.get(caller, (float(self.per_minute), now))
             tokens = min(float(self.per_minute), tokens + (now - last) * rate)
-            if tokens >= 1.0:
-                self._buckets[caller] = (tokens - 1.0, now)
-                return 0.0
-            self._buckets[caller] = (tokens, now)
-            if len(self._buckets) > 100_000:  # forget idle callers
+            allowed = tokens >= 1.0
+            self._buckets[caller] = (tokens - 1.0 if allowed else tokens, now)
+            if len(self._buckets) > MAX_CALLERS:  # forget callers idle for two minutes
                 self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 120}
-            return (1.0 - tokens) / rate
+            return 0.0 if allowed else (1.0 - tokens) / rate
 
 
 class Guard:
