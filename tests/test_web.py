@@ -117,22 +117,30 @@ def shot(page: Page, name: str, full_page: bool = False) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
 
 
+#: What a finished message holds: a marker, the not-found reply, or an error.
+FINISHED = r"\[\d+\]|documents don.t say|went wrong|limit is"
+
+
+def finished_answer(page: Page, after: int = 0, pattern: str = FINISHED) -> Locator:
+    """The last bot message, once there are more than ``after`` and it matches ``pattern``."""
+    bots = page.locator("#ba-chat [data-testid='bot']")
+    deadline = time.time() + ANSWER_TIMEOUT_MS / 1000
+    while time.time() < deadline:
+        if bots.count() > after and re.search(pattern, bots.last.inner_text()):
+            return bots.last
+        page.wait_for_timeout(100)
+    raise AssertionError("no answer")
+
+
 def ask(page: Page, question: str) -> Locator:
     """Type a question, send it, and return the bot's finished message element."""
     before = page.locator("#ba-chat [data-testid='bot']").count()
     page.fill("#ba-question textarea", question)
     page.keyboard.press("Enter")
-    bots = page.locator("#ba-chat [data-testid='bot']")
-    deadline = time.time() + ANSWER_TIMEOUT_MS / 1000
-    while time.time() < deadline:
-        if bots.count() > before:
-            text = bots.nth(bots.count() - 1).inner_text()
-            if re.search(r"\[\d+\]|documents don.t say|went wrong|limit is", text):
-                # The sources panel is filled by the final event of the stream.
-                page.wait_for_timeout(300)
-                return bots.nth(bots.count() - 1)
-        page.wait_for_timeout(100)
-    raise AssertionError(f"no answer to {question!r}")
+    answer = finished_answer(page, after=before)
+    # The sources panel is filled by the final event of the stream.
+    page.wait_for_timeout(300)
+    return answer
 
 
 def test_factual_answer_cites_the_source_and_the_marker_opens_it(page: Page) -> None:
@@ -336,22 +344,11 @@ def test_retry_and_clear(page: Page) -> None:
     first = ask(page, "Where is DeepSeek based?").inner_text()
     page.locator("#ba-chat button[aria-label='Retry']").last.click()
     page.wait_for_timeout(300)
-    again = ask_wait(page)
+    again = finished_answer(page, pattern=r"\[\d+\]|documents don.t say")
     assert again.inner_text() == first
     page.locator("#ba-chat button[aria-label='Clear']").click()
     page.wait_for_timeout(500)
     assert page.locator("#ba-chat [data-testid='bot']").count() == 0
-
-
-def ask_wait(page: Page) -> Locator:
-    """The last bot message once it holds a finished answer."""
-    bots = page.locator("#ba-chat [data-testid='bot']")
-    deadline = time.time() + ANSWER_TIMEOUT_MS / 1000
-    while time.time() < deadline:
-        if bots.count() and re.search(r"\[\d+\]|documents don.t say", bots.last.inner_text()):
-            return bots.last
-        page.wait_for_timeout(100)
-    raise AssertionError("no answer")
 
 
 def test_layout_at_desktop_and_phone_width(page: Page) -> None:

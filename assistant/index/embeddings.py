@@ -120,7 +120,8 @@ class Embedder:
         self.batch_tokens = batch_tokens
         self.workers = workers or os.cpu_count() or 1
         self.dtype: str | None = None  # the precision in use, known once the model is loaded
-        self._pool_lock = threading.Lock()
+        #: Guards the count of batches in flight and the cache of question passes.
+        self._lock = threading.Lock()
         self._query_lock = threading.Lock()
         self._in_flight = 0
         self._queries: OrderedDict[str, tuple[np.ndarray, tuple[np.ndarray, Any]]] = OrderedDict()
@@ -271,14 +272,14 @@ class Embedder:
         Kept in a small LRU: a question asked again (a help widget's common questions, a
         retried answer) costs no model pass.
         """
-        with self._pool_lock:
+        with self._lock:
             hit = self._queries.get(text)
             if hit is not None:
                 self._queries.move_to_end(text)
                 return hit
         vectors, tokens = self._token_pass([text])
         value = (vectors[0], tokens[0])
-        with self._pool_lock:
+        with self._lock:
             self._queries[text] = value
             while len(self._queries) > QUERY_CACHE:
                 self._queries.popitem(last=False)
@@ -306,14 +307,14 @@ class Embedder:
 
     def _submit(self, ids: list[list[int]], spans: Any = None) -> Any:
         """Queue a batch on the worker threads, counting batches in flight."""
-        with self._pool_lock:
+        with self._lock:
             self._in_flight += 1
 
         def run() -> Any:
             try:
                 return self._forward(ids, spans)
             finally:
-                with self._pool_lock:
+                with self._lock:
                     self._in_flight -= 1
 
         return self._pool.submit(run)
