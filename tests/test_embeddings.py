@@ -99,3 +99,35 @@ def test_parallel_length_sorted_batches_match_sentence_transformers_encode() -> 
     reference = embedder.model.encode(texts, batch_size=8, normalize_embeddings=True)
     assert ours.shape == (60, EMBEDDING_DIM)
     assert (ours * reference).sum(axis=1).min() >= 0.9999
+
+
+def test_concurrent_questions_share_passes_and_get_their_own_answers() -> None:
+    """Questions asked at once from many threads are batched together; each caller still
+    gets the vectors of its own text, the same as when asked alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    alone = Embedder(dtype="float32")
+    expected = [alone.embed_query(s)[0] for s in SENTENCES]
+    together = Embedder(dtype="float32")
+    together.model  # noqa: B018 - loaded before the threads start, so that they overlap
+    with ThreadPoolExecutor(len(SENTENCES) * 4) as pool:
+        got = list(pool.map(lambda s: together.embed_query(s)[0], SENTENCES * 4))
+    for k, vector in enumerate(got):
+        assert float(vector @ expected[k % len(SENTENCES)]) > 0.999
+    tokens = together.token_vectors(SENTENCES[:2])
+    assert [len(t) for t, _ in tokens] == [len(e.ids) for _, e in tokens]
+
+
+def test_a_failed_pass_reaches_its_caller_and_the_next_pass_runs() -> None:
+    embedder = Embedder(dtype="float32")
+    forward = embedder._forward
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise MemoryError("out of memory")
+
+    embedder._forward = broken  # type: ignore[method-assign]
+    with pytest.raises(MemoryError):
+        embedder.embed_query("Who founded DeepSeek?")
+    embedder._forward = forward  # type: ignore[method-assign]
+    vector, _ = embedder.embed_query("Who founded DeepSeek?")  # not left hanging
+    assert vector.shape == (EMBEDDING_DIM,)

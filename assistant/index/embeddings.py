@@ -13,11 +13,12 @@ own shape in both precisions when the model loads and keeps the faster one.
 from __future__ import annotations
 
 import os
+import queue
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -27,6 +28,9 @@ import numpy as np
 
 #: Questions whose pass is kept (``Embedder.embed_query``); about 40 KB each.
 QUERY_CACHE = 2048
+
+#: Texts whose token embeddings are kept (``Embedder.token_vectors``); ~60 KB a sentence.
+SENTENCE_CACHE = 1024
 
 #: Tokens the model reads at most, including its two special markers.
 MODEL_MAX_TOKENS = 256
@@ -125,6 +129,7 @@ class Embedder:
         self._query_lock = threading.Lock()
         self._in_flight = 0
         self._queries: OrderedDict[str, tuple[np.ndarray, tuple[np.ndarray, Any]]] = OrderedDict()
+        self._sentences: OrderedDict[str, tuple[np.ndarray, Any]] = OrderedDict()
 
     @cached_property
     def tokens(self) -> TokenCounter:
@@ -164,10 +169,14 @@ class Embedder:
         return ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="embed")
 
     def _forward(
-        self, ids: list[list[int]], spans: list[list[tuple[int, int]]] | None = None
-    ) -> np.ndarray | tuple[np.ndarray, list[np.ndarray]]:
+        self,
+        ids: list[list[int]],
+        spans: list[list[tuple[int, int]]] | None = None,
+        tokens: bool = False,
+    ) -> Any:
         """Vectors of a batch; with ``spans`` (token index ranges per row), also a vector for
-        each span: the mean of its tokens' contextual embeddings, normalised."""
+        each span: the mean of its tokens' contextual embeddings, normalised; with ``tokens``,
+        also the raw token embeddings (rows, width, 384)."""
         import torch
 
         width = max(len(x) for x in ids)
@@ -185,15 +194,17 @@ class Embedder:
             # The model's own modules: transformer, mean pooling, normalisation.
             out = self.model(features)
             vectors = out["sentence_embedding"].float().numpy()
+            if tokens:
+                return vectors, out["token_embeddings"].float().numpy()
             if spans is None:
                 return vectors
-            tokens = out["token_embeddings"].float().numpy()
+            token_embeddings = out["token_embeddings"].float().numpy()
         pooled = []
         for row, row_spans in enumerate(spans):
             parts = np.zeros((len(row_spans), EMBEDDING_DIM), dtype=np.float32)
             for k, (first, last) in enumerate(row_spans):
                 if last > first:
-                    v = tokens[row, first:last].mean(axis=0)
+                    v = token_embeddings[row, first:last].mean(axis=0)
                     parts[k] = v / max(float(np.linalg.norm(v)), 1e-9)
             pooled.append(parts)
         return vectors, pooled
@@ -262,9 +273,28 @@ class Embedder:
 
     def token_vectors(self, texts: Sequence[str]) -> list[tuple[np.ndarray, Any]]:
         """Contextual token embeddings of each text (unit rows, special tokens included) with
-        the tokenizer's encoding (word ids, character offsets). One pass, for a few short texts.
+        the tokenizer's encoding (word ids, character offsets), for a few short texts.
+
+        A text's tokens depend on that text alone, so they are kept in a small LRU: the
+        sentences a collection's answers come from recur from question to question.
         """
-        return self._token_pass(texts)[1]
+        out: list[tuple[np.ndarray, Any] | None] = [None] * len(texts)
+        with self._lock:
+            for i, text in enumerate(texts):
+                hit = self._sentences.get(text)
+                if hit is not None:
+                    self._sentences.move_to_end(text)
+                    out[i] = hit
+        missing = [i for i, row in enumerate(out) if row is None]
+        if missing:
+            _, rows = self._passes([texts[i] for i in missing])
+            with self._lock:
+                for i, row in zip(missing, rows, strict=True):
+                    out[i] = row
+                    self._sentences[texts[i]] = row
+                while len(self._sentences) > SENTENCE_CACHE:
+                    self._sentences.popitem(last=False)
+        return out  # type: ignore[return-value]
 
     def embed_query(self, text: str) -> tuple[np.ndarray, tuple[np.ndarray, Any]]:
         """A query's vector and, from the same pass, its token embeddings and encoding.
@@ -277,7 +307,7 @@ class Embedder:
             if hit is not None:
                 self._queries.move_to_end(text)
                 return hit
-        vectors, tokens = self._token_pass([text])
+        vectors, tokens = self._passes([text])
         value = (vectors[0], tokens[0])
         with self._lock:
             self._queries[text] = value
@@ -285,24 +315,31 @@ class Embedder:
                 self._queries.popitem(last=False)
         return value
 
+    @cached_property
+    def _passes(self) -> _Batcher:
+        """Short passes (questions, answer sentences) of all threads, run together.
+
+        Under concurrent questions, the passes that queued while one ran go through the model
+        as one batch: a small batch costs little more than a single text, since a pass this
+        short is dominated by reading the weights and by per-layer overhead.
+        """
+        return _Batcher(self._token_pass)
+
     def _token_pass(self, texts: Sequence[str]) -> tuple[np.ndarray, list[tuple[np.ndarray, Any]]]:
         import torch
 
-        enc = self.model.tokenizer(
-            list(texts), truncation=True, max_length=MODEL_MAX_TOKENS, padding=True
-        )
-        features = {k: torch.tensor(v) for k, v in enc.items()}
-        features.setdefault("token_type_ids", torch.zeros_like(features["input_ids"]))
+        enc = self.model.tokenizer(list(texts), truncation=True, max_length=MODEL_MAX_TOKENS)
+        ids = enc["input_ids"]
+        pooled = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
+        rows: list[Any] = [None] * len(texts)
         with self._all_cores(), torch.inference_mode():
-            out = self.model(features)
-            pooled = out["sentence_embedding"].float().numpy()
-            tokens = out["token_embeddings"].float().numpy()
-        rows = []
-        for row in range(len(texts)):
-            n = int(sum(enc["attention_mask"][row]))
-            vectors = tokens[row, :n]
-            vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
-            rows.append((vectors, enc[row]))
+            for batch in plan_batches([len(x) for x in ids], self.batch_tokens):
+                vectors, tokens = self._forward([ids[i] for i in batch], tokens=True)
+                pooled[batch] = vectors
+                for k, i in enumerate(batch):
+                    t = tokens[k, : len(ids[i])]
+                    t = t / np.maximum(np.linalg.norm(t, axis=1, keepdims=True), 1e-9)
+                    rows[i] = (t, enc[i])
         return pooled, rows
 
     def _submit(self, ids: list[list[int]], spans: Any = None) -> Any:
@@ -342,6 +379,45 @@ class Embedder:
     def embed_one(self, text: str) -> np.ndarray:
         """Embed a single text (a query); returns a vector of 384 numbers."""
         return self.embed([text])[0]
+
+
+class _Batcher:
+    """Runs ``fn(texts)`` for callers on any thread, merging the calls that wait meanwhile.
+
+    One thread does the work. It takes every call queued while it was busy and runs them as
+    one list, so one caller alone waits for nothing, and many callers share passes.
+    """
+
+    def __init__(self, fn: Any) -> None:
+        self._fn = fn
+        self._queue: queue.SimpleQueue[tuple[list[str], Future[Any]]] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="embed-passes", daemon=True)
+        self._thread.start()
+
+    def __call__(self, texts: Sequence[str]) -> tuple[np.ndarray, list[Any]]:
+        future: Future[Any] = Future()
+        self._queue.put((list(texts), future))
+        return future.result()
+
+    def _loop(self) -> None:
+        while True:
+            calls = [self._queue.get()]
+            while True:
+                try:
+                    calls.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            texts = [text for call, _ in calls for text in call]
+            try:
+                vectors, rows = self._fn(texts)
+            except BaseException as exc:  # every waiting caller gets the error, not a hang
+                for _, future in calls:
+                    future.set_exception(exc)
+                continue
+            at = 0
+            for call, future in calls:
+                future.set_result((vectors[at : at + len(call)], rows[at : at + len(call)]))
+                at += len(call)
 
 
 def _token_range(offsets: Sequence[tuple[int, int]], start: int, end: int) -> tuple[int, int]:
