@@ -476,44 +476,95 @@ def make_app(assistant: Any = None, samples: bool = True) -> tuple[Any, ChatApp]
 
 
 def serve(
-    assistant: Any = None, host: str | None = None, port: int | None = None, samples: bool = True
+    assistant: Any = None,
+    host: str | None = None,
+    port: int | None = None,
+    samples: bool = True,
+    workers: int = 1,
 ) -> None:
-    """Serve the app until interrupted."""
+    """Serve the app until interrupted; with ``workers`` > 1, questions from the API are
+    answered by that many worker processes (``assistant/workers.py``)."""
     import uvicorn
 
     from assistant import Assistant
+    from ingest.locking import ServeLock
 
     started = time.perf_counter()
     assistant = assistant or Assistant()
-    host = host or assistant.settings.host
-    port = port or assistant.settings.port
     settings = assistant.settings
-    if not settings.api_keys:
-        if host not in ("127.0.0.1", "localhost", "::1") and not settings.allow_open:
-            print(
-                f"No API keys are set (BRIEF_API_KEYS): serving on 127.0.0.1 only, not {host}. "
-                "Set keys, or BRIEF_ALLOW_OPEN=true to serve openly anyway.",
-                flush=True,
-            )
-            host = "127.0.0.1"
-        elif host in ("127.0.0.1", "localhost", "::1"):
-            print("No API keys are set (BRIEF_API_KEYS): serving on this machine only.", flush=True)
-        else:
-            print(
-                f"No API keys are set and BRIEF_ALLOW_OPEN is on: anyone who reaches {host} "
-                "may use everything.",
-                flush=True,
-            )
-    app, chat = make_app(assistant, samples=samples)
-    # The first page opened starts the warm-up; if none opens soon after the server listens,
-    # it starts anyway, so that the samples are in and the model loaded when one does.
-    threading.Thread(
-        target=_after_listening, args=(host, port, chat.start_warm_up, WARM_UP_DELAY_S), daemon=True
-    ).start()
-    took = time.perf_counter() - started
-    print(f"Briefing Assistant on http://{host}:{port} (built in {took:.1f} s)", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    host = _bind_address(settings, host or settings.host)
+    port = port or settings.port
+    lock = None if settings.uses_chroma_server else ServeLock(settings.data_dir).acquire()
+    pool = None
+    try:
+        if workers > 1:
+            from assistant.workers import Pool, worker_env
+
+            logs = settings.data_dir / "logs"
+            logs.mkdir(parents=True, exist_ok=True)
+            pool = Pool(logs)
+            chroma_port = None
+            if not settings.uses_chroma_server:
+                # One process owns the embedded store's files: a Chroma server all share.
+                chroma_port = pool.start_chroma(settings.chroma_dir)
+                settings = settings.model_copy(
+                    update={"chroma_host": "127.0.0.1", "chroma_port": chroma_port}
+                )
+                assistant = Assistant(settings)
+            pool.start_workers(workers, worker_env(settings, chroma_port, workers))
+        app, chat = make_app(assistant, samples=samples)
+        if pool is not None:
+            from assistant.workers import Forwarder
+
+            app = Forwarder(app, pool.ports, app.state.guard)
+        # The first page opened starts the warm-up; if none opens soon after the server
+        # listens, it starts anyway, so that the samples are in and the model loaded when
+        # one does.
+        threading.Thread(
+            target=_after_listening,
+            args=(host, port, chat.start_warm_up, WARM_UP_DELAY_S),
+            daemon=True,
+        ).start()
+        took = time.perf_counter() - started
+        extra = f", {workers} workers answering the API" if pool is not None else ""
+        print(
+            f"Briefing Assistant on http://{host}:{port} (built in {took:.1f} s{extra})",
+            flush=True,
+        )
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        if pool is not None:
+            pool.stop()
+        if lock is not None:
+            lock.release()
+
+
+def _bind_address(settings: Any, host: str) -> str:
+    """Without API keys, loopback only unless BRIEF_ALLOW_OPEN; says which, at start."""
+    if settings.api_keys:
+        return host
+    if host not in ("127.0.0.1", "localhost", "::1") and not settings.allow_open:
+        print(
+            f"No API keys are set (BRIEF_API_KEYS): serving on 127.0.0.1 only, not {host}. "
+            "Set keys, or BRIEF_ALLOW_OPEN=true to serve openly anyway.",
+            flush=True,
+        )
+        return "127.0.0.1"
+    if host in ("127.0.0.1", "localhost", "::1"):
+        print("No API keys are set (BRIEF_API_KEYS): serving on this machine only.", flush=True)
+    else:
+        print(
+            f"No API keys are set and BRIEF_ALLOW_OPEN is on: anyone who reaches {host} "
+            "may use everything.",
+            flush=True,
+        )
+    return host
 
 
 if __name__ == "__main__":
-    serve()
+    from ingest.locking import StoreBusy
+
+    try:
+        serve()
+    except StoreBusy as exc:
+        raise SystemExit(f"error: {exc}") from None

@@ -24,8 +24,8 @@ commands:
       a cited answer, with its sources listed under it (or "the documents don't say")
   brief collections
       collections and how many documents each holds
-  brief serve [--host HOST] [--port PORT]
-      start the web app
+  brief serve [--host HOST] [--port PORT] [--workers N]
+      start the web app, the HTTP API and its docs (/docs)
 
 Files: .txt .md .html .htm .pdf .docx. Settings come from BRIEF_* environment variables or a
 .env file: BRIEF_DATA_DIR (default ./brief-data), BRIEF_COLLECTION (default 'default'),
@@ -86,6 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="start the web app")
     p.add_argument("--host", help="address to bind (default BRIEF_HOST or 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default BRIEF_PORT or 7860)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="answer API questions in N worker processes (the chat and all writes stay in "
+        "the main one; with the embedded store a local Chroma server is started for them)",
+    )
     p.add_argument("--no-samples", action="store_true", help="do not load the sample documents")
     return parser
 
@@ -271,7 +279,13 @@ def cmd_collections(args: argparse.Namespace, assistant: Any) -> int:
 def cmd_serve(args: argparse.Namespace, assistant: Any) -> int:
     from app import serve
 
-    serve(assistant, host=args.host, port=args.port, samples=not args.no_samples)
+    serve(
+        assistant,
+        host=args.host,
+        port=args.port,
+        samples=not args.no_samples,
+        workers=args.workers,
+    )
     return 0
 
 

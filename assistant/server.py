@@ -38,6 +38,7 @@ def create_app(assistant: Any, ready: Any = None) -> Any:
         redoc_url=None,
     )
     guard = Guard(assistant.settings)
+    app.state.guard = guard  # one rate limit per caller, also for routes forwarded to workers
     app.include_router(create_router(assistant, ready, guard))
     app.include_router(create_openai_router(assistant, guard))
 
