@@ -32,12 +32,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(data: Path, port: int, cwd: Path, **env: str):
-    """``python app.py`` over ``data`` on 127.0.0.1:``port``, quiet, in the background."""
+def start_app(data: Path, port: int, cwd: Path, command: list[str] | None = None, **env: str):
+    """``python app.py`` (or ``command``) over ``data`` on 127.0.0.1:``port``, quiet, in the
+    background."""
     import subprocess
 
     return subprocess.Popen(
-        [sys.executable, str(REPO / "app.py")],
+        command or [sys.executable, str(REPO / "app.py")],
         cwd=cwd,
         env={**os.environ, "BRIEF_DATA_DIR": str(data), "BRIEF_PORT": str(port), **env},
         stdout=subprocess.DEVNULL,

@@ -7,6 +7,7 @@ with API keys on, over a store holding the seed article.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -33,11 +34,10 @@ def _children(pid: int) -> dict[int, str]:
     return {int(line.split()[0]): line.split(None, 1)[1] for line in out.splitlines()}
 
 
-@pytest.fixture(scope="module")
-def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, subprocess.Popen]]:
-    root = tmp_path_factory.mktemp("workers")
-    data = root / "data"
-    assert run_brief("ingest", str(SEED), data_dir=data).returncode == 0
+@contextlib.contextmanager
+def serving(root: Path, data: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``brief serve --workers 2`` over ``data``; yields its URL and process. On the way out,
+    checks that the workers (and the Chroma server it started) end with it."""
     port = free_port()
     log = open(root / "serve.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
@@ -48,6 +48,7 @@ def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path,
             "BRIEF_DATA_DIR": str(data),
             "BRIEF_API_KEYS": f"{ADMIN}:admin,{ASK}:ask",
             "NO_PROXY": "127.0.0.1,localhost",
+            **env,
         },
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -64,12 +65,12 @@ def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path,
                 pass
             assert time.time() < deadline, (root / "serve.log").read_text()
             time.sleep(0.5)
-        yield url, data, proc
+        yield url, proc
     finally:
         children = _children(proc.pid)
         stop(proc, timeout=60)
         log.close()
-        for pid in children:  # the workers and the Chroma server end with the front
+        for pid in children:
             for _ in range(100):
                 if not Path(f"/proc/{pid}").exists():
                     break
@@ -77,6 +78,15 @@ def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path,
             else:
                 os.kill(pid, signal.SIGKILL)
                 pytest.fail(f"child {pid} ({children[pid]}) outlived the front")
+
+
+@pytest.fixture(scope="module")
+def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, subprocess.Popen]]:
+    root = tmp_path_factory.mktemp("workers")
+    data = root / "data"
+    assert run_brief("ingest", str(SEED), data_dir=data).returncode == 0
+    with serving(root, data) as (url, proc):
+        yield url, data, proc
 
 
 def _ask(url: str, body: dict, key: str = ASK) -> httpx.Response:
@@ -184,3 +194,18 @@ def test_a_worker_that_dies_costs_capacity_not_answers(front: tuple) -> None:
         responses = list(pool.map(lambda _: _ask(url, QUESTION), range(4)))
     assert [r.status_code for r in responses] == [200] * 4
     assert all("Liang Wenfeng" in r.json()["text"] for r in responses)
+
+
+def test_workers_share_a_chroma_server(tmp_path: Path, chroma_server: tuple[str, int]) -> None:
+    host, port = chroma_server
+    env = {"BRIEF_CHROMA_HOST": host, "BRIEF_CHROMA_PORT": str(port), "BRIEF_COLLECTION": "workers"}
+    data = tmp_path / "data"
+    assert run_brief("ingest", str(SEED), data_dir=data, env=env).returncode == 0
+    with serving(tmp_path, data, **env) as (url, proc):
+        children = list(_children(proc.pid).values())
+        assert sum("assistant.workers" in args for args in children) == 2, children
+        assert not any("chroma run" in args for args in children), children  # theirs is used
+        with ThreadPoolExecutor(4) as pool:
+            responses = list(pool.map(lambda _: _ask(url, QUESTION), range(4)))
+        assert {r.headers["x-brief-worker"] for r in responses} == {"0", "1"}
+        assert all("Liang Wenfeng" in r.json()["text"] for r in responses)
