@@ -9,6 +9,7 @@ plain escaped text under a Content-Security-Policy that forbids scripts.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 #: Viewer pages need nothing but their own inline style; they may be framed by the app only.
@@ -87,4 +88,123 @@ def create_app(assistant: Any, ready: Any = None) -> Any:
     def health() -> JSONResponse:
         return JSONResponse({"ok": True})
 
+    add_widget(app, assistant.settings)
     return app
+
+
+# --- the help widget: /widget.js, and the API across origins -----------------------------------
+
+#: The widget's script (``assistant/static/widget.js``), served at ``/widget.js``.
+WIDGET_SCRIPT = Path(__file__).resolve().parent / "static" / "widget.js"
+#: Where the script names the server's default collection; filled in when it is served.
+WIDGET_COLLECTION_SLOT = '"__BRIEF_COLLECTION__"'
+#: The routes a page on another site may call, if its origin is listed.
+CROSS_ORIGIN_PREFIXES = ("/api/v1/", "/v1/")
+
+
+def add_widget(app: Any, settings: Any) -> None:
+    """Serve ``/widget.js``, and let only the origins in ``BRIEF_WIDGET_ORIGINS`` call the API
+    from a browser (``OriginGate``)."""
+    import hashlib
+    import json
+
+    from fastapi import Header, Response
+
+    # The default collection is filled in so that source links name it when a page doesn't.
+    script = WIDGET_SCRIPT.read_text(encoding="utf-8")
+    body = script.replace(WIDGET_COLLECTION_SLOT, json.dumps(settings.collection)).encode()
+    etag = f'"{hashlib.sha256(body).hexdigest()[:20]}"'
+    headers = {
+        # Short-lived, then revalidated: a new version reaches every site within five minutes.
+        "Cache-Control": "public, max-age=300",
+        "ETag": etag,
+        "X-Content-Type-Options": "nosniff",
+        # Sites that isolate themselves (Cross-Origin-Embedder-Policy) may still load it.
+        "Cross-Origin-Resource-Policy": "cross-origin",
+    }
+
+    @app.get("/widget.js", response_model=None, include_in_schema=False)
+    def widget_js(if_none_match: str | None = Header(None)) -> Response:
+        if if_none_match == etag:
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
+
+    app.add_middleware(OriginGate, allowed=settings.widget_origins)
+
+
+class OriginGate:
+    """The API across origins: pages of the listed sites may call it; any other site is refused.
+
+    A request that carries an ``Origin`` (browsers add it to cross-origin calls) from neither
+    the server itself nor a listed origin gets 403 ``origin_not_allowed`` before any route, key
+    check or rate limit runs. Servers, scripts and the app's own pages (no ``Origin``, or the
+    server's own) pass untouched.
+
+    The refusal itself carries ``Access-Control-Allow-Origin``, and a preflight is answered
+    for any origin. Otherwise the browser hides the 403 from the page, and the widget would
+    see the same ``TypeError`` as for a dropped connection: it could only say "can't reach the
+    assistant" to a site owner who has to be told "this site is not on the list". This grants
+    nothing: a preflight only lets the browser send the real request, which is refused unread,
+    and cookies are never allowed (no ``Access-Control-Allow-Credentials``).
+    """
+
+    def __init__(self, app: Any, allowed: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.allowed = frozenset(allowed)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        from starlette.datastructures import Headers
+
+        if scope["type"] != "http" or not scope["path"].startswith(CROSS_ORIGIN_PREFIXES):
+            return await self.app(scope, receive, send)
+        headers = Headers(scope=scope)
+        origin = headers.get("origin")
+        if origin is None or _same_origin(origin, headers.get("host", "")):
+            return await self.app(scope, receive, send)
+        cors = [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"Origin")]
+        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+            await _reply(send, 204, b"", cors + PREFLIGHT)
+        elif origin.lower() not in self.allowed:
+            message = (
+                f"pages of {origin} may not use this assistant: the server's list of sites "
+                "(BRIEF_WIDGET_ORIGINS) does not include it"
+            )
+            await _reply(send, 403, _error_json("origin_not_allowed", message), cors + JSON_CONTENT)
+        else:
+            exposed = [*cors, (b"access-control-expose-headers", b"Retry-After")]
+
+            async def send_with_cors(event: Any) -> None:
+                if event["type"] == "http.response.start":
+                    event = {**event, "headers": [*event.get("headers", ()), *exposed]}
+                await send(event)
+
+            await self.app(scope, receive, send_with_cors)
+
+
+#: What a preflight allows: the widget asks with a key and a JSON body; cached for 10 minutes.
+PREFLIGHT = [
+    (b"access-control-allow-methods", b"GET, POST"),
+    (b"access-control-allow-headers", b"Authorization, Content-Type"),
+    (b"access-control-max-age", b"600"),
+]
+JSON_CONTENT = [(b"content-type", b"application/json")]
+
+
+def _same_origin(origin: str, host: str) -> bool:
+    from urllib.parse import urlsplit
+
+    return bool(host) and urlsplit(origin).netloc.lower() == host.lower()
+
+
+def _error_json(code: str, message: str) -> bytes:
+    import json
+
+    from assistant.api import error_body
+
+    return json.dumps(error_body(code, message)).encode()
+
+
+async def _reply(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    length = [(b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + length})
+    await send({"type": "http.response.body", "body": body})

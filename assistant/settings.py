@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 COLLECTION_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")
 
@@ -111,6 +112,33 @@ class Settings(BaseSettings):
     max_upload_files: int = Field(
         20, ge=1, description="Files one upload request may carry (HTTP API)."
     )
+
+    # --- help widget (/widget.js) ----------------------------------------------------------
+    widget_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="Web sites whose pages may embed the help widget, as comma-separated "
+        "origins ('https://www.example.org,https://help.example.org'). Only these may call the "
+        "API from a browser on another site; any other origin is refused (403). Empty: none.",
+    )
+
+    @field_validator("widget_origins", mode="before")
+    @classmethod
+    def _check_origins(cls, value: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+        items = value.split(",") if isinstance(value, str) else list(value or ())
+        # As browsers send it in the Origin header: scheme, host, optional port, no path.
+        origin = r"https?://([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:\d{1,5})?"
+        origins = []
+        for item in (str(i).strip().rstrip("/").lower() for i in items):
+            if item and not re.fullmatch(origin, item):
+                raise ValueError(
+                    f"widget origin {item!r} is not an origin: use scheme://host[:port], "
+                    "e.g. https://www.example.org (no path, no wildcard)"
+                )
+            for scheme, port in ("http://", ":80"), ("https://", ":443"):  # browsers omit them
+                if item.startswith(scheme) and item.endswith(port):
+                    item = item.removesuffix(port)
+            origins.append(item)
+        return tuple(dict.fromkeys(o for o in origins if o))
 
     # --- language model (optional) -----------------------------------------------------
     llm: str | None = Field(
