@@ -514,9 +514,14 @@ def serve(
             pool.start_workers(workers, worker_env(settings, chroma_port, workers))
         app, chat = make_app(assistant, samples=samples)
         if pool is not None:
+            from starlette.middleware import Middleware
+
             from assistant.workers import Forwarder
 
-            app = Forwarder(app, pool.ports, app.state.guard)
+            # Innermost: the origin check (assistant/server.py:OriginGate) runs first.
+            app.user_middleware.append(
+                Middleware(Forwarder, ports=pool.ports, guard=app.state.guard)
+            )
         # The first page opened starts the warm-up; if none opens soon after the server
         # listens, it starts anyway, so that the samples are in and the model loaded when
         # one does.

@@ -36,9 +36,10 @@ from typing import Any
 FORWARDED = frozenset({"/api/v1/ask", "/api/v1/ask/stream", "/v1/chat/completions"})
 #: Largest request body forwarded (a question and its conversation are far smaller).
 MAX_FORWARDED_BYTES = 8 * 1024 * 1024
-#: Request headers that belong to one hop and are not passed on.
+#: Request headers that belong to one hop and are not passed on. The origin was checked in
+#: the front, which also adds the CORS headers to the response.
 HOP_HEADERS = frozenset(
-    {b"host", b"connection", b"keep-alive", b"transfer-encoding", b"upgrade", b"te"}
+    {b"host", b"connection", b"keep-alive", b"transfer-encoding", b"upgrade", b"te", b"origin"}
 )
 #: Response headers the front's server sets itself.
 OWN_HEADERS = frozenset({b"content-length", b"date", b"server"})

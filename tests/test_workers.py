@@ -25,6 +25,7 @@ from tests.conftest import SEED, VENV_BIN, free_port, run_brief, stop
 ADMIN = "admin-key-0123456789"
 ASK = "ask-only-key-0123456789"
 QUESTION = {"question": "Who founded DeepSeek?"}
+SITE = "http://help.example.org"
 
 
 def _children(pid: int) -> dict[int, str]:
@@ -48,6 +49,7 @@ def serving(root: Path, data: Path, **env: str) -> Iterator[tuple[str, subproces
             "BRIEF_DATA_DIR": str(data),
             "BRIEF_API_KEYS": f"{ADMIN}:admin,{ASK}:ask",
             "NO_PROXY": "127.0.0.1,localhost",
+            "BRIEF_WIDGET_ORIGINS": SITE,
             **env,
         },
         stdout=log,
@@ -154,8 +156,22 @@ def test_a_document_added_through_the_front_is_answered_by_the_workers(front: tu
     assert "41 million euros" in chat.json()["choices"][0]["message"]["content"]
 
 
-def test_keys_hold_on_forwarded_routes(front: tuple) -> None:
+def test_keys_and_sites_hold_on_forwarded_routes(front: tuple) -> None:
     url, _, _ = front
+    auth = {"Authorization": f"Bearer {ASK}"}
+    listed = httpx.post(
+        f"{url}/api/v1/ask", json=QUESTION, headers={**auth, "Origin": SITE}, timeout=120
+    )
+    assert listed.status_code == 200 and "x-brief-worker" in listed.headers
+    assert listed.headers.get_list("access-control-allow-origin") == [SITE]
+    other = httpx.post(
+        f"{url}/api/v1/ask",
+        json=QUESTION,
+        headers={**auth, "Origin": "http://elsewhere.example"},
+        timeout=30,
+    )
+    assert other.status_code == 403 and other.json()["error"]["code"] == "origin_not_allowed"
+    assert "x-brief-worker" not in other.headers  # refused in the front, not forwarded
     assert httpx.post(f"{url}/api/v1/ask", json=QUESTION, timeout=30).status_code == 401
     assert _ask(url, QUESTION, key="wrong-key-0123456789").status_code == 401
     refused = httpx.post(
