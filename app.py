@@ -83,6 +83,9 @@ class ChatApp:
     def warm_up(self) -> None:
         """Load the samples into an empty store, then the model and indexes, off the page."""
         try:
+            recovered = self.assistant.recover()
+            if recovered:
+                log.warning("undid %d unfinished write(s) of a process that stopped", recovered)
             if self.samples:
                 load_samples(self.assistant)
             collection = self.assistant.settings.collection
@@ -461,10 +464,15 @@ def make_app(assistant: Any = None, samples: bool = True) -> tuple[Any, ChatApp]
     assistant = assistant or Assistant()
     chat = ChatApp(assistant, samples=samples)
     app = create_app(assistant, ready=chat.ready.is_set)
+    guard = app.state.guard
     app = gr.mount_gradio_app(
         app,
         build_ui(chat),
         path="/",
+        # With API keys set, the chat (which can also add and remove documents) asks for an
+        # admin key at sign-in; without keys the server keeps to loopback (``serve``).
+        auth=None if guard.open else _admin_sign_in(guard),
+        auth_message="Sign in with an admin API key as the password (any user name).",
         footer_links=[],
         theme=theme(),
         css_paths=CSS_PATHS,
@@ -473,6 +481,13 @@ def make_app(assistant: Any = None, samples: bool = True) -> tuple[Any, ChatApp]
         show_error=True,
     )
     return app, chat
+
+
+def _admin_sign_in(guard: Any) -> Any:
+    def check(user: str, password: str) -> bool:
+        return guard.scope_of(f"Bearer {password}") == "admin"
+
+    return check
 
 
 def serve(

@@ -50,6 +50,10 @@ class Assistant:
             sources, collection=self._collection(collection), prune=prune, **listeners
         )
 
+    def recover(self) -> int:
+        """Undo the unfinished writes of a process that died mid-write (all collections)."""
+        return self._ingestor.recover()
+
     def documents(self, collection: str | None = None) -> list[DocumentRecord]:
         """The documents of a collection (without their texts), newest first."""
         return self.index.registry.list(self._collection(collection))

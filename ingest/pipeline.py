@@ -160,6 +160,12 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         return report
 
+    def recover(self) -> int:
+        """Finish what an interrupted process left, in every collection; returns how many
+        unfinished writes were undone. A server calls it as it starts."""
+        with self._lock():
+            return self.index.recover(None)
+
     def remove(self, target: str, collection: str | None = None) -> list[DocumentRecord]:
         """Remove the document with this id, source path or URL; returns what was removed."""
         collection = collection or self.settings.collection

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -150,15 +151,18 @@ def run_brief(
 
 
 @contextlib.contextmanager
-def served(assistant: Assistant) -> Iterator[httpx.Client]:
-    """A client for the API app of ``assistant``, served by uvicorn on a free loopback port."""
+def served(assistant: Assistant, app: Any = None) -> Iterator[httpx.Client]:
+    """A client for ``app`` (default: the API app of ``assistant``), served by uvicorn on a
+    free loopback port."""
     import uvicorn
 
     from assistant.server import create_app
 
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(assistant), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            app or create_app(assistant), host="127.0.0.1", port=port, log_level="warning"
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -12,7 +12,7 @@ import httpx
 
 from assistant.core import Assistant
 from assistant.settings import Settings
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, served
 
 
 def test_app_starts_and_loads_the_samples(tmp_path: Path) -> None:
@@ -51,3 +51,22 @@ def test_app_starts_and_loads_the_samples(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_with_keys_the_chat_asks_for_an_admin_key(tmp_path: Path) -> None:
+    """The chat can add and remove documents: with API keys set, only an admin key opens it."""
+    from pydantic import SecretStr
+
+    from app import make_app
+
+    keys = SecretStr("admin-key-0123456789:admin,ask-key-0123456789:ask")
+    assistant = Assistant(Settings(data_dir=tmp_path / "data", api_keys=keys))
+    app, _ = make_app(assistant, samples=False)
+    with served(assistant, app) as client:
+        assert client.get("/config").status_code == 401  # the page's set-up needs a sign-in
+        assert client.get("/gradio_api/info").status_code == 401
+        ask_only = client.post("/login", data={"username": "me", "password": "ask-key-0123456789"})
+        assert ask_only.status_code == 400 and client.get("/config").status_code == 401
+        admin = client.post("/login", data={"username": "me", "password": "admin-key-0123456789"})
+        assert admin.status_code == 200
+        assert client.get("/config").status_code == 200
