@@ -73,16 +73,24 @@ def join_wrapped_lines(text: str, dehyphenate: bool = False) -> str:
     lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
     if not lines:
         return ""
-    out = [lines[0]]
+    # Pieces are joined once at the end: growing one string line by line is quadratic, and a
+    # 50 MB text file without blank lines is one paragraph of a million lines.
+    out: list[list[str]] = [[lines[0]]]
+    tail = lines[0][-2:]  # the last two characters of the line being built
     for line in lines[1:]:
-        prev = out[-1]
+        pieces = out[-1]
         if _LIST_MARKER.match(line):
-            out.append(line)
-        elif dehyphenate and prev.endswith("-") and line[:1].islower() and prev[-2:-1].isalpha():
-            out[-1] = prev[:-1] + line
+            out.append([line])
+            tail = line[-2:]
+        elif dehyphenate and tail.endswith("-") and line[:1].islower() and tail[:1].isalpha():
+            pieces[-1] = pieces[-1][:-1]
+            pieces.append(line)
+            tail = (tail[:1] + line)[-2:]
         else:
-            out[-1] = prev + " " + line
-    return "\n".join(out)
+            pieces.append(" ")
+            pieces.append(line)
+            tail = (" " + line)[-2:]
+    return "\n".join("".join(pieces) for pieces in out)
 
 
 # Blocks at the end of web pages that are page furniture, not the article. A "hard" marker in
