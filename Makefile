@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(PY) bench/qa.py
 	$(PY) bench/startup.py
 	$(PY) bench/load.py
+	$(PY) bench/soak.py
 
 clean:
 	rm -rf $(VENV) brief-data .pytest_cache
