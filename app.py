@@ -197,12 +197,18 @@ class ChatApp:
         self, files: list[Any] | None, url: str, collection: str, progress: Any = None
     ) -> tuple[list[list[str]], list[list[Any]], Any, str, None, str]:
         """Copy uploads into the data folder and ingest them (and a URL) into ``collection``."""
+        from ingest.loaders.url import is_url
+
         paths = [Path(getattr(f, "name", f)) for f in files or []]
         url = (url or "").strip()
         if not paths and not url:
             rows, choices, status = self.library(collection)
             nothing = [["", "nothing to add", "choose files or enter a web address"]]
             return nothing, rows, choices, status, None, url
+        if url and not is_url(url):  # a path here would read the server's own files
+            rows, choices, status = self.library(collection)
+            refused = [[url, "failed", "not a web address: use one that starts with http(s)://"]]
+            return refused, rows, choices, status, None, url
         settings = self.assistant.settings
         sources = [uploads.keep(settings, collection, p.name, p) for p in paths]
         if url:

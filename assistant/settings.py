@@ -175,6 +175,12 @@ class Settings(BaseSettings):
         "(decompression bombs).",
     )
     url_timeout_s: float = Field(20.0, gt=0, description="Time allowed to fetch one URL.")
+    allow_private_urls: bool = Field(
+        False,
+        description="Let URL ingest reach loopback, private (10/8, 172.16/12, 192.168/16, "
+        "fc00::/7), link-local (169.254/16, cloud metadata) and other non-public addresses. Off: "
+        "a URL, or any redirect, to such an address is refused (server-side request forgery).",
+    )
 
     @field_validator("collection")
     @classmethod

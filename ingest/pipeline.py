@@ -246,7 +246,12 @@ class Ingestor:
         doc_id = doc_id_for(source.key)
         suffix = None
         if source.path is None:
-            fetched = fetch_url(source.key, max_bytes=max_bytes, timeout=s.url_timeout_s)
+            fetched = fetch_url(
+                source.key,
+                max_bytes=max_bytes,
+                timeout=s.url_timeout_s,
+                allow_private=s.allow_private_urls,
+            )
             data, suffix = fetched.data, suffix_for(fetched, CONTENT_TYPES)
         else:
             loader_for(source.path.suffix)  # refuse an unsupported type before reading it

@@ -23,7 +23,11 @@ from tests.conftest import ROOT, SEED, free_port, served, stop
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     data = tmp_path_factory.mktemp("api") / "data"
-    assistant = Assistant(Settings(data_dir=data, max_question_chars=500, max_upload_files=3))
+    # allow_private_urls: the test's web server is on loopback (tests/test_ssrf.py: refused
+    # by default).
+    assistant = Assistant(
+        Settings(data_dir=data, max_question_chars=500, max_upload_files=3, allow_private_urls=True)
+    )
     assert assistant.ingest([SEED]).ok
     with served(assistant) as client:
         yield client

@@ -133,6 +133,7 @@ def test_bad_files_fail_alone_and_touch_nothing(
 
 
 def test_urls_are_fetched_and_extracted(any_store: Assistant, web_server) -> None:
+    any_store.settings.allow_private_urls = True  # the test's web server is on loopback
     base, root = web_server
     (root / "news").mkdir()
     (root / "news" / "grid").write_text(ARTICLE_HTML)  # no extension: the content type decides

@@ -69,8 +69,8 @@ def running_app(root: Path, **env: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app with the offline answerer."""
-    with running_app(tmp_path_factory.mktemp("web")) as url:
+    """The app with the offline answerer (allowed to fetch the tests' pages on loopback)."""
+    with running_app(tmp_path_factory.mktemp("web"), BRIEF_ALLOW_PRIVATE_URLS="true") as url:
         yield url
 
 

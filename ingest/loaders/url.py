@@ -1,12 +1,38 @@
-"""Fetching a document from an http(s) URL, with a size cap and a time limit."""
+"""Fetching a document from an http(s) URL: size cap, time limit, and no reach into private
+networks.
+
+A URL given to the assistant is fetched by the server, so a caller could use it to reach what
+only the server can: its own loopback services, the office network, a cloud's metadata
+endpoint (server-side request forgery). Unless ``BRIEF_ALLOW_PRIVATE_URLS`` is set, every hop
+(the URL and each redirect, followed here one by one) must name a host whose addresses are all
+public. The host is resolved once and the connection goes to the address that was checked (the
+request keeps the host's name in its ``Host`` header and TLS SNI, so certificates are verified
+against the name): a DNS answer that changes between the check and the connection (DNS
+rebinding) cannot redirect it.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+import time
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ingest.errors import FetchError, TooLarge
+
+if TYPE_CHECKING:
+    import httpx
+
+#: Redirects followed before giving up.
+MAX_REDIRECTS = 5
+_ALLOW_HINT = "set BRIEF_ALLOW_PRIVATE_URLS=true to allow addresses on this network"
+# IPv6 forms that carry an IPv4 address the packets may end up at (NAT64's well-known prefix).
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 @dataclass
@@ -23,36 +49,94 @@ def is_url(value: str) -> bool:
     return value.lower().startswith(("http://", "https://"))
 
 
-def fetch_url(url: str, max_bytes: int, timeout: float = 20.0) -> Fetched:
-    """Download ``url`` (http or https only), following redirects, at most ``max_bytes``."""
+def not_public(ip: Address) -> str | None:
+    """Why ``ip`` is not a public internet address ("a loopback address"...), or None if it is.
+
+    IPv4 addresses inside IPv6 ones (``::ffff:127.0.0.1``, 6to4, Teredo, NAT64) are judged by the
+    IPv4 address they carry.
+    """
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = [ip.ipv4_mapped, ip.sixtofour, ip.teredo[1] if ip.teredo else None]
+        if ip in _NAT64:
+            inner.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        for embedded in filter(None, inner):
+            if why := not_public(embedded):
+                return why
+    checks = (
+        (ip.is_loopback, "a loopback address"),
+        (ip.is_link_local, "a link-local address"),
+        (ip.is_unspecified, "an unspecified address"),
+        (ip.is_multicast, "a multicast address"),
+        (ip.is_reserved, "a reserved address"),
+        (ip.is_private, "a private address"),
+        (not ip.is_global, "not a public address"),
+    )
+    return next((why for bad, why in checks if bad), None)
+
+
+def resolve(host: str, port: int) -> list[Address]:
+    """Every address ``host`` resolves to (an IP literal, in any form, resolves to itself)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise FetchError(f"could not find the server {host!r}") from exc
+    found: list[Address] = []
+    for info in infos:
+        ip = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if ip not in found:
+            found.append(ip)
+    if not found:
+        raise FetchError(f"could not find the server {host!r}")
+    return found
+
+
+def checked_addresses(host: str, port: int, allow_private: bool) -> list[Address]:
+    """The addresses to connect to for ``host``; ``FetchError`` if any of them is not public
+    (unless ``allow_private``). All must pass: a name that also resolves to a private address
+    is refused even when a public one comes first."""
+    addresses = resolve(host, port)
+    if allow_private:
+        return addresses
+    for ip in addresses:
+        if why := not_public(ip):
+            what = f"{host} is" if _same_address(host, ip) else f"{host} resolves to {ip},"
+            raise FetchError(f"refused: {what} {why}; {_ALLOW_HINT}")
+    return addresses
+
+
+def fetch_url(
+    url: str, max_bytes: int, timeout: float = 20.0, allow_private: bool = False
+) -> Fetched:
+    """Download ``url`` (http or https only), following up to ``MAX_REDIRECTS`` redirects, at
+    most ``max_bytes``. Each hop's host must resolve to public addresses only, unless
+    ``allow_private`` (``BRIEF_ALLOW_PRIVATE_URLS``); the connection goes to the address checked.
+    """
     import httpx
 
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise FetchError(f"only http:// and https:// addresses can be fetched, not {url!r}")
+    deadline = time.monotonic() + timeout
     headers = {"User-Agent": "BriefingAssistant/0.1 (+document ingest)"}
     try:
-        with (
-            httpx.Client(follow_redirects=True, timeout=timeout, headers=headers) as client,
-            client.stream("GET", url) as response,
-        ):
-            if response.status_code >= 400:
-                raise FetchError(f"the server answered HTTP {response.status_code}")
-            declared = int(response.headers.get("content-length") or 0)
-            if declared > max_bytes:
-                raise TooLarge(f"{declared / 1e6:.1f} MB, more than the limit")
-            chunks, size = [], 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise TooLarge(f"more than {max_bytes / 1e6:.0f} MB")
-                chunks.append(chunk)
-            content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            return Fetched(data=b"".join(chunks), url=str(response.url), content_type=content_type)
+        with httpx.Client(follow_redirects=False, headers=headers) as client:
+            for hop in range(MAX_REDIRECTS + 1):
+                try:
+                    target = _web_address(url)
+                    response = _send(client, target, allow_private, deadline)
+                except FetchError as exc:
+                    raise FetchError(f"redirected to {url}: {exc}" if hop else str(exc)) from exc
+                try:
+                    if response.is_redirect:
+                        url = str(target.join(response.headers["location"]))
+                        continue
+                    if response.status_code >= 400:
+                        raise FetchError(f"the server answered HTTP {response.status_code}")
+                    return _read(response, str(target), max_bytes)
+                finally:
+                    response.close()
     except httpx.TimeoutException as exc:
         raise FetchError(f"no answer within {timeout:.0f} s") from exc
     except httpx.HTTPError as exc:
         raise FetchError(f"could not fetch: {exc}") from exc
+    raise FetchError(f"more than {MAX_REDIRECTS} redirects")
 
 
 def suffix_for(fetched: Fetched, content_types: dict[str, str]) -> str:
@@ -61,3 +145,66 @@ def suffix_for(fetched: Fetched, content_types: dict[str, str]) -> str:
         return content_types[fetched.content_type]
     suffix = PurePosixPath(urlsplit(fetched.url).path).suffix.lower()
     return suffix or ".html"
+
+
+# --- one hop ---------------------------------------------------------------------------------
+
+
+def _web_address(url: str) -> httpx.URL:
+    """``url`` parsed, if it is an http(s) address with a host; else ``FetchError``."""
+    import httpx
+
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise FetchError(f"{url!r} is not a valid web address ({exc})") from exc
+    if parsed.scheme not in ("http", "https") or not parsed.raw_host:
+        raise FetchError(f"only http:// and https:// addresses can be fetched, not {url!r}")
+    return parsed
+
+
+def _send(
+    client: httpx.Client, target: httpx.URL, allow_private: bool, deadline: float
+) -> httpx.Response:
+    """The streamed response to GET ``target``, from one of its host's checked addresses."""
+    import httpx
+
+    host = target.raw_host.decode("ascii")
+    port = target.port or (443 if target.scheme == "https" else 80)
+    last: Exception | None = None
+    for ip in checked_addresses(host, port, allow_private):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise httpx.TimeoutException("time is up")
+        # Host header and TLS name (SNI, certificate check) from the URL; the socket to ``ip``.
+        request = client.build_request(
+            "GET", target, timeout=left, extensions={"sni_hostname": host}
+        )
+        request.url = target.copy_with(host=str(ip))
+        try:
+            return client.send(request, stream=True)
+        except httpx.ConnectError as exc:  # as a browser does: try the host's next address
+            last = exc
+    assert last is not None
+    raise last
+
+
+def _read(response: httpx.Response, url: str, max_bytes: int) -> Fetched:
+    declared = int(response.headers.get("content-length") or 0)
+    if declared > max_bytes:
+        raise TooLarge(f"{declared / 1e6:.1f} MB, more than the limit")
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise TooLarge(f"more than {max_bytes / 1e6:.0f} MB")
+        chunks.append(chunk)
+    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    return Fetched(data=b"".join(chunks), url=url, content_type=content_type)
+
+
+def _same_address(host: str, ip: Address) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")) == ip
+    except ValueError:
+        return False
