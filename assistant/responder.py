@@ -8,6 +8,7 @@ the evidence is too weak (``abstain.py``).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,10 @@ from assistant.settings import Settings
 from assistant.verify import MARKER, verify
 
 ABSTAIN_TEXT = NOT_FOUND + " None of the passages found answers this question."
+# Control characters (a NUL, a terminal's escape) and lone surrogates, which no text encoding
+# can carry ("\ud800" is valid JSON): they mean nothing in a question, and a lone surrogate
+# made the tokenizer fail.
+_UNREADABLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff]")
 
 
 @dataclass
@@ -62,8 +67,9 @@ class QuestionError(ValueError):
 
 
 def clean_question(question: str, max_chars: int) -> str:
-    """The question with its whitespace collapsed; ``QuestionError`` if empty or too long."""
-    text = " ".join(str(question or "").split())
+    """The question with its whitespace collapsed and control characters and lone surrogates
+    dropped; ``QuestionError`` if empty or too long."""
+    text = " ".join(_UNREADABLE.sub("", str(question or "")).split())
     if not text:
         raise QuestionError("the question is empty", "empty_question")
     if len(text) > max_chars:

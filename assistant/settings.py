@@ -212,7 +212,7 @@ class Settings(BaseSettings):
 
 def check_collection_name(name: str) -> str:
     """Return ``name`` if it is a valid collection name, else raise ``ValueError``."""
-    if not COLLECTION_NAME.match(name or ""):
+    if not isinstance(name, str) or not COLLECTION_NAME.fullmatch(name):
         raise ValueError(
             f"invalid collection name {name!r}: use 1-63 letters, digits, '-' or '_', "
             "starting and ending with a letter or digit"

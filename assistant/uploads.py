@@ -3,25 +3,72 @@
 An upload is copied to ``BRIEF_DATA_DIR/uploads/<collection>/<file name>`` and ingested from
 there, so uploading the same file again is an ordinary incremental ingest (unchanged, or
 replaced). Its source is shown as the file name alone, not the path inside the data folder.
+
+The file name comes from the uploader, so it is made safe first (``safe_name``): whatever it
+holds (``../``, an absolute or Windows path, NUL or other control characters, a device name such
+as ``CON``, bidirectional overrides, lookalike slashes, hundreds of bytes), the file lands in that
+folder under a readable version of the name.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
+import unicodedata
 from pathlib import Path
 from typing import Any, BinaryIO
 
+#: Longest stored file name, in UTF-8 bytes (file systems allow 255; leave room to spare).
+MAX_NAME_BYTES = 200
+#: Names Windows keeps for devices, with or without an extension ("CON", "nul.txt", "COM1.md").
+_DEVICES = frozenset(
+    ["CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))]
+)
+_SEPARATORS = re.compile(r"[/\\]")
+_FORBIDDEN = re.compile(r'[<>:"|?*]')  # not allowed in Windows file names
+
+
+def safe_name(name: str) -> str:
+    """A file name for the upload called ``name``: its last path component, read as a person
+    would (NFKC: fullwidth "／" is "/"), without control, format (bidi override, zero-width) or
+    unassigned characters, leading dots (hidden files) or trailing dots and spaces, Windows'
+    reserved characters replaced by "_", a device name prefixed with "_", cut to
+    ``MAX_NAME_BYTES`` keeping the extension; "upload" if nothing is left."""
+    text = unicodedata.normalize("NFKC", str(name or ""))
+    text = "".join(" " if ch.isspace() else ch for ch in text)
+    text = "".join(ch for ch in text if not unicodedata.category(ch).startswith("C"))
+    parts = [p for p in _SEPARATORS.split(text) if p.strip(" .")]
+    text = _FORBIDDEN.sub("_", parts[-1] if parts else "")
+    text = " ".join(text.split()).strip(" .")
+    if text.split(".")[0].strip().upper() in _DEVICES:
+        text = "_" + text
+    if len(text.encode("utf-8")) > MAX_NAME_BYTES:
+        suffix = Path(text).suffix if len(Path(text).suffix) <= 16 else ""
+        budget = MAX_NAME_BYTES - len(suffix.encode("utf-8"))
+        stem = text[: len(text) - len(suffix)].encode("utf-8")[:budget]
+        text = stem.decode("utf-8", "ignore").rstrip(" .") + suffix
+    return text or "upload"
+
 
 def folder(settings: Any, collection: str) -> Path:
-    """The folder that keeps ``collection``'s uploads (created on demand)."""
-    path = Path(settings.data_dir) / "uploads" / collection
+    """The folder that keeps ``collection``'s uploads (created on demand); ``ValueError`` for
+    an invalid collection name, before anything is created."""
+    from assistant.settings import check_collection_name
+
+    path = Path(settings.data_dir) / "uploads" / check_collection_name(collection)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def keep(settings: Any, collection: str, name: str, data: Path | BinaryIO) -> str:
-    """Copy ``data`` (a file, or an open binary stream) in as ``name``; returns its path."""
-    target = folder(settings, collection) / (Path(name).name or "upload")
+    """Copy ``data`` (a file, or an open binary stream) in as ``safe_name(name)``; returns its
+    path, which is always directly inside ``folder(settings, collection)``."""
+    home = folder(settings, collection)
+    target = home / safe_name(name)
+    if target.parent.resolve() != home.resolve():  # safe_name makes this impossible; be sure
+        raise ValueError(f"refused to keep an upload named {name!r} outside {home}")
+    if target.is_symlink():
+        target.unlink()  # write a file of our own, never through a link planted there
     if isinstance(data, Path):
         shutil.copyfile(data, target)
     else:
@@ -32,6 +79,8 @@ def keep(settings: Any, collection: str, name: str, data: Path | BinaryIO) -> st
 
 def shown(settings: Any, source: str) -> str:
     """How to name a document's source to a person: an upload by its file name."""
-    if source.startswith(str(Path(settings.data_dir) / "uploads")):
-        return Path(source).name
+    uploads = Path(settings.data_dir) / "uploads"
+    path = Path(source)
+    if path.is_relative_to(uploads) or path.is_relative_to(uploads.resolve()):
+        return path.name
     return source
