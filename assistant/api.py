@@ -111,6 +111,7 @@ def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
 
     from assistant.access import Guard
     from assistant.answer import CitationEvent, Done, TextDelta
+    from assistant.llm import ModelUnavailable
     from assistant.responder import QuestionError
     from assistant.settings import check_collection_name
 
@@ -172,6 +173,8 @@ def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
                         yield _sse("done", event.answer.to_dict())
             except (QuestionError, ValueError) as exc:
                 yield _sse("error", error_body("invalid_request", str(exc))["error"])
+            except ModelUnavailable as exc:
+                yield _sse("error", error_body("model_unavailable", str(exc)[:500])["error"])
             except Exception as exc:  # the stream has begun: report in it, keep serving
                 yield _sse("error", error_body("internal", type(exc).__name__)["error"])
 

@@ -28,6 +28,7 @@ def create_app(assistant: Any, ready: Any = None) -> Any:
     from assistant import uploads
     from assistant.access import Guard
     from assistant.api import ApiError, create_router, error_body
+    from assistant.llm import ModelUnavailable
     from assistant.openai_compat import create_openai_router
     from assistant.render import viewer_page
 
@@ -47,6 +48,15 @@ def create_app(assistant: Any, ready: Any = None) -> Any:
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(
             error_body(exc.code, exc.message), status_code=exc.status, headers=exc.headers
+        )
+
+    @app.exception_handler(ModelUnavailable)
+    async def model_unavailable(request: Request, exc: ModelUnavailable) -> JSONResponse:
+        # The chat model's server is down or refused us: the caller may try again later.
+        return JSONResponse(
+            error_body("model_unavailable", str(exc)[:500]),
+            status_code=503,
+            headers={"Retry-After": "30"},
         )
 
     @app.exception_handler(StarletteHTTPException)
