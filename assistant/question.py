@@ -104,6 +104,8 @@ class Question:
 
 
 _WHICH = re.compile(r"\b(?:which|what)\s+(?:kind of |type of |sort of )?([a-z][a-z-]{2,})\b", re.I)
+#: "how many", "how long"...: the words after "how" name the kind of answer, not its content.
+_HOW = re.compile(r"\bhow\s+(many|much|long|often|old|far)\b", re.I)
 _NOT_A_NOUN = frozenset(
     "is are was were do does did has have had can could will would should may might must "
     "happened happens kind type sort".split()
@@ -130,6 +132,11 @@ def analyse(text: str) -> Question:
     if kind == "statement":
         # "What did Heim say?": the answer says it in its own words; "say" is not a key term.
         terms = [t for t in terms if t not in _SPEECH_TERMS] or terms
+    asked = _HOW.findall(text)
+    if asked:
+        # "How many meteors": "many" asks for the number; the answer says "101", not "many".
+        words = set(tokenize([" ".join(asked).lower()])[0])
+        terms = [t for t in terms if t not in words] or terms
     return Question(text=text, terms=terms, kind=kind, focus=focus)
 
 
