@@ -209,12 +209,8 @@ class ChatApp:
             rows, choices, status = self.library(collection)
             refused = [[url, "failed", "not a web address: use one that starts with http(s)://"]]
             return refused, rows, choices, status, None, url
-        settings = self.assistant.settings
-        sources = [uploads.keep(settings, collection, p.name, p) for p in paths]
-        if url:
-            sources.append(url)
         done: list[Any] = []
-        total = len(sources)
+        total = len(paths) + (1 if url else 0)
 
         def on_file(result: Any) -> None:
             done.append(result)
@@ -223,7 +219,13 @@ class ChatApp:
 
         if progress is not None:
             progress((0, total), desc="reading")
-        report = self.assistant.ingest(sources, collection=collection, on_file=on_file)
+        report = uploads.add(
+            self.assistant,
+            collection,
+            [(p.name, p) for p in paths],
+            extra=[url] if url else None,
+            on_file=on_file,
+        )
         results = []
         for r in report.results:
             name = r.source if r.source.startswith("http") else Path(r.source).name

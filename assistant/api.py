@@ -225,16 +225,16 @@ def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
         if kind.startswith("multipart/form-data"):
             files, collection = await _uploads(request, settings)
             name = collection_of(collection)
-            sources = [uploads.keep(settings, name, n, f) for n, f in files]
+            report = await run_in_threadpool(uploads.add, assistant, name, files)
         elif kind.startswith("application/json"):
             try:
                 body = UrlRequest.model_validate(await request.json())
             except (ValueError, json.JSONDecodeError) as exc:
                 raise ApiError(422, "invalid_request", str(exc)[:500]) from exc
-            sources, name = [body.url], collection_of(body.collection)
+            name = collection_of(body.collection)
+            report = await run_in_threadpool(assistant.ingest, [body.url], collection=name)
         else:
             raise ApiError(415, "unsupported_media_type", "send multipart/form-data or JSON {url}")
-        report = await run_in_threadpool(assistant.ingest, sources, collection=name)
         results = [
             {
                 "source": Path(r.source).name if not r.source.startswith("http") else r.source,

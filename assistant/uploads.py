@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
 import unicodedata
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -75,6 +76,26 @@ def keep(settings: Any, collection: str, name: str, data: Path | BinaryIO) -> st
         with open(target, "wb") as out:
             shutil.copyfileobj(data, out)
     return str(target)
+
+
+#: Held while uploads are written and ingested. Two uploads under one name share a file: without
+#: it, one upload's ingest could read the other's bytes (or its half-written file) and report
+#: them as its own. Ingests are one at a time anyway (the store's write lock).
+_ADDING = threading.Lock()
+
+
+def add(
+    assistant: Any,
+    collection: str,
+    files: list[tuple[str, Path | BinaryIO]],
+    extra: list[str] | None = None,
+    **listeners: Any,
+) -> Any:
+    """Keep ``files`` (name, data) and ingest them, with ``extra`` sources (web addresses),
+    into ``collection``; returns the ingest report."""
+    with _ADDING:
+        sources = [keep(assistant.settings, collection, name, data) for name, data in files]
+        return assistant.ingest([*sources, *(extra or [])], collection=collection, **listeners)
 
 
 def shown(settings: Any, source: str) -> str:

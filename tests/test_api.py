@@ -137,6 +137,31 @@ def test_documents_upload_list_ask_and_delete(api: httpx.Client, tmp_path: Path)
     assert gone.status_code == 404 and gone.json()["error"]["code"] == "not_found"
 
 
+def test_uploads_under_one_name_at_once_each_ingest_their_own_bytes(
+    api: httpx.Client,
+) -> None:
+    """Eight uploads of "notice.txt" with different texts, sent together: each is ingested
+    as a new version (none reads another's bytes), and the one kept is one of them, whole."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [
+        f"Notice {k}\n\nThe ferry to Calder Island leaves at {k + 6} o'clock from pier {k}.\n"
+        for k in range(8)
+    ]
+
+    def upload(text: str) -> dict:
+        files = {"files": ("notice.txt", text.encode(), "text/plain")}
+        data = {"collection": "notices"}
+        return api.post("/api/v1/documents", files=files, data=data).json()["results"][0]
+
+    with ThreadPoolExecutor(len(texts)) as pool:
+        results = list(pool.map(upload, texts))
+    assert [r["status"] for r in results] == ["ingested"] * len(texts), results
+    assert len({r["title"] for r in results}) == len(texts)  # each saw its own text
+    docs = api.get("/api/v1/documents", params={"collection": "notices"}).json()["documents"]
+    assert len(docs) == 1 and docs[0]["title"] in {f"Notice {k}" for k in range(8)}
+
+
 def test_upload_limits(api: httpx.Client) -> None:
     many = [("files", (f"n{i}.txt", b"Some words here.")) for i in range(4)]
     r = api.post("/api/v1/documents", files=many)
