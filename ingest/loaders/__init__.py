@@ -62,14 +62,23 @@ def load_bytes(
     suffix: str | None = None,
     max_pages: int = 2000,
     max_unzipped: int = 200_000_000,
+    max_chars: int | None = None,
+    url: str | None = None,
 ) -> Extracted:
-    """Read a document's bytes with the loader for ``suffix`` (default: ``name``'s extension)."""
+    """Read a document's bytes with the loader for ``suffix`` (default: ``name``'s extension).
+
+    In this process and without a time or memory bound: ``ingest.sandbox.load_bounded`` is
+    the bounded way to read a file from anyone. ``url`` is where an HTML page came from (for
+    its metadata); with ``max_chars``, text far longer than that is refused early.
+    """
     loader = loader_for(suffix or PurePath(name).suffix)
     if loader is load_pdf:
-        return load_pdf(data, name, max_pages=max_pages)
+        return load_pdf(data, name, max_pages=max_pages, max_chars=max_chars)
     if loader is load_docx:
         return load_docx(data, name, max_unzipped=max_unzipped)
-    return loader(data, name)
+    if loader is load_html:
+        return load_html(data, name, url=url)
+    return loader(data, name, max_chars=max_chars)
 
 
 __all__ = [

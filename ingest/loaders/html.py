@@ -7,6 +7,8 @@ the paragraphs and still drops scripts, styles, navigation and forms.
 
 from __future__ import annotations
 
+import re
+
 from ingest.errors import EmptyDocument
 from ingest.loaders.base import Extracted, parse_any_date, title_from_name
 from ingest.loaders.text import decode
@@ -17,6 +19,9 @@ _SKIP_TAGS |= {"button", "select", "svg", "iframe", "object", "embed", "canvas"}
 _BLOCK_TAGS = {"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "td", "th", "dd"}
 _BLOCK_TAGS |= {"dt", "figcaption", "caption"}
 _CONTAINERS = {"item", "cell", "quote"}
+# Characters XML forbids: lxml parses them from HTML but refuses them when the tree is edited
+# (ValueError "All strings must be XML compatible"), so a stray one used to fail the page.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _xml_blocks(xml: str) -> list[Block]:
@@ -83,22 +88,33 @@ def extract_html(html: str, name: str, url: str | None = None) -> Extracted:
     """The article of an HTML page as blocks, with its title and publication date."""
     import trafilatura
 
-    xml = trafilatura.extract(
-        html,
-        url=url,
-        output_format="xml",
-        include_comments=False,
-        include_tables=True,
-        include_images=False,
-        include_links=False,
-        with_metadata=False,
-    )
+    html = _NOT_XML.sub(" ", html)
+    try:
+        xml = trafilatura.extract(
+            html,
+            url=url,
+            output_format="xml",
+            include_comments=False,
+            include_tables=True,
+            include_images=False,
+            include_links=False,
+            with_metadata=False,
+        )
+    except MemoryError:
+        raise
+    except Exception:  # trafilatura can trip over its own output on odd markup (XMLSyntaxError)
+        xml = None  # the visible-text fallback reads such a page
     blocks = _xml_blocks(xml) if xml else []
     if not blocks:
         blocks = _fallback_blocks(html)
     if not blocks:
         raise EmptyDocument("the page holds no readable text")
-    meta = trafilatura.extract_metadata(html, default_url=url)
+    try:
+        meta = trafilatura.extract_metadata(html, default_url=url)
+    except MemoryError:
+        raise
+    except Exception:  # a page without readable metadata still has its text
+        meta = None
     title = (meta.title if meta and meta.title else None) or _first_heading(blocks)
     date = parse_any_date(meta.date) if meta and meta.date else None
     return Extracted(
@@ -113,6 +129,6 @@ def _first_heading(blocks: list[Block]) -> str | None:
     return next((b.text for b in blocks if b.is_heading), None)
 
 
-def load_html(data: bytes, name: str) -> Extracted:
-    """An HTML file from disk."""
-    return extract_html(decode(data), name)
+def load_html(data: bytes, name: str, url: str | None = None) -> Extracted:
+    """An HTML file from disk, or a page downloaded from ``url``."""
+    return extract_html(decode(data), name, url=url)

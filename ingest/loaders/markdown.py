@@ -9,7 +9,7 @@ import re
 
 from ingest.errors import EmptyDocument
 from ingest.loaders.base import Extracted, find_date, parse_any_date, title_from_name
-from ingest.loaders.text import decode
+from ingest.loaders.text import check_length, decode
 from ingest.normalize import Block
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
@@ -88,9 +88,10 @@ def markdown_blocks(text: str) -> tuple[list[Block], str | None]:
     return blocks, first_h1
 
 
-def load_markdown(data: bytes, name: str) -> Extracted:
+def load_markdown(data: bytes, name: str, max_chars: int | None = None) -> Extracted:
     """A Markdown document: title from front matter or the first ``#`` heading."""
     text = decode(data)
+    check_length(text, max_chars)
     meta, body = _front_matter(text)
     blocks, first_h1 = markdown_blocks(body)
     if not blocks:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 import re
 
-from ingest.errors import BinaryFile, EmptyDocument
+from ingest.errors import BinaryFile, EmptyDocument, TooLarge
 from ingest.loaders.base import Extracted, find_date, title_from_name
 from ingest.normalize import Block, join_wrapped_lines
 
@@ -104,9 +104,17 @@ def paragraphs(text: str) -> list[str]:
     return [p for p in (join_wrapped_lines(p) for p in _PARAGRAPH_BREAK.split(text)) if p]
 
 
-def load_text(data: bytes, name: str) -> Extracted:
+def check_length(text: str, max_chars: int | None) -> None:
+    """Refuse a text far over the cleaned text's limit (checked exactly later) before the work
+    of splitting it: a 50 MB text file needs some 900 MB to read."""
+    if max_chars is not None and len(text) > 2 * max_chars:
+        raise TooLarge(f"{len(text):,} characters, far over the limit of {max_chars:,}")
+
+
+def load_text(data: bytes, name: str, max_chars: int | None = None) -> Extracted:
     """A plain-text document: the first short line is its title, a date near the top its date."""
     text = decode(data)
+    check_length(text, max_chars)
     paras = paragraphs(text)
     if not paras:
         raise EmptyDocument("the file holds no text")
