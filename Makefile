@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean venv
+.PHONY: run test lint format bench fuzz clean venv
 
 venv: $(STAMP)
 
@@ -39,6 +39,11 @@ bench: $(STAMP)
 	$(PY) bench/startup.py
 	$(PY) bench/load.py
 	$(PY) bench/soak.py
+
+# the loaders fed random and mutated files for FUZZ_MINUTES; figures in bench/results/fuzz.json
+FUZZ_MINUTES ?= 10
+fuzz: $(STAMP)
+	$(PY) bench/fuzz.py --minutes $(FUZZ_MINUTES)
 
 clean:
 	rm -rf $(VENV) brief-data .pytest_cache

@@ -181,6 +181,20 @@ class Settings(BaseSettings):
         "fc00::/7), link-local (169.254/16, cloud metadata) and other non-public addresses. Off: "
         "a URL, or any redirect, to such an address is refused (server-side request forgery).",
     )
+    load_timeout_s: float = Field(
+        120.0,
+        gt=0,
+        description="Time allowed to read one file (PDF, DOCX, HTML, Markdown, or text over "
+        "64 KB) in a reader process of its own; one that takes longer is refused and its reader "
+        "replaced. A dense 2,000-page PDF reads in about 30 s.",
+    )
+    load_memory_mb: int = Field(
+        1024,
+        ge=256,
+        description="Memory (address space) a reader process may use for one file; a file that "
+        "needs more is refused. A 47 MB HTML page or a DOCX unpacking to 136 MB of XML needs more "
+        "than the default.",
+    )
 
     @field_validator("collection")
     @classmethod

@@ -21,12 +21,11 @@ from typing import Any
 from assistant.index.registry import DocumentRecord
 from assistant.index.store import Index
 from ingest.errors import IngestError, TooLarge
-from ingest.loaders import CONTENT_TYPES, is_supported, load_bytes, loader_for
-from ingest.loaders.html import extract_html
-from ingest.loaders.text import decode
+from ingest.loaders import CONTENT_TYPES, is_supported, loader_for
 from ingest.loaders.url import fetch_url, is_url, suffix_for
 from ingest.locking import WriteLock
 from ingest.prepare import Prepared, content_hash, doc_id_for, prepare
+from ingest.sandbox import Limits, load_bounded
 
 #: Chunks embedded per batch: enough for the model to sort by length, few enough that a
 #: killed run loses little and progress moves often.
@@ -259,16 +258,19 @@ class Ingestor:
         data_hash = content_hash(data, self._fingerprint())
         if known.get(doc_id) == data_hash:
             return FileResult(source=source.key, status="unchanged", doc_id=doc_id)
-        if source.path is None and suffix == ".html":
-            extracted = extract_html(decode(data), source.key, url=source.key)
-        else:
-            extracted = load_bytes(
-                data,
-                source.key,
-                suffix=suffix,
+        extracted = load_bounded(
+            data,
+            source.key,
+            suffix=suffix,
+            url=source.key if source.path is None else None,
+            limits=Limits(
                 max_pages=s.max_pdf_pages,
                 max_unzipped=int(s.max_unzipped_mb * 1_000_000),
-            )
+                max_chars=s.max_text_chars,
+                timeout_s=s.load_timeout_s,
+                memory_mb=s.load_memory_mb,
+            ),
+        )
         return prepare(
             extracted,
             collection=collection,
