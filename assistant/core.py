@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answer import Answer, Event
+from assistant.briefing import Briefing
 from assistant.index.registry import DocumentRecord
 from assistant.index.store import Index
 from assistant.passages import Passage
@@ -101,6 +102,30 @@ class Assistant:
     ) -> Iterator[Event]:
         """The answer as events: ``TextDelta``s, ``CitationEvent``s, then ``Done(answer)``."""
         return self.responder.stream(question, history, self._collection(collection), filters)
+
+    @cached_property
+    def briefer(self) -> Any:
+        """Briefings of collections (``assistant.briefing.builder.Briefer``)."""
+        from assistant.briefing.builder import Briefer
+
+        writer = None
+        if self.settings.llm:
+            from assistant.briefing.mapreduce import ModelWriter
+
+            writer = ModelWriter(self.settings, self.index)
+        return Briefer(self.index, self.retriever, writer)
+
+    def brief(self, collection: str | None = None, focus: str | None = None) -> Briefing:
+        """A cited briefing of a collection: key points, who said what, key figures, a timeline
+        and open questions, each item with citations that quote its documents verbatim.
+
+        ``focus`` ("export controls") narrows it to what the documents say on that.
+        """
+        if focus is not None and len(focus) > self.settings.max_question_chars:
+            raise ValueError(
+                f"the focus is longer than {self.settings.max_question_chars} characters"
+            )
+        return self.briefer.brief(self._collection(collection), focus)
 
     @cached_property
     def chain(self) -> Any:
