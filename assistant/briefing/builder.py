@@ -120,17 +120,17 @@ class Briefer:
         timings["extract_ms"] = _ms(started) - timings["read_ms"]
 
         citer = Citer()
-        written = None
+        written: list[Point] = []
+        asked: list[Point] = []
         if self.writer is not None:
-            written = self.writer.write(material, key_idx, open_idx, focus, citer)
-        if written is not None:
-            briefing.key_points, briefing.open_questions = written
+            written, asked = self.writer.write(material, wanted, focus, citer)
             briefing.written_by = self.writer.name
-        else:
-            briefing.key_points = [
-                Point(material.sentences[i].text, citer.sentence(material.sentences[i]))
-                for i in key_idx
-            ]
+            timings["model_ms"] = _ms(started) - timings["read_ms"] - timings["extract_ms"]
+        # Where the model's lines all failed verification, the sources' own sentences stand in.
+        briefing.key_points = written or [
+            Point(material.sentences[i].text, citer.sentence(material.sentences[i]))
+            for i in key_idx
+        ]
         briefing.who_said_what = _statements(said, everyone, citer)
         briefing.key_figures = [
             Figure(f.value, f.kind, f.measures, f.context, citer.sentence(f.sentence))
@@ -139,11 +139,10 @@ class Briefer:
         briefing.timeline = _timeline(
             dates, [r for r in records if r.doc_id in _documents(material, wanted)], citer
         )
-        if written is None:
-            briefing.open_questions = [
-                Point(material.sentences[i].text, citer.sentence(material.sentences[i]))
-                for i in open_idx
-            ]
+        briefing.open_questions = asked or [
+            Point(material.sentences[i].text, citer.sentence(material.sentences[i]))
+            for i in open_idx
+        ]
         briefing.citations = citer.citations
         _check(briefing, {r.doc_id: r for r in records})
         timings["total_ms"] = _ms(started)
