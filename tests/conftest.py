@@ -12,9 +12,9 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 SEED = SHARED / "corpus" / "seed" / "000_0edca9b518269310.txt"
 VENV_BIN = Path(sys.executable).parent
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -39,6 +40,44 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_for(
+    proc: subprocess.Popen,
+    ready: Callable[[], T],
+    log: Path | None = None,
+    timeout: float = 120,
+    what: str = "the server",
+) -> T:
+    """Poll ``ready()`` until it returns something true, and return that.
+
+    The test fails, with the text of ``log``, if ``proc`` exits first or ``timeout`` seconds
+    pass. ``ready`` raising ``OSError``, ``httpx.HTTPError`` or ``ValueError`` (nothing
+    listens yet, or the answer is not JSON yet) counts as not ready.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"{what} exited (status {proc.returncode}):\n{_text(log)}")
+        try:
+            answer = ready()
+        except (OSError, httpx.HTTPError, ValueError):
+            answer = None
+        if answer:
+            return answer
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not answer within {timeout:g} s:\n{_text(log)}")
+        time.sleep(0.3)
+
+
+def _text(log: Path | None) -> str:
+    return log.read_text(errors="replace") if log is not None and log.exists() else ""
+
+
+def listening(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:``port`` (``OSError`` if not)."""
+    with socket.create_connection(("127.0.0.1", port), 0.5):
+        return True
 
 
 def stop(proc: subprocess.Popen, timeout: float = 20) -> None:
@@ -84,14 +123,13 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
         env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
     )
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
-                break
-            assert proc.poll() is None, (path / "server.log").read_text()
-            time.sleep(0.2)
-        else:
-            pytest.fail("the Chroma server did not start within 60 s")
+        wait_for(
+            proc,
+            lambda: listening(port),
+            path / "server.log",
+            timeout=60,
+            what="the Chroma server",
+        )
         yield "127.0.0.1", port
     finally:
         stop(proc)

@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 from assistant.answer import CITATION_FIELDS
 from assistant.core import Assistant
 from assistant.settings import Settings
-from tests.conftest import ROOT, SEED, free_port, served, stop
+from tests.conftest import ROOT, SEED, free_port, served, stop, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -286,15 +285,12 @@ def test_without_keys_the_server_keeps_to_loopback(tmp_path: Path) -> None:
     try:
         first = proc.stdout.readline() if proc.stdout else ""
         assert "serving on 127.0.0.1 only" in first
-        deadline = time.time() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).is_success:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.time() < deadline, "the app did not start"
-            time.sleep(0.3)
+        wait_for(
+            proc,
+            lambda: httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).is_success,
+            timeout=60,
+            what="the app",
+        )
         with socket.socket() as s:  # nothing listens on the machine's other addresses
             s.settimeout(1)
             other = socket.gethostbyname(socket.gethostname())

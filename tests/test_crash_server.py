@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 
 from ingest.locking import WriteLock
-from tests.conftest import SHARED, VENV_BIN, free_port, run_brief, stop
+from tests.conftest import SHARED, VENV_BIN, free_port, run_brief, stop, wait_for
 from tests.test_crash import _check_consistent
 
 #: Invented places, one fact each: no other document mentions them.
@@ -70,16 +70,13 @@ def server(data: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen]]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 120
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/api/v1/health", timeout=2).json().get("ready"):
-                    break
-            except (httpx.HTTPError, ValueError):
-                pass
-            assert time.time() < deadline, log.read_text()
-            time.sleep(0.3)
+        wait_for(
+            proc,
+            lambda: httpx.get(f"{url}/api/v1/health", timeout=2).json().get("ready"),
+            log,
+            timeout=120,
+            what="brief serve",
+        )
         yield url, proc
     finally:
         if proc.poll() is None:

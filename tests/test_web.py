@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, Locator, Page, Route, sync_playwright
 from assistant.core import Assistant
 from assistant.settings import Settings
 from tests.browser import BROWSER_ARGS, CHROMIUM
-from tests.conftest import ROOT, SEED, free_port, stop
+from tests.conftest import ROOT, SEED, free_port, stop, wait_for
 from tests.documents import make_pdf
 from tests.fake_llm import FakeChatServer
 
@@ -51,16 +51,13 @@ def running_app(root: Path, **env: str) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 90
-        while True:
-            assert proc.poll() is None, (root / "app.log").read_text()
-            try:
-                if httpx.get(url + "/", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.time() < deadline, "the app did not start"
-            time.sleep(0.3)
+        wait_for(
+            proc,
+            lambda: httpx.get(url + "/", timeout=2).status_code == 200,
+            root / "app.log",
+            timeout=90,
+            what="the app",
+        )
         yield url
     finally:
         stop(proc)

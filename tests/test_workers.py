@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import SEED, VENV_BIN, free_port, run_brief, stop
+from tests.conftest import SEED, VENV_BIN, free_port, run_brief, stop, wait_for
 
 ADMIN = "admin-key-0123456789"
 ASK = "ask-only-key-0123456789"
@@ -57,16 +57,13 @@ def serving(root: Path, data: Path, **env: str) -> Iterator[tuple[str, subproces
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 180
-        while True:
-            assert proc.poll() is None, (root / "serve.log").read_text()
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.time() < deadline, (root / "serve.log").read_text()
-            time.sleep(0.5)
+        wait_for(
+            proc,
+            lambda: httpx.get(f"{url}/healthz", timeout=2).status_code == 200,
+            root / "serve.log",
+            timeout=180,
+            what="brief serve --workers 2",
+        )
         yield url, proc
     finally:
         children = _children(proc.pid)
