@@ -96,6 +96,8 @@ _APPOSITIVE = re.compile(
 )
 _AFFILIATION_AFTER = re.compile(r"^\s*(?:from|of|at|with)\s+(?P<org>[^,.;]+)")
 _ALL_QUOTE = re.compile(r"^[“\"«][^“”\"«»]+[”\"»][.!?]?$|^[“\"«][^“”\"«»]+[.!?,][”\"»]$")
+#: Longest stretch of text (one to four sentences) read for an attribution.
+MAX_UNIT_CHARS = 2000
 #: How many sentences back a pronoun may reach for its speaker.
 _PRONOUN_REACH = 3
 
@@ -160,6 +162,8 @@ def statements(sentences: list[Sentence]) -> list[Said]:
     last: tuple[_Speaker, int] | None = None
     for k, unit in enumerate(_units(sentences)):
         text = unit[0].doc.text[unit[0].start : unit[-1].end]
+        if len(text) > MAX_UNIT_CHARS:
+            continue  # not a sentence of prose; the patterns would only be slow on it
         said = _attribute(text, names, last[0] if last and k - last[1] <= _PRONOUN_REACH else None)
         if said is None:
             continue

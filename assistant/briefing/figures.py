@@ -115,9 +115,17 @@ class Found:
     sort_key: str = ""
 
 
+#: Longer "sentences" are not prose (tables, lists run together): they yield no figures.
+MAX_SENTENCE_CHARS = 1500
+#: More figures than this in one sentence is a table, not a key figure.
+MAX_PER_SENTENCE = 8
+
+
 def figures(sentence: Sentence) -> list[Found]:
     """The amounts, percentages, counts and dates of one sentence, left to right."""
     text = sentence.text
+    if len(text) > MAX_SENTENCE_CHARS:
+        return []
     taken: list[tuple[int, int]] = []
     found: list[Found] = []
 
@@ -147,7 +155,7 @@ def figures(sentence: Sentence) -> list[Found]:
             context = clause(text, a, b)
             found.append(Found(value, kind, measures(text, a, b, kind), context, sentence, a, key))
     found.sort(key=lambda f: f.start)
-    return found
+    return found if len(found) <= MAX_PER_SENTENCE else []
 
 
 def _in_name(text: str, a: int, b: int) -> bool:

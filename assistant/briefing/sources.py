@@ -18,8 +18,10 @@ from assistant.index.registry import DocumentRecord, Registry
 from assistant.passages import location_at
 from ingest.sentences import sentence_spans
 
-#: Documents larger than this many sentences are read in their first part only.
+#: Documents larger than this many sentences are read in their first part only; in a large
+#: collection each document gets its share of ``MAX_SENTENCES`` (at least 50 sentences).
 MAX_SENTENCES_PER_DOCUMENT = 2000
+MAX_SENTENCES = 60_000
 
 
 @dataclass
@@ -50,8 +52,10 @@ class Material:
         self.records = records
         self.sentences: list[Sentence] = []
         stored: list[np.ndarray | None] = []
+        share = max(50, MAX_SENTENCES // max(len(records), 1))
+        per_document = min(MAX_SENTENCES_PER_DOCUMENT, share)
         for rank, record in enumerate(records):
-            spans = sentence_spans(record.text)[:MAX_SENTENCES_PER_DOCUMENT]
+            spans = sentence_spans(record.text)[:per_document]
             vectors = registry.sentence_vectors(
                 collection, record.doc_id, record.content_hash, 0, len(record.text) + 1
             )
