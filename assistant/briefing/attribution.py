@@ -85,6 +85,12 @@ _ORG_HEADS = frozenset(
     """authority union government ministry company council commission agency department
     regulator federation bank court police board committee""".split()
 )
+_PREPOSITIONS = frozenset("at of from in for with during on by".split())
+#: Words for a body of people that may speak for it ("Economists at Northbank said").
+_GROUPS = frozenset(
+    """economists analysts officials researchers scientists spokesman spokeswoman
+    spokesperson lawyers prosecutors investigators regulators ministers diplomats""".split()
+)
 _CONNECT = frozenset({"of", "for", "and", "the", "de", "van", "von", "der", "du", "la", "al"})
 _TOKEN = re.compile(r"\S+")
 #: A token that closes a run of capitalised words: "Hangzhou," in "Based in Hangzhou, DeepSeek".
@@ -347,16 +353,38 @@ def _describe(
 
 
 def _body(segment: str, segments: list[str], i: int, names: _Names) -> _Speaker | None:
-    """An organisation or a group as speaker ("The Federation of Calder Importers")."""
+    """An organisation or a group as speaker ("The Federation of Calder Importers",
+    "Economists at Northbank"): the head word before any preposition must be a proper noun
+    or a word for a body of people."""
     words = segment.split()
     if not words or len(words) > 8:
         return None
-    proper = [w for k, w in enumerate(words) if _is_capital(w) and (k > 0 or names.known(w))]
-    if not proper and not _is_acronym(words[0]):
-        if words[0].lower() == "the" and words[-1].lower() in _ORG_HEADS and len(words) <= 4:
-            return _Speaker(" ".join(words), person=False)
+    head_words = []
+    for w in words:
+        if w.lower() in _PREPOSITIONS:
+            break
+        head_words.append(w)
+    head = _bare(head_words[-1]) if head_words else ""
+    if not head:
         return None
-    name = re.sub(r"^the\s+", "", segment, flags=re.I)
+    lowered = head.lower()
+    capital = _is_capital(head) and not _is_acronym(head)
+    sentence_start = len(head_words) == 1 and i == 0
+    if capital and sentence_start and not names.known(head) and lowered not in _GROUPS:
+        return None  # "Retailers", "Increased": capitalised only because the sentence starts
+    if not (capital or lowered in _GROUPS or lowered in _ORG_HEADS):
+        return None
+    named = any(_is_capital(w) for w in words[1:])
+    if lowered in _GROUPS and not named:
+        return None  # "Officials said": whose officials the text does not say
+    if (
+        lowered in _ORG_HEADS
+        and not capital
+        and not named
+        and (words[0].lower() != "the" or len(words) > 4)
+    ):
+        return None
+    name = re.sub(r"^the\s+", "", segment, flags=re.I) if capital else segment
     speaker = _Speaker(name, person=False)
     for appositive in segments[i + 1 :]:
         speaker.role = _join(speaker.role, appositive)

@@ -24,7 +24,8 @@ from assistant.question import analyse
 from assistant.retriever import Retriever
 
 #: Weight of each kind of figure when only the most important can be listed.
-_KIND_WEIGHT = {"amount": 1.0, "percent": 0.9, "count": 0.4, "date": 0.5}
+#: Money is what a briefing's reader asks about first; a bare count least.
+_KIND_WEIGHT = {"amount": 3.0, "percent": 1.2, "count": 0.4, "date": 0.5}
 MAX_STATEMENTS = 40
 MAX_EVENTS = 20
 #: Briefings kept per (collection, generation, focus, writer); a new document invalidates them.
@@ -102,7 +103,10 @@ class Briefer:
         said = [s for s in everyone if about(s.sentences)]
         said = _top(said, lambda s: max(scores[index_of[id(x)]] for x in s.sentences))
         found = [
-            f for i, s in enumerate(material.sentences) if wanted[i] for f in figures.figures(s)
+            f
+            for i, s in enumerate(material.sentences)
+            if wanted[i] and keypoints.usable_for_timeline(s)  # not in titles and headers
+            for f in figures.figures(s)
         ]
         found = _dedupe_figures(found)
         numbers = _rank_figures(
@@ -214,10 +218,22 @@ def _figure_cap(documents: int) -> int:
 def _rank_figures(
     found: list[figures.Found], scores: np.ndarray, index_of: dict[int, int], limit: int
 ) -> list[figures.Found]:
+    """The ``limit`` figures that matter most, spread over the documents: each document's best
+    in turn (documents with the weightiest figures first), then each one's second, and so on."""
+
     def weight(f: figures.Found) -> float:
         return float(scores[index_of[id(f.sentence)]]) + 2.0 * _KIND_WEIGHT.get(f.kind, 0.5)
 
-    return sorted(found, key=weight, reverse=True)[:limit]
+    by_doc: dict[str, list[figures.Found]] = {}
+    for f in sorted(found, key=weight, reverse=True):
+        by_doc.setdefault(f.sentence.doc.doc_id, []).append(f)
+    queues = sorted(by_doc.values(), key=lambda q: weight(q[0]), reverse=True)
+    chosen: list[figures.Found] = []
+    depth = 0
+    while len(chosen) < limit and any(len(q) > depth for q in queues):
+        chosen += [q[depth] for q in queues if len(q) > depth][: limit - len(chosen)]
+        depth += 1
+    return chosen
 
 
 def _reading_order(f: figures.Found) -> tuple[int, int, int]:

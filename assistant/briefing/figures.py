@@ -118,7 +118,13 @@ class Found:
 #: Longer "sentences" are not prose (tables, lists run together): they yield no figures.
 MAX_SENTENCE_CHARS = 1500
 #: More figures than this in one sentence is a table, not a key figure.
-MAX_PER_SENTENCE = 8
+MAX_PER_SENTENCE = 5
+#: A percentage that is a statistic's level, not a finding: "95% CI", "95 % confidence".
+_LEVEL = re.compile(
+    r"^\s*(?:CI\b|C\.I\.|confidence|uncertainty|credible|prediction interval)", re.I
+)
+#: A figure right after these is an error margin or a range's end: "27.0% +/- 5%".
+_MARGIN = re.compile(r"(?:\+/-|±|\+-)\s*$")
 
 
 def figures(sentence: Sentence) -> list[Found]:
@@ -143,6 +149,10 @@ def figures(sentence: Sentence) -> list[Found]:
             a, b = m.start(), m.end()
             if not free(a, b) or _in_name(text, a, b):
                 continue
+            if _LEVEL.match(text[b:]) or _MARGIN.search(text[:a]):
+                continue
+            if kind == "date" and (_in_parentheses(text, a) or text[:a].rstrip().endswith("©")):
+                continue  # a reference's year "(Cell 67:837, 1990)" or a copyright line
             value = m.group(0).strip()
             key = ""
             if kind == "date":
@@ -152,10 +162,14 @@ def figures(sentence: Sentence) -> list[Found]:
             if kind == "count" and pattern is _COUNT and re.fullmatch(_YEAR, value):
                 continue
             taken.append((a, b))
-            context = clause(text, a, b)
+            context = text if len(text.split()) <= 40 else clause(text, a, b, max_words=30)
             found.append(Found(value, kind, measures(text, a, b, kind), context, sentence, a, key))
     found.sort(key=lambda f: f.start)
     return found if len(found) <= MAX_PER_SENTENCE else []
+
+
+def _in_parentheses(text: str, a: int) -> bool:
+    return text.rfind("(", 0, a) > text.rfind(")", 0, a)
 
 
 def _in_name(text: str, a: int, b: int) -> bool:

@@ -44,7 +44,7 @@ class Figure:
     kind: str
     #: What the figure is of, in the source's words ("Stargate project"), or "".
     measures: str
-    #: The clause of the source that holds the figure.
+    #: The sentence that holds the figure, or its clause when the sentence is long.
     context: str
     citations: list[int] = field(default_factory=list)
 

@@ -36,7 +36,14 @@ _DOUBT = [
         re.compile(r"\b(?:questioned|questions?|asked|wonder(?:ed|s)?) (?:about )?whether\b", re.I),
         1.0,
     ),
-    (re.compile(r"\bwhether\b", re.I), 0.6),
+    (
+        re.compile(
+            r"(?<!test )(?<!determine )(?<!assess )(?<!examine )(?<!investigate )"
+            r"(?<!evaluate )(?<!explore )\bwhether\b",
+            re.I,
+        ),
+        0.6,
+    ),
     (
         re.compile(
             r"\b(?:unclear|uncertain|unknown|remains to be seen|not yet (?:known|clear))\b", re.I
@@ -51,7 +58,7 @@ _DOUBT = [
     ),
     (
         re.compile(
-            r"\b(?:disputed?|disagree(?:d|s|ment)?|contested|challenged?|doubts?|sceptic\w*|skeptic\w*)\b",
+            r"\b(?:disputed?|disagree(?:d|s|ment)?|contested|doubts?|sceptic\w*|skeptic\w*)\b",
             re.I,
         ),
         0.9,
