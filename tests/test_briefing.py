@@ -133,6 +133,34 @@ def test_focus_narrows_the_briefing(seeded: Assistant) -> None:
     _check_citations(seeded, focused, "default")
 
 
+def test_sources_that_disagree_on_a_figure(seeded: Assistant, tmp_path: Path) -> None:
+    one = tmp_path / "harbour-report.txt"
+    one.write_text(
+        "Harbour report\n\nThe nine-day strike at Port Calder delayed cargo worth about "
+        "1.2 billion euros, the port authority estimated.\n\nTrade resumed on Monday.\n",
+        encoding="utf-8",
+    )
+    two = tmp_path / "shipping-weekly.txt"
+    two.write_text(
+        "Shipping weekly\n\nThe nine-day strike at Port Calder delayed cargo worth about "
+        "800 million euros, shipping lines estimated.\n\nRates fell in March.\n",
+        encoding="utf-8",
+    )
+    seeded.ingest([one, two], collection="disagree")
+    briefing = seeded.brief(collection="disagree")
+    differ = [q for q in briefing.open_questions if q.text.startswith("Sources differ")]
+    assert len(differ) == 1
+    assert "1.2 billion euros" in differ[0].text and "800 million euros" in differ[0].text
+    quotes = {c.n: c.quote for c in briefing.citations}
+    assert {quotes[n] for n in differ[0].citations} == {
+        "The nine-day strike at Port Calder delayed cargo worth about 1.2 billion euros, the "
+        "port authority estimated.",
+        "The nine-day strike at Port Calder delayed cargo worth about 800 million euros, "
+        "shipping lines estimated.",
+    }
+    _check_citations(seeded, briefing, "disagree")
+
+
 def test_markdown_export(seed_briefing: Briefing) -> None:
     md = seed_briefing.to_markdown()
     for heading in ("# Briefing: seed", "## Key points", "## Who said what", "## Key figures"):

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.briefing import attribution, figures, keypoints
+from assistant.briefing import attribution, conflicts, figures, keypoints
 from assistant.briefing.items import Briefing, Event, Figure, Point, Statement
 from assistant.briefing.sources import Citer, Material, Sentence
 from assistant.index.store import Index
@@ -143,10 +143,16 @@ class Briefer:
         briefing.timeline = _timeline(
             dates, [r for r in records if r.doc_id in _documents(material, wanted)], citer
         )
-        briefing.open_questions = asked or [
-            Point(material.sentences[i].text, citer.sentence(material.sentences[i]))
-            for i in open_idx
-        ]
+        briefing.open_questions = [
+            Point(c.text, citer.sentence(c.first.sentence) + citer.sentence(c.second.sentence))
+            for c in conflicts.conflicts(found, material.vectors, index_of)
+        ] + (
+            asked
+            or [
+                Point(material.sentences[i].text, citer.sentence(material.sentences[i]))
+                for i in open_idx
+            ]
+        )
         briefing.citations = citer.citations
         _check(briefing, {r.doc_id: r for r in records})
         timings["total_ms"] = _ms(started)
