@@ -47,6 +47,7 @@ START_TIMEOUT_S = 120
 
 
 def free_port() -> int:
+    """A TCP port nobody listens on right now on 127.0.0.1 (tests and bench/ use it too)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -273,9 +274,11 @@ def run_worker(port: int, of: int) -> None:
     import uvicorn
 
     from assistant.core import Assistant
+    from assistant.memory import limit_malloc_arenas
     from assistant.server import create_app
 
     assistant = Assistant()
+    limit_malloc_arenas(assistant.settings.malloc_arena_max)  # before its threads start
     assistant.index.embedder.embed_query("warm up")
     import torch
 

@@ -22,14 +22,7 @@ RESULTS = REPO / "bench" / "results"
 if str(REPO) not in sys.path[:1]:
     sys.path.insert(0, str(REPO))
 
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from assistant.workers import free_port as free_port  # noqa: E402 - the product's, after the path
 
 
 def start_app(data: Path, port: int, cwd: Path, command: list[str] | None = None, **env: str):

@@ -27,19 +27,13 @@ os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 
 from assistant.core import Assistant
 from assistant.settings import Settings
+from assistant.workers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 SEED = SHARED / "corpus" / "seed" / "000_0edca9b518269310.txt"
 VENV_BIN = Path(sys.executable).parent
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(
