@@ -173,8 +173,7 @@ class Forwarder:
 
         request = Request(scope, receive)
         try:
-            scope_needed = "ask"
-            self.guard.needs(scope_needed)(request)
+            self.guard.needs("ask")(request)
         except ApiError as exc:
             await _send_json(send, exc.status, error_body(exc.code, exc.message), exc.headers)
             return
