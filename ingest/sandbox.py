@@ -15,28 +15,26 @@ segfault in C code) costs the child, never this process, and the file fails with
 ``CorruptFile``. Whatever a loader raises that is not an ``IngestError`` comes back as
 ``ReaderFailed``, a ``CorruptFile`` with the original type in its reason.
 
-Children are plain ``python -m ingest.sandbox`` processes (what multiprocessing's 'spawn'
+Children are plain ``python -m ingest.reader`` processes (what multiprocessing's 'spawn'
 context does, without re-importing the caller's ``__main__``): started on first use, kept and
 reused, at most ``POOL_SIZE`` at once. A file costs about a millisecond of pipe traffic on top
 of its parse. Small plain-text files stay in this process: their loader is linear and light
 (64 KB of the slowest text measured reads in 0.03 s), and bulk ingests are made of them.
+
+This module is the parent's side (the pool, limits and outcomes); ``ingest/reader.py`` is what
+runs in the children, and the framing both sides speak.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import json
 import os
-import re
-import select
 import signal
-import struct
 import subprocess
 import sys
 import threading
 import time
-import traceback
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
@@ -44,7 +42,7 @@ from typing import Any
 from ingest import errors
 from ingest.errors import CorruptFile, IngestError, TooLarge
 from ingest.loaders import Extracted, load_bytes, loader_for
-from ingest.normalize import Block
+from ingest.reader import extracted_from_json, read_frame, write_frame
 
 #: Plain-text files up to this many bytes are read in this process.
 IN_PROCESS_BYTES = 64_000
@@ -54,11 +52,6 @@ POOL_SIZE = 2
 #: A reader is replaced after this many files, or when it holds more than half its memory
 #: limit after one: parsers' caches and the heap of a large file stay behind.
 FILES_PER_READER = 500
-#: Peak address space, as a share of the limit, above which a failed read is put down to memory.
-NEAR_LIMIT = 0.9
-#: How parsers word running out of memory when they catch it themselves (lxml, pypdf).
-_OUT_OF_MEMORY = re.compile(r"MemoryError|memory allocation failed|out of memory", re.I)
-_HEADER = struct.Struct("!II")
 _ERRORS = {
     cls.__name__: cls
     for cls in vars(errors).values()
@@ -137,9 +130,6 @@ def _read_here(data: bytes, name: str, suffix: str, limits: Limits) -> Extracted
         raise
     except Exception as exc:
         raise ReaderFailed(f"could not read it ({type(exc).__name__}: {exc})") from exc
-
-
-# --- the parent's side ----------------------------------------------------------------------
 
 
 class ReaderPool:
@@ -260,7 +250,7 @@ class _Reader:
             "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
         }
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ingest.sandbox", str(memory_mb)],
+            [sys.executable, "-m", "ingest.reader", str(memory_mb)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -277,12 +267,12 @@ class _Reader:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         deadline = time.monotonic() + limits.timeout_s
         try:
-            _write_frame(self.proc.stdin.fileno(), request, data)
+            write_frame(self.proc.stdin.fileno(), request, data)
         except OSError:
             self.kill()
             return None, False
         try:
-            reply, _ = _read_frame(self.proc.stdout.fileno(), deadline)
+            reply, _ = read_frame(self.proc.stdout.fileno(), deadline)
         except TimeoutError:
             self.kill()
             return Outcome("timeout"), False
@@ -337,7 +327,7 @@ def _outcome_from(reply: dict[str, Any]) -> Outcome:
     status = reply["status"]
     outcome = Outcome(status, peak_mb=reply.get("peak_mb"), detail=reply.get("detail", ""))
     if status == "ok":
-        outcome.extracted = _extracted_from(reply["extracted"])
+        outcome.extracted = extracted_from_json(reply["extracted"])
     elif status == "error":
         cls = _ERRORS.get(reply.get("error", ""), IngestError)
         outcome.error = cls(reply.get("message", ""))
@@ -370,150 +360,3 @@ def reader_pool() -> ReaderPool:
             _POOL, _POOL_PID = ReaderPool(), os.getpid()
             atexit.register(_POOL.close)
         return _POOL
-
-
-# --- framing: a JSON header and a byte payload, both length-prefixed -------------------------
-
-
-def _write_frame(fd: int, header: dict[str, Any], payload: bytes = b"") -> None:
-    head = json.dumps(header).encode()
-    data = memoryview(_HEADER.pack(len(head), len(payload)) + head + payload)
-    while data:
-        data = data[os.write(fd, data) :]
-
-
-def _read_frame(fd: int, deadline: float | None) -> tuple[dict[str, Any], bytes]:
-    head_len, payload_len = _HEADER.unpack(_read_exact(fd, _HEADER.size, deadline))
-    header = json.loads(_read_exact(fd, head_len, deadline))
-    return header, _read_exact(fd, payload_len, deadline)
-
-
-def _read_exact(fd: int, size: int, deadline: float | None) -> bytes:
-    chunks = []
-    while size > 0:
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
-                raise TimeoutError
-        chunk = os.read(fd, min(size, 1 << 20))
-        if not chunk:
-            raise EOFError
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
-
-
-def _extracted_to_json(extracted: Extracted) -> dict[str, Any]:
-    return {
-        "blocks": [vars(block) for block in extracted.blocks],
-        "title": extracted.title,
-        "date": extracted.date,
-        "kind": extracted.kind,
-        "extra": extracted.extra,
-    }
-
-
-def _extracted_from(data: dict[str, Any]) -> Extracted:
-    blocks = [Block(**{**b, "heading": tuple(b.get("heading", ()))}) for b in data["blocks"]]
-    return Extracted(
-        blocks=blocks,
-        title=data["title"],
-        date=data["date"],
-        kind=data["kind"],
-        extra=data["extra"],
-    )
-
-
-# --- the reader's side -------------------------------------------------------------------------
-
-
-def _serve(memory_mb: int) -> None:
-    """Read files sent on stdin until it closes; one reply on the original stdout each."""
-    import resource
-
-    limit = memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    replies = os.dup(1)
-    os.dup2(2, 1)  # a parser's stray print() must not garble the replies
-    while True:
-        try:
-            request, data = _read_frame(0, None)
-        except EOFError:
-            return
-        reply = _read_request(request, data, limit)
-        del data
-        _write_frame(replies, reply)
-        if reply["status"] == "memory":
-            return  # a heap that ran out is not worth keeping
-
-
-def _read_request(request: dict[str, Any], data: bytes, limit: int) -> dict[str, Any]:
-    import resource
-
-    # Our own CPU limit for this file: if the parent is gone and cannot kill us, it still ends.
-    used = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
-    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    resource.setrlimit(resource.RLIMIT_CPU, (int(used + request["timeout_s"]) + 5, hard))
-    if request.get("measure"):
-        _reset_peak()
-    reply: dict[str, Any]
-    try:
-        extracted = load_bytes(
-            data,
-            request["name"],
-            suffix=request["suffix"],
-            max_pages=request["max_pages"],
-            max_unzipped=request["max_unzipped"],
-            max_chars=request["max_chars"],
-            url=request["url"],
-        )
-        reply = {"status": "ok", "extracted": _extracted_to_json(extracted)}
-    except IngestError as exc:
-        reply = {"status": "error", "error": type(exc).__name__, "message": str(exc)}
-    except MemoryError:
-        reply = {"status": "memory"}
-    except Exception as exc:
-        reply = {
-            "status": "unexpected",
-            "error": type(exc).__name__,
-            "message": str(exc)[:500],
-            "detail": traceback.format_exc(limit=-10),
-        }
-    status = _memory_status()
-    reply["rss_mb"] = status.get("VmRSS", 0) / 1024
-    if request.get("measure"):
-        reply["peak_mb"] = status.get("VmHWM", 0) / 1024
-    ran_out = status.get("VmPeak", 0) * 1024 >= NEAR_LIMIT * limit or bool(
-        _OUT_OF_MEMORY.search(str(reply.get("message", "")))
-    )
-    if reply["status"] in ("error", "unexpected") and ran_out:
-        reply = {**reply, "status": "memory"}
-    return reply
-
-
-def _memory_status() -> dict[str, int]:
-    """VmPeak, VmHWM, VmRSS... of this process in KB (empty where /proc is missing)."""
-    try:
-        with open("/proc/self/status") as f:
-            return {
-                key: int(value.split()[0])
-                for key, _, value in (line.partition(":") for line in f)
-                if key.startswith("Vm") and value.strip()
-            }
-    except OSError:
-        return {}
-
-
-def _reset_peak() -> None:
-    """Start VmHWM afresh, so that it measures one file (Linux 4.0+)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
-
-
-if __name__ == "__main__":
-    _serve(int(sys.argv[1]))
