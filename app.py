@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -42,6 +43,27 @@ EXAMPLES = [
 #: Seconds after the server listens before it warms up with no page open (a page starts it).
 WARM_UP_DELAY_S = 10.0
 UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"]
+#: Where the "Brief me" Markdown exports are written for download (Gradio serves the temp dir).
+EXPORTS = Path(tempfile.gettempdir()) / "briefing-exports"
+WRITING = "*Writing the briefing…*"
+
+#: A briefing is long, and the chat scrolls to its end (300 ms after a change): once it has
+#: replaced the "writing" line and the chat has scrolled, show its beginning instead.
+SHOW_BRIEFING_START = """() => {
+  const until = Date.now() + 10000;
+  const look = () => {
+    const all = document.querySelectorAll("#ba-chat [data-testid='bot']");
+    const last = all[all.length - 1], box = last && last.closest(".bubble-wrap");
+    if (!box || /^(Writing|Loading)/.test(last.innerText.trim())) {
+      if (Date.now() < until) setTimeout(look, 100);
+    } else if (last.querySelector("h1")) {
+      const asked = [...document.querySelectorAll("#ba-chat [data-testid='user']")].pop();
+      const start = () => (asked || last).getBoundingClientRect().top;
+      setTimeout(() => { box.scrollTop += start() - box.getBoundingClientRect().top - 44; }, 700);
+    }
+  };
+  look();
+}"""
 
 log = logging.getLogger("briefing.app")
 
@@ -106,10 +128,16 @@ class ChatApp:
     ) -> Iterator[tuple[str, str]]:
         """Stream an answer into the chat; the sources panel follows."""
         from assistant.answer import CitationEvent, Done, TextDelta
+        from assistant.briefing_view import requested_focus, without_briefings
         from assistant.render import answer_markdown, final_markdown, plain_text, sources_html
         from assistant.responder import QuestionError
 
         collection = collection or self.assistant.settings.collection
+        focus = requested_focus(message)
+        if focus is not None:  # "Brief me (on ...)", typed or retried
+            for text, panel, _ in self.briefing(focus, collection):
+                yield text, panel
+            return
         if not self.ready.is_set():
             self.start_warm_up()
             yield "*Loading the model and documents…*", sources_html(None, collection, _none)
@@ -121,6 +149,7 @@ class ChatApp:
                 if m["role"] == "assistant" or not isinstance(content, str):
                     content = plain_text(content)
                 turns.append({"role": m["role"], "content": content})
+        turns = without_briefings(turns)
         text, cites = "", {}
         try:
             for event in self.assistant.stream(message, history=turns, collection=collection):
@@ -139,6 +168,60 @@ class ChatApp:
             log.exception("answer failed")
             problem = _escape(f"{type(exc).__name__}: {exc}")
             yield f"*Something went wrong ({problem}).*", _skip()
+
+    # --- briefing ------------------------------------------------------------------------
+
+    def brief_pending(
+        self, focus: str, history: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], Any]:
+        """The "Brief me" button, at once: the request and a "writing" line in the chat."""
+        import gradio as gr
+
+        from assistant.briefing_view import request_text
+
+        asked = {"role": "user", "content": request_text(focus)}
+        writing = {"role": "assistant", "content": WRITING}
+        return [*(history or []), asked, writing], gr.update(visible=False)
+
+    def brief(
+        self, focus: str, history: list[dict[str, Any]], collection: str
+    ) -> tuple[list[dict[str, Any]], Any, Any]:
+        """The "Brief me" button, then: the briefing in place of the "writing" line, its quotes
+        in the Sources panel, its Markdown export offered for download."""
+        import gradio as gr
+
+        from assistant.briefing_view import write_export
+
+        *_, (text, panel, briefing) = self.briefing(focus, collection)
+        download = gr.update(visible=False)
+        if briefing is not None and briefing.documents:
+            download = gr.update(value=write_export(briefing, EXPORTS), visible=True)
+        return [*(history or [])[:-1], {"role": "assistant", "content": text}], panel, download
+
+    def briefing(self, focus: str | None, collection: str) -> Iterator[tuple[str, Any, Any]]:
+        """A briefing of ``collection`` for the chat, as (Markdown, Sources panel, Briefing);
+        before it is ready, a line saying what is happening (and no briefing)."""
+        from assistant.briefing_view import chat_markdown, sources_panel
+        from assistant.render import sources_html
+
+        collection = collection or self.assistant.settings.collection
+        if not self.ready.is_set():
+            self.start_warm_up()
+            yield "*Loading the model and documents…*", sources_html(None, collection, _none), None
+            self.ready.wait()
+        yield WRITING, _skip(), None
+        try:
+            briefing = self.assistant.brief(collection, focus=focus or None)
+        except ValueError as exc:  # a collection name or focus refused
+            yield f"*{_escape(str(exc))}*", _skip(), None
+            return
+        except Exception as exc:
+            log.exception("briefing failed")
+            problem = _escape(f"{type(exc).__name__}: {exc}")
+            yield f"*Something went wrong ({problem}).*", _skip(), None
+            return
+        panel = sources_panel(briefing, self._text_of(collection))
+        yield chat_markdown(briefing), panel, briefing
 
     def _text_of(self, collection: str) -> Any:
         cache: dict[str, str | None] = {}
@@ -327,7 +410,7 @@ def build_ui(chat: ChatApp) -> Any:
         sources = gr.HTML(sources_html(None, default, _none), render=False, elem_id="ba-sources")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=340):
-                gr.ChatInterface(
+                conversation = gr.ChatInterface(
                     chat.respond,
                     chatbot=gr.Chatbot(
                         height="68vh",
@@ -358,6 +441,26 @@ def build_ui(chat: ChatApp) -> Any:
                     autofocus=True,
                     api_name="ask",
                 )
+                with gr.Row(equal_height=True, elem_id="ba-brief-row"):
+                    focus = gr.Textbox(
+                        placeholder="Focus (optional), e.g. export controls",
+                        show_label=False,
+                        container=False,
+                        max_length=chat.assistant.settings.max_question_chars,
+                        scale=3,
+                        elem_id="ba-focus",
+                    )
+                    brief = gr.Button(
+                        "Brief me", size="md", scale=1, min_width=100, elem_id="ba-brief"
+                    )
+                    download = gr.DownloadButton(
+                        "Download .md",
+                        visible=False,
+                        size="md",
+                        scale=1,
+                        min_width=100,
+                        elem_id="ba-brief-download",
+                    )
             with gr.Column(scale=2, min_width=320), gr.Tabs():
                 with gr.Tab("Sources", elem_id="ba-sources-tab"):
                     sources.render()
@@ -406,6 +509,24 @@ def build_ui(chat: ChatApp) -> Any:
                             elem_id="ba-new-collection",
                         )
                         create = gr.Button("Create", scale=1, min_width=90, elem_id="ba-create")
+
+        # The briefing goes into the chat through chatbot_value, which ChatInterface offers for
+        # changing the conversation from outside (it keeps its own history in step). It is set
+        # once: several quick changes of it can reach the chat out of order.
+        quiet: dict[str, Any] = {"api_visibility": "undocumented"}
+        for trigger in (brief.click, focus.submit):
+            trigger(
+                chat.brief_pending,
+                [focus, conversation.chatbot],
+                [conversation.chatbot, download],
+                queue=False,
+                **quiet,
+            ).then(
+                chat.brief,
+                [focus, conversation.chatbot, collection],
+                [conversation.chatbot_value, sources, download],
+                **quiet,
+            ).then(None, js=SHOW_BRIEFING_START, **quiet)
 
         def upload(files, url, collection, progress=gr.Progress()):  # noqa: B008
             return chat.upload(files, url, collection, progress)
@@ -510,11 +631,13 @@ def serve(
     import uvicorn
 
     from assistant import Assistant
+    from assistant.memory import limit_malloc_arenas
     from ingest.locking import ServeLock
 
     started = time.perf_counter()
     assistant = assistant or Assistant()
     settings = assistant.settings
+    limit_malloc_arenas(settings.malloc_arena_max)  # before the server's threads start
     host = _bind_address(settings, host or settings.host)
     port = port or settings.port
     lock = None if settings.uses_chroma_server else ServeLock(settings.data_dir).acquire()

@@ -1,4 +1,5 @@
-"""The HTTP API under ``/api/v1``: ask (whole or streamed), documents, collections, health.
+"""The HTTP API under ``/api/v1``: ask (whole or streamed), brief, documents, collections,
+health.
 
 Every answer is ``Answer.to_dict()``; every error is ``{"error": {"code": ..., "message": ...}}``
 with a 4xx status. Streams are server-sent events: ``delta`` (a piece of text), ``citation``
@@ -17,7 +18,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant import uploads
@@ -55,6 +56,21 @@ class AskRequest(BaseModel):
     )
     collection: str | None = Field(None, description="Collection to ask (default: settings).")
     filters: Filters | None = Field(None, description="Restrict the sources.")
+
+
+class BriefRequest(BaseModel):
+    """What to brief on: a collection, optionally narrowed to a focus."""
+
+    collection: str | None = Field(None, description="Collection to brief (default: settings).")
+    focus: str | None = Field(
+        None,
+        description="Narrow the briefing to a topic, e.g. 'export controls' (at most as long "
+        "as a question may be).",
+    )
+
+
+#: The briefing as Markdown, as ``POST /api/v1/brief?format=md`` returns it.
+MARKDOWN_TYPE = "text/markdown; charset=utf-8"
 
 
 class UrlRequest(BaseModel):
@@ -183,6 +199,54 @@ def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
+
+    def checked_focus(focus: str | None) -> str | None:
+        from assistant.responder import clean_question
+
+        try:
+            return clean_question(focus, settings.max_question_chars) if focus else None
+        except QuestionError as exc:
+            if exc.code == "empty_question":
+                return None  # blank: no focus
+            raise ApiError(
+                422,
+                "focus_too_long",
+                f"the focus is {len(focus or ''):,} characters long; the limit is "
+                f"{settings.max_question_chars:,}",
+            ) from exc
+
+    @router.post(
+        "/brief",
+        summary="A cited briefing of a collection (JSON, or Markdown with ?format=md)",
+        description="Key points, who said what, key figures, a timeline and open questions, "
+        "each item citing `citations` by number. JSON: the briefing's fields plus `markdown` "
+        "(the export, with markers [n] and its sources). `?format=md` or `Accept: "
+        "text/markdown` returns that Markdown as a file to save.",
+        dependencies=ask_scope,
+        responses={200: {"content": {"application/json": {}, "text/markdown": {}}}},
+    )
+    def brief(
+        request: Request,
+        req: BriefRequest | None = None,
+        format: Literal["json", "md"] | None = None,
+    ) -> Response:
+        from assistant.briefing_view import briefing_json, export_name
+
+        req = req or BriefRequest()
+        collection = collection_of(req.collection)
+        briefing = assistant.brief(collection, focus=checked_focus(req.focus))
+        wants_md = format == "md" or (
+            format is None and "text/markdown" in request.headers.get("accept", "")
+        )
+        if wants_md:
+            return Response(
+                briefing.to_markdown(),
+                media_type=MARKDOWN_TYPE,
+                headers={
+                    "Content-Disposition": f'attachment; filename="{export_name(collection)}"'
+                },
+            )
+        return JSONResponse(briefing_json(briefing))
 
     @router.get("/documents", summary="The documents of a collection", dependencies=admin_scope)
     def documents(collection: str | None = None) -> JSONResponse:

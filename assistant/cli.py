@@ -22,6 +22,9 @@ commands:
       the passages closest in meaning, with scores and locations
   brief ask "question" [--collection NAME] [--json]
       a cited answer, with its sources listed under it (or "the documents don't say")
+  brief me [--collection NAME] [--focus TEXT] [--format md|json] [--output FILE]
+      a cited briefing of a collection: key points, who said what, key figures, a timeline
+      and open questions, each with markers [n] and the sources listed at the end
   brief collections
       collections and how many documents each holds
   brief serve [--host HOST] [--port PORT] [--workers N]
@@ -80,6 +83,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     collection_arg(p)
     p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+
+    p = sub.add_parser("me", help="a cited briefing of a collection (Markdown or JSON)")
+    collection_arg(p)
+    p.add_argument("--focus", metavar="TEXT", help='narrow it to a topic, e.g. "export controls"')
+    p.add_argument(
+        "--format",
+        choices=("md", "json"),
+        default="md",
+        help="md: Markdown with markers [n] and the sources (default); json: every field",
+    )
+    p.add_argument("--output", "-o", metavar="FILE", help="write it to FILE instead of printing")
 
     sub.add_parser("collections", help="list collections and their document counts")
 
@@ -267,6 +281,39 @@ def cmd_ask(args: argparse.Namespace, assistant: Any) -> int:
     return 0
 
 
+def cmd_me(args: argparse.Namespace, assistant: Any) -> int:
+    from assistant.briefing_view import briefing_json
+
+    briefing = assistant.brief(args.collection, focus=args.focus)
+    if args.format == "json":
+        text = json.dumps(briefing_json(briefing), indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = briefing.to_markdown()
+    if briefing.documents == 0:
+        print(
+            f"collection {briefing.collection!r} has no documents: nothing to brief on "
+            f"(add some with: brief ingest PATH --collection {briefing.collection})",
+            file=sys.stderr,
+        )
+    elif briefing.empty:
+        on = f" on {briefing.focus!r}" if briefing.focus else ""
+        print(f"the documents give nothing to brief on{on}", file=sys.stderr)
+    if not args.output:
+        sys.stdout.write(text)
+        return 0
+    try:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as exc:
+        print(f"error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(
+        f"wrote {args.output}: {briefing.title}, {len(briefing.citations)} source quote(s)",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_collections(args: argparse.Namespace, assistant: Any) -> int:
     cols = assistant.collections()
     if not cols:
@@ -295,6 +342,7 @@ COMMANDS = {
     "remove": cmd_remove,
     "search": cmd_search,
     "ask": cmd_ask,
+    "me": cmd_me,
     "collections": cmd_collections,
     "serve": cmd_serve,
 }
