@@ -216,9 +216,11 @@ class Forwarder:
         request = self.http.build_request("POST", url, headers=headers, content=body)
         try:
             response = await self.http.send(request, stream=True)
-        except httpx.TransportError:
+        except (httpx.TransportError, OSError, AttributeError):
             # Refused, or a kept-alive connection to a worker that has died: nothing has
             # reached the caller yet, and a question may be asked again, so try the next.
+            # (A socket closed by the dying worker mid-connect can surface inside the HTTP
+            # library as an AttributeError on its None transport, not as a TransportError.)
             return False
         try:
             await send(
