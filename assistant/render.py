@@ -205,7 +205,8 @@ header h1 { font-size: 18px; margin: 0 0 2px; }
 header .meta { font-size: 13px; color: #59636e; overflow-wrap: anywhere; }
 main { padding: 14px 18px 40px; max-width: 760px; white-space: pre-wrap;
        overflow-wrap: anywhere; }
-mark { background: #ffe58a; padding: 1px 0; outline: 2px solid #f2c200; border-radius: 2px; }
+mark { background: #ffe58a; padding: 1px 0; outline: 2px solid #f2c200; border-radius: 2px;
+       scroll-margin-top: 120px; }
 .missing { padding: 24px; }
 """
 

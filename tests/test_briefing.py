@@ -104,6 +104,11 @@ def test_key_points_and_open_questions(seed_briefing: Briefing) -> None:
     assert lead.startswith("Tight US export restrictions")
     questions = " ".join(p.text for p in seed_briefing.open_questions)
     assert "whether" in questions
+    # A leading "She" is named, in brackets; the citation keeps the source's words.
+    sacks = next(p for p in seed_briefing.open_questions if "cutting-edge AI" in p.text)
+    assert sacks.text.startswith("[Samm Sacks] questioned whether")
+    quote = {c.n: c.quote for c in seed_briefing.citations}[sacks.citations[0]]
+    assert quote.startswith("She questioned whether")
 
 
 def test_every_citation_quotes_its_document(seeded: Assistant, seed_briefing: Briefing) -> None:
@@ -165,7 +170,7 @@ def test_markdown_export(seed_briefing: Briefing) -> None:
     md = seed_briefing.to_markdown()
     for heading in ("# Briefing: seed", "## Key points", "## Who said what", "## Key figures"):
         assert heading in md
-    assert "**Jeffrey Ding** (George Washington University)" in md
+    assert "**Jeffrey Ding**, George Washington University:" in md
     assert md.count("\n1. ") == 1 and f"\n{len(seed_briefing.citations)}. " in md
     data = seed_briefing.to_dict()
     assert data["title"] == "Briefing: seed" and data["documents"] == 1

@@ -48,7 +48,7 @@ def assert_readable_briefing(markdown: str) -> None:
     for heading in SECTIONS:
         assert heading in markdown, heading
     who = markdown.split("## Who said what")[1].split("\n## ")[0]
-    assert "**Jeffrey Ding** (George Washington University)" in who
+    assert "**Jeffrey Ding**, George Washington University:" in who
     assert "Liang Wenfeng" in who
     used, listed = markers_and_sources(markdown)
     assert used and used <= listed, f"markers without a source: {used - listed}"

@@ -313,6 +313,7 @@ def _speaker(
             after = segment[segment.find(run[-1]) + len(run[-1]) :]
             role_words = [t for t in before if t.lower() in _TITLE_WORDS or _is_capital(t)] + title
             _describe(speaker, before, title, after, segments, i)
+            role_words = [w for w in role_words if not _HONORIFICS.match(w)]
             if not speaker.role and role_words:
                 speaker.role = " ".join(role_words)
             if not speaker.role:
@@ -341,6 +342,7 @@ def _describe(
             speaker.role = possessive.group("role")
         elif any(t.lower() in _TITLE_WORDS for t in pre.split()):
             speaker.role = pre
+    title = [t for t in title if not _HONORIFICS.match(t)]
     if title and not speaker.role:
         speaker.role = " ".join(title)
     for appositive in segments[i + 1 :]:
@@ -461,6 +463,10 @@ def _org(text: str) -> str:
     return re.sub(r"^the\s+(?=[A-Z])", "", text)
 
 
+#: Forms of address, not roles: "Dr Leah Okafor" is a doctor, but her role is what follows.
+_HONORIFICS = re.compile(r"^(?:dr|mr|mrs|ms|mx|miss|sir|dame)\.?$", re.I)
+
+
 def _join(first: str | None, second: str | None) -> str | None:
-    parts = [p for p in (first, second) if p]
+    parts = [p for p in (first, second) if p and not _HONORIFICS.match(p)]
     return "; ".join(dict.fromkeys(parts)) or None

@@ -9,6 +9,8 @@ sections stay extracted, since a pattern quoting the source cannot misquote it.
 
 from __future__ import annotations
 
+import datetime
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -123,6 +125,7 @@ class Briefer:
         )
         timings["extract_ms"] = _ms(started) - timings["read_ms"]
 
+        speakers = {id(x): s.speaker for s in everyone for x in s.sentences}
         citer = Citer()
         written: list[Point] = []
         asked: list[Point] = []
@@ -149,7 +152,10 @@ class Briefer:
         ] + (
             asked
             or [
-                Point(material.sentences[i].text, citer.sentence(material.sentences[i]))
+                Point(
+                    _named(material.sentences[i], speakers),
+                    citer.sentence(material.sentences[i]),
+                )
                 for i in open_idx
             ]
         )
@@ -246,6 +252,28 @@ def _reading_order(f: figures.Found) -> tuple[int, int, int]:
     return (f.sentence.doc_rank, f.sentence.position, f.start)
 
 
+_PRONOUN_START = re.compile(r"^(?:He|She)\b")
+
+
+def _named(sentence: Sentence, speakers: dict[int, str]) -> str:
+    """The sentence, with a leading "He"/"She" replaced by "[speaker]" when the attribution
+    patterns resolved it ("[Samm Sacks] questioned whether ..."); the citation keeps the
+    source's own words."""
+    who = speakers.get(id(sentence))
+    if who and _PRONOUN_START.match(sentence.text):
+        return _PRONOUN_START.sub(f"[{who}]", sentence.text, count=1)
+    return sentence.text
+
+
+def _human_date(iso: str) -> str:
+    """ "2026-03-14" as "14 March 2026" (other forms unchanged)."""
+    try:
+        day = datetime.date.fromisoformat(iso[:10])
+    except ValueError:
+        return iso
+    return f"{day.day} {day.strftime('%B')} {day.year}"
+
+
 def _documents(material: Material, wanted: np.ndarray) -> set[str]:
     return {s.doc.doc_id for i, s in enumerate(material.sentences) if wanted[i]}
 
@@ -264,7 +292,13 @@ def _timeline(dates: list[figures.Found], records: list[Any], citer: Citer) -> l
         if at < 0:
             continue
         entries.append(
-            (record.date[:10], record.date[:10], f"Published: {record.title}", None, (record, at))
+            (
+                record.date[:10],
+                _human_date(record.date),
+                f"Published: {record.title}",
+                None,
+                (record, at),
+            )
         )
     entries.sort(key=lambda e: (e[0], e[1]))
     events = []

@@ -37,7 +37,11 @@ def briefing_markdown(
 
     kind = "document" if briefing.documents == 1 else "documents"
     lines = [f"# {escape(briefing.title)}", ""]
-    lines.append(f"*{briefing.documents} {kind}; written by {escape(briefing.written_by)}.*")
+    if briefing.written_by == "offline":
+        how = "built offline from the documents' own sentences"
+    else:
+        how = f"written by {escape(briefing.written_by)}, each sentence checked against its source"
+    lines.append(f"*{briefing.documents} {kind}; {how}.*")
     if briefing.empty:
         lines += ["", "The documents give nothing to brief on" + _focus_words(briefing) + "."]
         return "\n".join(lines) + "\n"
@@ -47,7 +51,7 @@ def briefing_markdown(
     if briefing.who_said_what:
         lines += ["", "## Who said what", ""]
         for speaker, statements in _by_speaker(briefing.who_said_what):
-            lines.append(f"- **{escape(speaker)}**{_who(statements[0], escape)}")
+            lines.append(f"- **{escape(speaker)}**{_who(statements[0], escape)}:")
             lines += [f"  - {escape(_said(s))}{marks(s.citations)}" for s in statements]
     numbers = [f for f in briefing.key_figures if f.kind != "date"]
     if numbers:
@@ -86,7 +90,7 @@ def _by_speaker(statements: list[Statement]) -> list[tuple[str, list[Statement]]
 
 def _who(statement: Statement, escape: Callable[[str], str]) -> str:
     parts = [p for p in (statement.role, statement.affiliation) if p]
-    return f" ({escape(', '.join(parts))})" if parts else ""
+    return f", {escape(', '.join(parts))}" if parts else ""
 
 
 def _said(statement: Statement) -> str:
