@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     # --- serving -----------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Address the web app binds to.")
     port: int = Field(7860, ge=1, le=65535, description="Port the web app listens on.")
+    malloc_arena_max: int = Field(
+        2,
+        ge=0,
+        le=1024,
+        description="Memory pools (arenas) glibc's malloc may keep in the server, set when it "
+        "starts (assistant/memory.py). Each thread otherwise gets its own, up to eight per core, "
+        "and memory freed in one is not reused by the others: the server's memory creeps up "
+        "under load. 0: glibc's default. No effect on other C libraries.",
+    )
 
     # --- embedding ---------------------------------------------------------------------
     embed_dtype: str = Field(
