@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(PY) bench/startup.py
 	$(PY) bench/load.py
 	$(PY) bench/soak.py
+	$(PY) bench/brief.py
 
 # the loaders fed random and mutated files for FUZZ_MINUTES; figures in bench/results/fuzz.json
 FUZZ_MINUTES ?= 10
