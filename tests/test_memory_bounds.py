@@ -4,6 +4,7 @@ glibc's malloc arenas (``assistant/memory.py``). The figures over time are in ``
 from __future__ import annotations
 
 import io
+import os
 import sqlite3
 import subprocess
 import sys
@@ -149,3 +150,28 @@ def test_threads_share_the_capped_arenas() -> None:
     assert applied == "True" and capped == 2
     applied, default = _arenas(0)
     assert applied == "False" and default > 2  # without the cap: a pool for (almost) each thread
+
+
+def test_float32_passes_compile_no_onednn_kernels() -> None:
+    """oneDNN would compile and keep a GELU kernel for every new input shape (up to 1,024), and
+    those pin heap pages; in float32 the model runs on ATen's kernels instead."""
+    code = textwrap.dedent(
+        """
+        from assistant.index.embeddings import Embedder
+        embedder = Embedder(dtype="float32")
+        embedder.embed(["a short text", "a somewhat longer text than that one"] * 3)
+        embedder.embed_query("and a question?")
+        print("done")
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+        env={**os.environ, "ONEDNN_VERBOSE": "1"},
+    )
+    assert run.returncode == 0 and "done" in run.stdout, run.stderr
+    executed = [line for line in run.stdout.splitlines() if ",primitive,exec," in line]
+    assert not executed, executed[:3]

@@ -153,6 +153,11 @@ class Embedder:
         dtype = self.requested_dtype
         if dtype == "auto":
             dtype = _fastest_dtype()
+        if dtype == "float32":
+            # In float32, oneDNN runs only the GELUs and compiles and keeps a kernel for every new
+            # input shape (up to 1,024), which pin heap pages: a server's memory crept up by
+            # hundreds of MB as new shapes came (README, soak). ATen's own GELU is as fast.
+            torch.backends.mkldnn.enabled = False
         model = SentenceTransformer(
             str(model_path()),
             device="cpu",
