@@ -92,10 +92,51 @@ def add(
     **listeners: Any,
 ) -> Any:
     """Keep ``files`` (name, data) and ingest them, with ``extra`` sources (web addresses),
-    into ``collection``; returns the ingest report."""
+    into ``collection``; returns the ingest report.
+
+    An upload that fails or is skipped (corrupt, empty, an unsupported type) does not stay in
+    the uploads folder: the file it replaced, if any, is put back, so the folder keeps matching
+    what is stored and a later ingest of it does not meet the bad file. So does every upload
+    of a run that raises (the store locked by another process, say).
+    """
     with _ADDING:
-        sources = [keep(assistant.settings, collection, name, data) for name, data in files]
-        return assistant.ingest([*sources, *(extra or [])], collection=collection, **listeners)
+        kept: list[tuple[str, Path | None]] = []
+        try:
+            for name, data in files:
+                home = folder(assistant.settings, collection)
+                previous = _set_aside(home / safe_name(name))
+                kept.append((keep(assistant.settings, collection, name, data), previous))
+            report = assistant.ingest(
+                [*(path for path, _ in kept), *(extra or [])], collection=collection, **listeners
+            )
+        except BaseException:
+            for path, previous in kept:
+                _undo(Path(path), previous)
+            raise
+        status = {r.source: r.status for r in report.results}
+        for path, previous in kept:
+            if status.get(str(Path(path).resolve())) in ("failed", "skipped"):
+                _undo(Path(path), previous)
+            elif previous is not None:
+                previous.unlink(missing_ok=True)
+        return report
+
+
+def _set_aside(target: Path) -> Path | None:
+    """Move an existing upload out of the way (a hidden name, which ingest skips)."""
+    if not target.is_file() or target.is_symlink():
+        return None
+    aside = target.with_name(f".{target.name}.previous")
+    target.replace(aside)
+    return aside
+
+
+def _undo(path: Path, previous: Path | None) -> None:
+    """Drop a kept upload, putting back the file it replaced."""
+    if previous is not None and previous.exists():
+        previous.replace(path)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def shown(settings: Any, source: str) -> str:

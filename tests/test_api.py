@@ -161,6 +161,43 @@ def test_uploads_under_one_name_at_once_each_ingest_their_own_bytes(
     assert len(docs) == 1 and docs[0]["title"] in {f"Notice {k}" for k in range(8)}
 
 
+def test_a_failed_upload_leaves_the_stored_version_and_its_file(tmp_path: Path) -> None:
+    """Uploading a bad file under the name of a good one fails and changes nothing: the good
+    document is still listed and answered from, and its file in the uploads folder is still
+    the good one (a later ingest of the folder would otherwise meet the bad one). A failed
+    upload under a new name, and an unsupported one, leave no file behind."""
+    data = tmp_path / "data"
+    good = b"Harbour memo\n\nThe night ferry to Orrin Point leaves at 23:40 from pier 6.\n"
+    with served(Assistant(Settings(data_dir=data))) as client:
+
+        def upload(name: str, body: bytes) -> dict:
+            files = {"files": (name, body, "application/octet-stream")}
+            r = client.post("/api/v1/documents", files=files, data={"collection": "harbour"})
+            return r.json()["results"][0]
+
+        assert upload("memo.pdf", b"%PDF-1.7 not really")["status"] == "failed"
+        assert upload("memo.txt", good)["status"] == "ingested"
+        assert upload("memo.txt", b"")["status"] == "failed"
+        assert upload("tool.exe", b"MZ\x90\x00")["status"] in ("failed", "skipped")
+
+        folder = data / "uploads" / "harbour"
+        assert sorted(p.name for p in folder.iterdir()) == ["memo.txt"]
+        assert (folder / "memo.txt").read_bytes() == good
+        docs = client.get("/api/v1/documents", params={"collection": "harbour"}).json()
+        assert [d["title"] for d in docs["documents"]] == ["Harbour memo"]
+        answer = client.post(
+            "/api/v1/ask",
+            json={"question": "When does the night ferry leave?", "collection": "harbour"},
+        ).json()
+        assert "23:40" in answer["text"]
+
+        # A good replacement still replaces, and leaves nothing aside.
+        newer = good.replace(b"23:40", b"23:55")
+        assert upload("memo.txt", newer)["status"] == "ingested"
+        assert sorted(p.name for p in folder.iterdir()) == ["memo.txt"]
+        assert (folder / "memo.txt").read_bytes() == newer
+
+
 def test_upload_limits(api: httpx.Client) -> None:
     many = [("files", (f"n{i}.txt", b"Some words here.")) for i in range(4)]
     r = api.post("/api/v1/documents", files=many)
