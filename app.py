@@ -391,7 +391,11 @@ def build_ui(chat: ChatApp) -> Any:
     from assistant.render import sources_html
 
     default = chat.assistant.settings.collection
-    with gr.Blocks(title="Briefing Assistant", fill_width=True) as ui:
+    # Gradio keeps a copy of every file it serves or receives (uploads are copied into the
+    # data folder at once): each hour, drop those older than a day.
+    with gr.Blocks(
+        title="Briefing Assistant", fill_width=True, delete_cache=(3600, 24 * 3600)
+    ) as ui:
         with gr.Row(equal_height=True):
             with gr.Column(scale=3, min_width=300):
                 gr.Markdown(

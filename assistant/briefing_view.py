@@ -105,8 +105,10 @@ def write_export(briefing: Briefing, folder: Path) -> Path:
     """The briefing's Markdown export as ``folder/<digest>/briefing-<collection>.md``.
 
     One folder per content: two people briefing the same collection on different focuses at
-    once never overwrite each other's file, and the same briefing is written once.
+    once never overwrite each other's file, and the same briefing is written once. Exports
+    older than ``EXPORT_TTL_S`` are removed as new ones are written.
     """
+    prune_exports(folder)
     text = briefing.to_markdown()
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
     path = folder / digest / export_name(briefing.collection)
@@ -118,3 +120,27 @@ def write_export(briefing: Briefing, folder: Path) -> Path:
             out.write(text)
         os.replace(partial, path)
     return path
+
+
+#: How long a briefing's export stays downloadable (its page link) before it is removed.
+EXPORT_TTL_S = 24 * 3600
+
+
+def prune_exports(folder: Path, max_age_s: float = EXPORT_TTL_S) -> int:
+    """Remove export folders under ``folder`` last written more than ``max_age_s`` ago;
+    returns how many. Another process removing one at the same moment is not an error."""
+    import shutil
+    import time
+
+    if not folder.is_dir():
+        return 0
+    cutoff = time.time() - max_age_s
+    removed = 0
+    for entry in folder.iterdir():
+        try:
+            if entry.is_dir() and not entry.is_symlink() and entry.stat().st_mtime < cutoff:
+                shutil.rmtree(entry)
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed

@@ -199,3 +199,24 @@ def test_api_brief_with_a_chat_model_that_cannot_be_reached_is_503(seeded: Path)
         assert r.status_code == 503, r.text
         assert r.json()["error"]["code"] == "model_unavailable" and r.json()["error"]["message"]
         assert int(r.headers["retry-after"]) > 0
+
+
+def test_downloaded_exports_do_not_pile_up(tmp_path: Path) -> None:
+    """The web chat's Download .md files: one per briefing, and those older than a day go
+    when a new one is written (the same briefing again is the same file)."""
+    import os
+    import time
+
+    from assistant.briefing.items import Briefing
+    from assistant.briefing_view import EXPORT_TTL_S, write_export
+
+    folder = tmp_path / "exports"
+    old = write_export(Briefing(collection="harbour", focus="ferries", documents=1), folder)
+    assert old.name == "briefing-harbour.md" and old.read_text().startswith("# Briefing")
+    again = write_export(Briefing(collection="harbour", focus="ferries", documents=1), folder)
+    assert again == old
+    stale = time.time() - EXPORT_TTL_S - 60
+    os.utime(old.parent, (stale, stale))
+    new = write_export(Briefing(collection="harbour", focus="tides", documents=1), folder)
+    assert new.is_file() and not old.exists()
+    assert [p.name for p in folder.iterdir()] == [new.parent.name]
