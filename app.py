@@ -447,7 +447,7 @@ def build_ui(chat: ChatApp) -> Any:
                 )
                 with gr.Row(equal_height=True, elem_id="ba-brief-row"):
                     focus = gr.Textbox(
-                        placeholder="Focus (optional), e.g. export controls",
+                        placeholder="Focus (optional)",
                         show_label=False,
                         container=False,
                         max_length=chat.assistant.settings.max_question_chars,
