@@ -175,7 +175,7 @@ class Index:
         while True:
             got = col.get(include=["documents", "metadatas"], limit=page, offset=offset)
             for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-                if live.get(meta.get("doc_id")) == meta.get("hash"):
+                if meta and live.get(meta.get("doc_id")) == meta.get("hash"):
                     out.append(Hit(id=cid, text=text, metadata=meta, similarity=0.0))
             if len(got["ids"]) < page:
                 return out
@@ -218,7 +218,9 @@ class Index:
             res["distances"][0],
             strict=True,
         ):
-            if live.get(meta.get("doc_id")) != meta.get("hash"):
+            # A chunk deleted while the query ran (its document replaced) can come back
+            # without its metadata or text: it is not live either.
+            if not meta or text is None or live.get(meta.get("doc_id")) != meta.get("hash"):
                 continue
             hits.append(Hit(id=cid, text=text, metadata=meta, similarity=1.0 - float(dist)))
         return hits[:k]
