@@ -31,6 +31,7 @@ for _var in ("NO_PROXY", "no_proxy"):
     os.environ[_var] = ",".join(dict.fromkeys([*_hosts, "127.0.0.1", "localhost"]))
 
 from assistant import uploads  # noqa: E402 - after the environment above
+from assistant.access import view_signer  # noqa: E402
 
 SAMPLES_DIR = Path(__file__).resolve().parent / "assistant" / "samples"
 #: Questions the sample documents answer, offered on an empty chat.
@@ -87,6 +88,8 @@ class ChatApp:
     def __init__(self, assistant: Any, samples: bool = True) -> None:
         self.assistant = assistant
         self.samples = samples
+        #: Signs the chat's links to the viewer (with API keys set, the viewer wants them).
+        self.sign = view_signer(assistant.settings)
         self.ready = threading.Event()
         self._warming = threading.Lock()
         self._warm_started = False
@@ -155,13 +158,14 @@ class ChatApp:
             for event in self.assistant.stream(message, history=turns, collection=collection):
                 if isinstance(event, TextDelta):
                     text += event.text
-                    yield answer_markdown(text, cites, collection), _skip()
+                    yield answer_markdown(text, cites, collection, sign=self.sign), _skip()
                 elif isinstance(event, CitationEvent):
                     cites[event.citation.n] = event.citation
                 elif isinstance(event, Done):
                     answer = event.answer
-                    final = final_markdown(answer, collection)
-                    yield final, sources_html(answer, collection, self._text_of(collection))
+                    final = final_markdown(answer, collection, self.sign)
+                    panel = sources_html(answer, collection, self._text_of(collection), self.sign)
+                    yield final, panel
         except QuestionError as exc:
             yield f"*{_escape(str(exc))}*", _skip()
         except Exception as exc:
@@ -220,8 +224,8 @@ class ChatApp:
             problem = _escape(f"{type(exc).__name__}: {exc}")
             yield f"*Something went wrong ({problem}).*", _skip(), None
             return
-        panel = sources_panel(briefing, self._text_of(collection))
-        yield chat_markdown(briefing), panel, briefing
+        panel = sources_panel(briefing, self._text_of(collection), self.sign)
+        yield chat_markdown(briefing, self.sign), panel, briefing
 
     def _text_of(self, collection: str) -> Any:
         cache: dict[str, str | None] = {}

@@ -125,14 +125,16 @@ def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
     """The ``/api/v1`` routes over ``assistant``; ``ready()`` tells whether it has warmed up."""
     from fastapi import Depends
 
-    from assistant.access import Guard
+    from assistant.access import Guard, view_signer
     from assistant.answer import CitationEvent, Done, TextDelta
     from assistant.llm import ModelUnavailable
+    from assistant.render import answer_with_views, with_view
     from assistant.responder import QuestionError
     from assistant.settings import check_collection_name
 
     settings = assistant.settings
     guard = guard or Guard(settings)
+    sign = view_signer(settings)  # citations' viewer addresses (``view``)
     router = APIRouter(prefix=API_PREFIX, tags=["briefing"])
     ask_scope = [Depends(guard.needs("ask"))]
     admin_scope = [Depends(guard.needs("admin"))]
@@ -161,7 +163,7 @@ def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
             raise ApiError(422, "invalid_question", str(exc)) from exc
         except ValueError as exc:  # bad filters
             raise ApiError(422, "invalid_request", str(exc)) from exc
-        return JSONResponse(answer.to_dict())
+        return JSONResponse(answer_with_views(answer, collection, sign))
 
     @router.post(
         "/ask/stream",
@@ -184,9 +186,10 @@ def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
                     if isinstance(event, TextDelta):
                         yield _sse("delta", {"text": event.text})
                     elif isinstance(event, CitationEvent):
-                        yield _sse("citation", event.citation.to_dict())
+                        cited = with_view(event.citation.to_dict(), collection, sign)
+                        yield _sse("citation", cited)
                     elif isinstance(event, Done):
-                        yield _sse("done", event.answer.to_dict())
+                        yield _sse("done", answer_with_views(event.answer, collection, sign))
             except (QuestionError, ValueError) as exc:
                 yield _sse("error", error_body("invalid_request", str(exc))["error"])
             except ModelUnavailable as exc:
@@ -246,7 +249,10 @@ def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
                     "Content-Disposition": f'attachment; filename="{export_name(collection)}"'
                 },
             )
-        return JSONResponse(briefing_json(briefing))
+        data = briefing_json(briefing)
+        for item in data["citations"]:
+            with_view(item, collection, sign)
+        return JSONResponse(data)
 
     @router.get("/documents", summary="The documents of a collection", dependencies=admin_scope)
     def documents(collection: str | None = None) -> JSONResponse:

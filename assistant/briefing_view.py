@@ -20,7 +20,13 @@ from typing import Any
 from assistant.answer import Answer, Citation
 from assistant.briefing import Briefing
 from assistant.briefing.markdown import briefing_markdown
-from assistant.render import DocumentText, answer_markdown, escape_markdown, sources_html
+from assistant.render import (
+    DocumentText,
+    Signer,
+    answer_markdown,
+    escape_markdown,
+    sources_html,
+)
 
 #: "Brief me", "brief me on export controls", "Brief me on “export controls”."
 _REQUEST = re.compile(r"brief me(?:\s+on\s+(.+?))?[\s.!?]*", re.IGNORECASE | re.DOTALL)
@@ -68,7 +74,7 @@ def without_briefings(turns: list[dict[str, str]]) -> list[dict[str, str]]:
     return kept
 
 
-def chat_markdown(briefing: Briefing) -> str:
+def chat_markdown(briefing: Briefing, sign: Signer | None = None) -> str:
     """The briefing for the chat: escaped text, each marker a link to its quote in /view."""
     if briefing.documents == 0:
         return (
@@ -76,19 +82,21 @@ def chat_markdown(briefing: Briefing) -> str:
             "nothing to brief on: add some under *Documents*, then ask again."
         )
     return briefing_markdown(
-        briefing, marker=_marker(briefing.collection), escape=escape_markdown, sources=False
+        briefing, marker=_marker(briefing.collection, sign), escape=escape_markdown, sources=False
     )
 
 
-def _marker(collection: str) -> Callable[[Citation], str]:
+def _marker(collection: str, sign: Signer | None) -> Callable[[Citation], str]:
     def marker(citation: Citation) -> str:
         # The same link, with the same hover, as an answer's marker.
-        return answer_markdown(f"[{citation.n}]", {citation.n: citation}, collection)
+        return answer_markdown(f"[{citation.n}]", {citation.n: citation}, collection, sign=sign)
 
     return marker
 
 
-def sources_panel(briefing: Briefing, document_text: DocumentText) -> str:
+def sources_panel(
+    briefing: Briefing, document_text: DocumentText, sign: Signer | None = None
+) -> str:
     """The Sources panel: every quote the briefing cites, highlighted in its paragraph."""
     if briefing.empty:
         where = html.escape(briefing.collection)
@@ -98,7 +106,7 @@ def sources_panel(briefing: Briefing, document_text: DocumentText) -> str:
             + ".</div>"
         )
     cited = Answer(question=briefing.focus or "", text="", citations=briefing.citations)
-    return sources_html(cited, briefing.collection, document_text)
+    return sources_html(cited, briefing.collection, document_text, sign)
 
 
 def write_export(briefing: Briefing, folder: Path) -> Path:

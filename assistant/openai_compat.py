@@ -48,12 +48,15 @@ def _text(content: str | list[dict[str, Any]] | None) -> str:
 
 def create_openai_router(assistant: Any, guard: Any) -> APIRouter:
     """The ``/v1`` routes over ``assistant``, behind ``guard``'s ask scope."""
+    from assistant.access import view_signer
     from assistant.answer import CitationEvent, Done, TextDelta
+    from assistant.render import with_view
     from assistant.responder import QuestionError
 
     router = APIRouter(prefix="/v1", tags=["openai-compatible"])
     scope = [Depends(guard.needs("ask"))]
     settings = assistant.settings
+    sign = view_signer(settings)
 
     def collection_for(model: str) -> str:
         return model if model in assistant.collections() else settings.collection
@@ -106,7 +109,9 @@ def create_openai_router(assistant: Any, guard: Any) -> APIRouter:
                         }
                     ],
                     "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-                    "citations": [c.to_dict() for c in answer.citations],
+                    "citations": [
+                        with_view(c.to_dict(), collection, sign) for c in answer.citations
+                    ],
                     "abstained": answer.abstained,
                 }
             )
@@ -135,7 +140,9 @@ def create_openai_router(assistant: Any, guard: Any) -> APIRouter:
                         yield chunk(
                             {},
                             "stop",
-                            citations=[c.to_dict() for c in answer.citations],
+                            citations=[
+                                with_view(c.to_dict(), collection, sign) for c in answer.citations
+                            ],
                             abstained=answer.abstained,
                             text=answer.text,
                         )

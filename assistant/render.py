@@ -30,36 +30,65 @@ def escape_markdown(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
-def view_url(collection: str, doc_id: str, start: int, end: int) -> str:
-    """The viewer's address for a span of a document."""
-    query = urlencode({"start": start, "end": end})
-    return f"/view/{quote(collection, safe='')}/{quote(doc_id, safe='')}?{query}#hl"
+#: ``sign(collection, doc_id)``: the token a viewer link carries (``access.view_token``), or
+#: None when links need none (no API keys).
+Signer = Callable[[str, str], str | None]
 
 
-def citation_url(collection: str, citation: Citation) -> str:
-    return view_url(collection, citation.doc_id, citation.start, citation.end)
+def view_url(collection: str, doc_id: str, start: int, end: int, sign: Signer | None = None) -> str:
+    """The viewer's address for a span of a document, signed by ``sign`` when given."""
+    params: dict[str, str | int] = {"start": start, "end": end}
+    token = sign(collection, doc_id) if sign else None
+    if token:
+        params["t"] = token
+    return f"/view/{quote(collection, safe='')}/{quote(doc_id, safe='')}?{urlencode(params)}#hl"
+
+
+def citation_url(collection: str, citation: Citation, sign: Signer | None = None) -> str:
+    return view_url(collection, citation.doc_id, citation.start, citation.end, sign)
+
+
+def with_view(item: dict[str, Any], collection: str, sign: Signer | None) -> dict[str, Any]:
+    """A citation's or passage's plain data (``doc_id``, ``start``, ``end``) with ``view``: its
+    viewer address (a path on this server), signed when the server has API keys."""
+    item["view"] = view_url(collection, item["doc_id"], item["start"], item["end"], sign)
+    return item
+
+
+def answer_with_views(answer: Answer, collection: str, sign: Signer | None) -> dict[str, Any]:
+    """``Answer.to_dict()``, each citation and related passage with its ``view`` address."""
+    data = answer.to_dict()
+    for item in (*data["citations"], *data["related"]):
+        with_view(item, collection, sign)
+    return data
 
 
 #: Shown after a sentence that its cited passage does not support.
 UNSUPPORTED = '<span class="ba-flag">⚠ not supported by the cited source</span>'
 
 
-def final_markdown(answer: Answer, collection: str) -> str:
+def final_markdown(answer: Answer, collection: str, sign: Signer | None = None) -> str:
     """The finished answer for the chat: as ``answer_markdown``, each sentence that its cited
     passage does not support flagged."""
     cites = {c.n: c for c in answer.citations}
     if answer.abstained or not answer.sentences:
-        return answer_markdown(answer.text, cites, collection, abstained=answer.abstained)
+        return answer_markdown(
+            answer.text, cites, collection, abstained=answer.abstained, sign=sign
+        )
     parts = []
     for sentence in answer.sentences:
         body = sentence.text + "".join(f" [{n}]" for n in sentence.citations)
-        part = answer_markdown(body, cites, collection)
+        part = answer_markdown(body, cites, collection, sign=sign)
         parts.append(part if sentence.supported else f"{part} {UNSUPPORTED}")
     return " ".join(parts)
 
 
 def answer_markdown(
-    text: str, citations: dict[int, Citation], collection: str, abstained: bool = False
+    text: str,
+    citations: dict[int, Citation],
+    collection: str,
+    abstained: bool = False,
+    sign: Signer | None = None,
 ) -> str:
     """An answer for the chat: escaped text, each known marker a link to its quote.
 
@@ -76,7 +105,7 @@ def answer_markdown(
         else:
             hover = f"{cite.title} — {cite.location}".replace('"', "'")
             hover = escape_markdown(hover)
-            out.append(f'[\\[{n}\\]]({citation_url(collection, cite)} "{hover}")')
+            out.append(f'[\\[{n}\\]]({citation_url(collection, cite, sign)} "{hover}")')
         pos = m.end()
     out.append(escape_markdown(text[pos:]))
     body = "".join(out)
@@ -136,7 +165,12 @@ def highlighted(text: str, start: int, end: int, context: bool = True) -> str:
 DocumentText = Callable[[str], str | None]
 
 
-def sources_html(answer: Answer | None, collection: str, document_text: DocumentText) -> str:
+def sources_html(
+    answer: Answer | None,
+    collection: str,
+    document_text: DocumentText,
+    sign: Signer | None = None,
+) -> str:
     """The sources panel: each citation's quote in its paragraph, or the related passages."""
     if answer is None:
         return (
@@ -144,7 +178,7 @@ def sources_html(answer: Answer | None, collection: str, document_text: Document
             "answer appear here, with the quoted words highlighted.</div>"
         )
     if answer.abstained or not answer.citations:
-        return _related_html(answer.related, collection, document_text)
+        return _related_html(answer.related, collection, document_text, sign)
     cards = []
     for c in answer.citations:
         text = document_text(c.doc_id)
@@ -160,7 +194,7 @@ def sources_html(answer: Answer | None, collection: str, document_text: Document
         )
         cards.append(
             f'<li class="ba-source" id="ba-source-{c.n}">'
-            f'<a class="ba-open" href="{html.escape(citation_url(collection, c))}">'
+            f'<a class="ba-open" href="{html.escape(citation_url(collection, c, sign))}">'
             f'<span class="ba-n">[{c.n}]</span> {html.escape(c.title)}</a>'
             f'<div class="ba-loc">{html.escape(c.location)}</div>'
             f"{flag}<blockquote>{body}</blockquote></li>"
@@ -172,7 +206,12 @@ def sources_html(answer: Answer | None, collection: str, document_text: Document
     )
 
 
-def _related_html(related: list[Passage], collection: str, document_text: DocumentText) -> str:
+def _related_html(
+    related: list[Passage],
+    collection: str,
+    document_text: DocumentText,
+    sign: Signer | None = None,
+) -> str:
     if not related:
         return (
             '<div class="ba-sources ba-abstained"><h3>Not found in your documents</h3>'
@@ -182,7 +221,7 @@ def _related_html(related: list[Passage], collection: str, document_text: Docume
     for p in related:
         text = document_text(p.doc_id)
         body = html.escape(p.text) if text is None else html.escape(text[p.start : p.end])
-        url = view_url(collection, p.doc_id, p.start, p.end)
+        url = view_url(collection, p.doc_id, p.start, p.end, sign)
         cards.append(
             f'<li class="ba-source ba-related">'
             f'<a class="ba-open" href="{html.escape(url)}">{html.escape(p.title)}</a>'
@@ -217,11 +256,7 @@ def viewer_page(record: Any | None, start: int, end: int, source: str | None = N
     ``source`` is how to name where it came from (default: the stored path or URL).
     """
     if record is None:
-        return (
-            "<!doctype html><html><head><meta charset='utf-8'><title>Not found</title>"
-            f"<style>{VIEWER_CSS}</style></head><body><p class='missing'>This document is no "
-            "longer in the collection.</p></body></html>"
-        )
+        return _viewer_notice("Not found", "This document is no longer in the collection.")
     text = record.text
     start = max(0, min(start, len(text)))
     end = max(start, min(end, len(text)))
@@ -238,4 +273,21 @@ def viewer_page(record: Any | None, start: int, end: int, source: str | None = N
         f"<header><h1>{html.escape(record.title)}</h1>"
         f"<div class='meta'>{html.escape(meta)}</div></header>"
         f"<main>{body}</main></body></html>"
+    )
+
+
+def _viewer_notice(title: str, message: str) -> str:
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{VIEWER_CSS}</style></head><body>"
+        f"<p class='missing'>{html.escape(message)}</p></body></html>"
+    )
+
+
+def viewer_refused_page() -> str:
+    """The viewer's answer to a link without a valid token (the server has API keys)."""
+    return _viewer_notice(
+        "Link not valid",
+        "This link to a document is not valid here: open the document from a citation in an "
+        "answer.",
     )

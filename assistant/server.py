@@ -3,8 +3,9 @@
 ``/api/v1/...`` is the HTTP API (``assistant/api.py``), documented at ``/docs``; ``/v1/...`` its
 OpenAI-compatible face (``assistant/openai_compat.py``).
 ``/view/<collection>/<doc_id>?start=&end=`` shows a stored document's cleaned text with the
-span highlighted; it is what every citation marker and source card links to. Its pages are
-plain escaped text under a Content-Security-Policy that forbids scripts.
+span highlighted; it is what every citation marker and source card links to. With API keys
+set, it wants the token such links carry (``access.view_token``). Its pages are plain escaped
+text under a Content-Security-Policy that forbids scripts.
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ def create_app(assistant: Any, ready: Any = None) -> Any:
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     from assistant import uploads
-    from assistant.access import Guard
+    from assistant.access import Guard, view_allowed
     from assistant.api import ApiError, create_router, error_body
     from assistant.llm import ModelUnavailable
     from assistant.openai_compat import create_openai_router
-    from assistant.render import viewer_page
+    from assistant.render import viewer_page, viewer_refused_page
 
     app = FastAPI(
         title="Briefing Assistant",
@@ -81,18 +82,21 @@ def create_app(assistant: Any, ready: Any = None) -> Any:
         response_model=None,
         include_in_schema=False,
     )
-    def view(collection: str, doc_id: str, start: int = 0, end: int = 0) -> HTMLResponse:
+    def view(
+        collection: str, doc_id: str, start: int = 0, end: int = 0, t: str = ""
+    ) -> HTMLResponse:
+        headers = {"Content-Security-Policy": VIEWER_CSP, "X-Content-Type-Options": "nosniff"}
+        if not view_allowed(assistant.settings, collection, doc_id, t):
+            # With API keys, only a link the server made (an answer's citation) opens a
+            # document; whether the document exists is not told.
+            return HTMLResponse(viewer_refused_page(), status_code=403, headers=headers)
         try:
             record = assistant.document(doc_id, collection=collection)
         except ValueError:  # not a valid collection name
             record = None
         source = uploads.shown(assistant.settings, record.source) if record else None
         page = viewer_page(record, start, end, source)
-        return HTMLResponse(
-            page,
-            status_code=200 if record else 404,
-            headers={"Content-Security-Policy": VIEWER_CSP, "X-Content-Type-Options": "nosniff"},
-        )
+        return HTMLResponse(page, status_code=200 if record else 404, headers=headers)
 
     @app.get("/healthz", response_model=None, include_in_schema=False)
     def health() -> JSONResponse:

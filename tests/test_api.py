@@ -262,6 +262,54 @@ def test_keys_scopes_and_rate_limit(tmp_path: Path) -> None:
         assert api.get("/api/v1/health", headers=admin).status_code == 200
 
 
+def test_with_keys_the_viewer_opens_only_the_links_answers_give(tmp_path: Path) -> None:
+    """With API keys, a document's full text is shown only through the signed address an
+    answer's citation carries (``view``): not by its collection and id alone, not with the
+    token of another document, not with keys changed. Without keys, no token is needed."""
+    settings = Settings(data_dir=tmp_path / "data", api_keys=f"{ADMIN}:admin,{WIDGET}:ask")
+    assistant = Assistant(settings)
+    assert assistant.ingest([SEED]).ok
+    widget = {"Authorization": f"Bearer {WIDGET}"}
+    with served(assistant) as api:
+        answer = api.post(
+            "/api/v1/ask", json={"question": "Who founded DeepSeek?"}, headers=widget
+        ).json()
+        cite = answer["citations"][0]
+        assert cite["view"].startswith(f"/view/default/{cite['doc_id']}?") and "&t=" in cite["view"]
+        page = api.get(cite["view"])
+        assert page.status_code == 200 and cite["quote"] in page.text
+        assert 'id="hl"' in page.text
+
+        bare = api.get(f"/view/default/{cite['doc_id']}?start=0&end=10")
+        assert bare.status_code == 403 and "not valid" in bare.text
+        assert cite["quote"] not in bare.text and "DeepSeek" not in bare.text
+        token = cite["view"].split("&t=")[1].split("#")[0]
+        other = api.get(f"/view/other/{cite['doc_id']}?t={token}")
+        assert other.status_code == 403
+        assert api.get(f"/view/default/{cite['doc_id']}?t=%FF%00{token}").status_code == 403
+
+        # Streams, briefings and the OpenAI-compatible face give signed addresses too.
+        brief = api.post("/api/v1/brief", json={}, headers=widget).json()
+        assert all(api.get(c["view"]).status_code == 200 for c in brief["citations"][:3])
+        chat = api.post(
+            "/v1/chat/completions",
+            json={
+                "model": "default",
+                "messages": [{"role": "user", "content": "Who founded DeepSeek?"}],
+            },
+            headers=widget,
+        ).json()
+        assert api.get(chat["citations"][0]["view"]).status_code == 200
+
+    rotated = Settings(data_dir=tmp_path / "data", api_keys=f"{ADMIN}2:admin")
+    with served(Assistant(rotated)) as api:
+        assert api.get(cite["view"]).status_code == 403  # new keys retire the old links
+
+    with served(Assistant(Settings(data_dir=tmp_path / "data"))) as api:
+        bare = api.get(f"/view/default/{cite['doc_id']}?start=0&end=10")
+        assert bare.status_code == 200 and "DeepSeek" in bare.text
+
+
 def test_openai_package_against_our_server(api: httpx.Client) -> None:
     from openai import OpenAI
 

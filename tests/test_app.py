@@ -71,3 +71,33 @@ def test_with_keys_the_chat_asks_for_an_admin_key(tmp_path: Path) -> None:
         admin = client.post("/login", data={"username": "me", "password": "admin-key-0123456789"})
         assert admin.status_code == 200
         assert client.get("/config").status_code == 200
+
+
+def test_with_keys_the_chats_links_open_the_viewer(tmp_path: Path) -> None:
+    """With API keys, the viewer wants the token the server signs links with: the chat's
+    markers, source cards and briefing markers carry it, so they open; a bare address does
+    not."""
+    import re
+
+    from pydantic import SecretStr
+
+    from app import make_app
+    from tests.conftest import SEED
+
+    keys = SecretStr("admin-key-0123456789:admin,ask-key-0123456789:ask")
+    assistant = Assistant(Settings(data_dir=tmp_path / "data", api_keys=keys))
+    assert assistant.ingest([SEED]).ok
+    app, chat = make_app(assistant, samples=False)
+    chat.ready.set()
+    *_, (answer, panel) = chat.respond("Who founded DeepSeek?", [], "default")
+    *_, (briefing, _, _) = chat.briefing(None, "default")
+    links = re.findall(r"\((/view/[^ )]+)", answer) + re.findall(r'href="(/view/[^"]+)"', panel)
+    links += re.findall(r"\((/view/[^ )]+)", briefing)[:3]
+    links = [link.replace("&amp;", "&") for link in links]  # the panel's are HTML-escaped
+    assert len(links) >= 5 and all("&t=" in link for link in links)
+    with served(assistant, app) as client:
+        for link in links:
+            page = client.get(link)
+            assert page.status_code == 200 and '<mark id="hl">' in page.text
+        bare = re.sub(r"&t=[^&#]+", "", links[0])
+        assert client.get(bare).status_code == 403

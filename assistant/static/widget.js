@@ -323,7 +323,7 @@ textarea { flex: 1; min-width: 0; height: 42px; max-height: 120px; resize: none;
 
   function keep(question, answer) {
     const pick = (o, names) => Object.fromEntries(names.map((k) => [k, o[k]]));
-    const cited = ["n", "doc_id", "title", "location", "quote", "start", "end", "supported"];
+    const cited = ["n", "doc_id", "title", "location", "quote", "start", "end", "supported", "view"];
     turns.push({
       question,
       answer: {
@@ -331,7 +331,7 @@ textarea { flex: 1; min-width: 0; height: 42px; max-height: 120px; resize: none;
         abstained: !!answer.abstained,
         citations: (answer.citations || []).map((c) => pick(c, cited)),
         related: (answer.related || []).map((p) =>
-          pick(p, ["doc_id", "title", "location", "text", "start", "end"]),
+          pick(p, ["doc_id", "title", "location", "text", "start", "end", "view"]),
         ),
         sentences: answer.sentences || [],
       },
@@ -369,9 +369,12 @@ textarea { flex: 1; min-width: 0; height: 42px; max-height: 120px; resize: none;
     return node;
   }
 
-  function viewUrl(doc, start, end) {
-    const where = `${encodeURIComponent(collection)}/${encodeURIComponent(doc)}`;
-    return `${base}/view/${where}?start=${start}&end=${end}#hl`;
+  // The server gives each citation its viewer address ("view", signed when it has API keys);
+  // an older server did not, and its viewer needs no signature.
+  function viewUrl(item) {
+    if (typeof item.view === "string" && item.view.startsWith("/view/")) return base + item.view;
+    const where = `${encodeURIComponent(collection)}/${encodeURIComponent(item.doc_id)}`;
+    return `${base}/view/${where}?start=${item.start}&end=${item.end}#hl`;
   }
 
   // A source: a button with its title and location that shows the quote below it.
@@ -389,7 +392,7 @@ textarea { flex: 1; min-width: 0; height: 42px; max-height: 120px; resize: none;
       el("blockquote", { text: words }),
       item.doc_id
         ? el("a", {
-            href: viewUrl(item.doc_id, item.start, item.end),
+            href: viewUrl(item),
             target: "_blank",
             rel: "noopener noreferrer",
             text: "Open the document ↗",
