@@ -588,3 +588,22 @@ def test_rate_limit_and_network_failures_offer_a_retry(
         answer = finished(page, before - 1)
         assert "Liang Wenfeng" in answer.inner_text()
         assert part(page, ".msg.user").count() == 1  # retries don't repeat the question
+
+        # Stop: while an answer is on its way the Ask button stops it; nothing half-done is
+        # shown, and the button asks again.
+        page.route(stream, lambda route: stalled.append(route))  # never answered
+        before = replies(page).count()
+        part(page, "textarea").fill("Where is DeepSeek based?")
+        part(page, "textarea").press("Enter")
+        button = part(page, "button.send")
+        button.filter(has_text="Stop").wait_for()
+        assert button.get_attribute("aria-label") == "Stop the answer"
+        part(page, "textarea").press("Enter")  # Enter does not stop it
+        assert button.inner_text() == "Stop"
+        button.click()
+        stopped = finished(page, before)
+        assert stopped.inner_text().strip() == "Stopped."
+        assert button.inner_text() == "Ask" and button.get_attribute("aria-label") is None
+        page.unroute(stream)
+        answer = ask(page, "Where is DeepSeek based?")
+        assert "Hangzhou" in answer.inner_text()

@@ -111,6 +111,7 @@ textarea { flex: 1; min-width: 0; height: 42px; max-height: 120px; resize: none;
 .send { border: 0; border-radius: 8px; padding: 0 14px; font-weight: 600;
   background: var(--accent); color: var(--on-accent); }
 .send:disabled { opacity: .55; cursor: default; }
+.msg .stopped { color: #59636e; font-style: italic; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
   white-space: nowrap; }
 @media (max-width: 480px) {
@@ -188,7 +189,7 @@ textarea { flex: 1; min-width: 0; height: 42px; max-height: 120px; resize: none;
     onkeydown: (e) => {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
         e.preventDefault();
-        submit();
+        if (!busy) submit(); // Enter asks; only the Stop button stops
       }
     },
   });
@@ -579,7 +580,7 @@ textarea { flex: 1; min-width: 0; height: 42px; max-height: 120px; resize: none;
     if (busy) return;
     const controller = new AbortController();
     busy = controller;
-    send.disabled = true;
+    stopping(true);
     const turn = history();
     asked = asked || addMessage("user", el("p", { text: question }));
     const reply = addMessage("bot", el("p", { class: "typing", text: "Looking it up" }));
@@ -635,7 +636,13 @@ textarea { flex: 1; min-width: 0; height: 42px; max-height: 120px; resize: none;
       keep(question, answer);
     } catch (err) {
       if (controller.signal.aborted && !timedOut) {
-        reply.remove(); // cleared on purpose
+        if (controller.stopped) {
+          // Stopped by the reader: nothing half-checked is shown, and the turn is not kept.
+          reply.removeAttribute("aria-busy");
+          reply.replaceChildren(el("p", { class: "stopped", text: "Stopped." }));
+        } else {
+          reply.remove(); // cleared on purpose
+        }
         return;
       }
       // The server's refusals are readable (it sends CORS headers with them, even to a site it
@@ -653,15 +660,30 @@ textarea { flex: 1; min-width: 0; height: 42px; max-height: 120px; resize: none;
     } finally {
       clearTimeout(timer);
       controller.abort(); // whatever is left of the response
-      if (busy === controller) busy = null;
-      send.disabled = false;
+      if (busy === controller) {
+        busy = null;
+        stopping(false);
+      }
       log.scrollTop = log.scrollHeight;
     }
   }
 
+  // While an answer is on its way, the Ask button is a Stop button.
+  function stopping(on) {
+    send.textContent = on ? "Stop" : "Ask";
+    send.classList.toggle("stop", on);
+    if (on) send.setAttribute("aria-label", "Stop the answer");
+    else send.removeAttribute("aria-label");
+  }
+
   function submit() {
+    if (busy) {
+      busy.stopped = true;
+      busy.abort();
+      return;
+    }
     const question = input.value.trim();
-    if (!question || busy) return;
+    if (!question) return;
     input.value = "";
     ask(question);
   }
