@@ -14,7 +14,8 @@ from assistant.question import analyse, names
 
 _LEANS = re.compile(
     r"\b(he|she|they|him|her|them|his|hers|their|theirs|it|its|this|that|these|those|there|"
-    r"then|the company|the firm|the report|the same)\b",
+    r"then|the company|the firm|the report|the same|what about|how about|what else)\b"
+    r"|^\s*(and|also|so)\b",
     re.I,
 )
 
@@ -37,13 +38,18 @@ def resolve(question: str, history: Sequence[dict[str, str]] | None) -> str:
     if not prev_q:
         return question
     own = analyse(question)
-    if not _LEANS.search(question) and len(own.terms) >= 3:
-        return question
+    if not _LEANS.search(question) and (
+        len(own.terms) >= 3 or (own.terms and _NAMED.search(question))
+    ):
+        return question  # "Where is DeepSeek based?" stands alone; "What about Nvidia?" not
     carried = [t for t in re.findall(r"[\w'’-]+", prev_q) if t.lower() not in _STOP]
     people = names(re.sub(r"\[\d+\]", "", prev_a))[:3]
     extra = " ".join(dict.fromkeys([*people, *carried]))
     return f"{question} {extra}".strip()
 
+
+#: A name or a number after the first word: what a question is about, said in it.
+_NAMED = re.compile(r"(?<!^)\b(?:[A-Z][\w'’-]*|\d[\d,.]*)")
 
 _STOP = set(
     """

@@ -78,6 +78,15 @@ def test_follow_up_question_uses_the_conversation(seeded: Assistant) -> None:
     assert "embargo on advanced chips" in follow.citations[0].quote
     assert "Liang Wenfeng" in follow.search_query
 
+    # A new question that names what it is about stands alone: the last turn's words
+    # ("founded", "Liang Wenfeng") are not searched with it.
+    based = seeded.ask("Where is DeepSeek based?", history=history)
+    assert based.search_query == "Where is DeepSeek based?" and "Hangzhou" in based.text
+    heim = seeded.ask("What did Heim say?", history=history)
+    assert heim.search_query == "What did Heim say?"
+    also = seeded.ask("And the chips?", history=history)  # leans on the last turn
+    assert "Liang Wenfeng" in also.search_query
+
 
 def test_stream_yields_text_citations_then_the_answer(seeded: Assistant) -> None:
     events = list(seeded.stream("How much did R1 reportedly cost to develop?"))
