@@ -66,8 +66,10 @@ _DATE = re.compile(
     r"|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(century|decade)\b",
     re.I,
 )
+#: A number: digits not glued to a letter before them ("R1", "H800" and "V3" are names), a
+#: currency or percent sign, or a number word.
 _NUMBER = re.compile(
-    r"\d|[$€£¥%]|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
+    r"(?<!\w)\d|[$€£¥%]|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
     r"thirty|forty|fifty|hundred|thousand|million|billion|trillion|dozen|half|quarter|"
     r"per ?cent|percent)\b",
     re.I,

@@ -36,6 +36,8 @@ def _check_citations(a: Assistant, answer) -> None:
         ("Who founded DeepSeek?", "Liang Wenfeng"),
         ("Which chips did DeepSeek use?", "H800 chips"),
         ("How much did R1 reportedly cost to develop?", "$5.6 million"),
+        # "R1" is a name, not a number: the sentence that says it costs less holds no figure.
+        ("How much did R1 cost?", "$5.6 million"),
         ("What did Marc Andreessen say about DeepSeek?", "Sputnik moment"),
         ("Who said that US export controls are ineffective?", "Ding added"),
         ("What did Lennart Heim say about training costs?", "historical trends"),
