@@ -216,16 +216,23 @@ async def run(
 
 def memory_figures(rows: list[list], warm_up_s: float, elapsed: float) -> dict:
     """Memory after warm-up: the minute after it and the last minute (means), their ratio - 1,
-    and the least-squares slope in MB a minute over everything after it."""
+    and the least-squares slope in MB a minute over everything after it, and over each half."""
     samples = [(row[0], row[1]) for row in rows]
     after = [mb for t, mb in samples if warm_up_s <= t < warm_up_s + 60]
     last = [mb for t, mb in samples if t >= elapsed - 60]
     held = [(t, mb) for t, mb in samples if t >= warm_up_s]
     growth = float(np.mean(last) / np.mean(after) - 1) if after and last else None
     slope = None
+    halves: list[float | None] = [None, None]
     if len(held) >= 3:
         t, mb = np.array(held).T
         slope = float(np.polyfit(t / 60, mb, 1)[0])
+    if len(held) >= 6:
+        # A leak grows at a steady rate; memory settling after warm-up grows ever slower.
+        middle = len(held) // 2
+        for i, part in enumerate((held[:middle], held[middle:])):
+            t, mb = np.array(part).T
+            halves[i] = float(np.polyfit(t / 60, mb, 1)[0])
     return {
         "at_start": samples[0][1],
         "after_warm_up_mean": float(np.mean(after)) if after else None,
@@ -233,6 +240,8 @@ def memory_figures(rows: list[list], warm_up_s: float, elapsed: float) -> dict:
         "max": max(mb for _, mb in samples),
         "growth": growth,
         "slope_mb_per_min": slope,
+        "slope_first_half_mb_per_min": halves[0],
+        "slope_second_half_mb_per_min": halves[1],
         "held_after_warm_up_s": max(0.0, elapsed - warm_up_s),
     }
 
