@@ -38,6 +38,9 @@ FEATURES = (
     "align_min",
     "align_min2",
     "align_mean",
+    "missing_terms",
+    "number_missing",
+    "sentence_length",
 )
 
 
@@ -84,6 +87,11 @@ def features(
     question's rarest term occurs in the best passage at all, and whether pairs of adjacent
     key terms of the question stand together in the best sentence; and how well the question's
     weakest-matched words are matched in context by the best sentence (``alignment.Aligner``).
+    Three more read whether the best sentence answers rather than resembles: how many of the
+    question's key terms it lacks (counted, not weighted: one missing common word counts as
+    much as a rare one, for a swapped word is as often common), whether a number the question
+    names is missing from the best passage ("in 1975" asked of a passage about 1973), and the
+    sentence's length (a long sentence covers many terms without answering).
     """
     top = passages[0] if passages else None
     typed = 0.5 if question.kind is None else (1.0 if best and best.typed else 0.0)
@@ -110,7 +118,28 @@ def features(
         "align_min": alignment[0] if best else 0.0,
         "align_min2": alignment[1] if best else 0.0,
         "align_mean": alignment[2] if best else 0.0,
+        "missing_terms": (
+            min(sum(1 for t in question.terms if t not in best.terms), MAX_MISSING) / MAX_MISSING
+            if best
+            else 1.0
+        ),
+        "number_missing": _number_missing(question.text, top.text if top else ""),
+        "sentence_length": min(len(best.text.split()), LONG_SENTENCE) / LONG_SENTENCE
+        if best
+        else 0.0,
     }
+
+
+#: Counted up to this many missing key terms; words of a sentence counted up to this many.
+MAX_MISSING = 4
+LONG_SENTENCE = 60
+_NUMBER = re.compile(r"\b\d[\d,.]*\d\b|\b\d\b")
+
+
+def _number_missing(question: str, passage: str) -> float:
+    """1.0 when the question writes a number (a year, a figure) that the passage does not."""
+    wanted = set(_NUMBER.findall(question))
+    return 1.0 if wanted and not wanted <= set(_NUMBER.findall(passage)) else 0.0
 
 
 _NEGATION = re.compile(r"\b(not|never|n't|none|without)\b", re.I)

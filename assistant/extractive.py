@@ -206,20 +206,29 @@ def with_stems(terms: set[str], wanted: list[str]) -> set[str]:
     return out
 
 
-def pick(question: Question, found: list[Candidate], limit: int = 3) -> list[Candidate]:
-    """The answer's sentences, in document order: the best, plus what completes it."""
+def lead(question: Question, found: list[Candidate]) -> Candidate | None:
+    """The sentence the answer rests on: the best scored, unless the question wants a person,
+    a number, a named thing... and a near-best sentence has one where the best has none.
+    Abstention judges this sentence (``abstain.features``), since it is the one quoted."""
     if not found:
-        return []
+        return None
     ranked = sorted(found, key=lambda c: -c.score)
     best = ranked[0]
     if question.kind and not best.typed:
-        # The question wants a person, a number, a named thing...: a near-best sentence that
-        # has one answers it better than the best sentence that has none.
         typed = next((c for c in ranked if c.typed and c.score >= 0.75 * best.score), None)
         if typed is not None:
-            ranked.remove(typed)
-            ranked.insert(0, typed)
-            best = typed
+            return typed
+    return best
+
+
+def pick(question: Question, found: list[Candidate], limit: int = 3) -> list[Candidate]:
+    """The answer's sentences, in document order: the best, plus what completes it."""
+    best = lead(question, found)
+    if best is None:
+        return []
+    ranked = sorted(found, key=lambda c: -c.score)
+    ranked.remove(best)
+    ranked.insert(0, best)
     chosen = [best]
     covered = {t for t in question.terms if t in best.terms}
     # A sentence that starts "He said..." reads wrongly alone: bring the one before it.
@@ -242,6 +251,6 @@ def pick(question: Question, found: list[Candidate], limit: int = 3) -> list[Can
             covered |= new_terms
     # The answer leads with its best sentence (after the one it leans on, if any); the rest
     # follow in the order they stand in the sources.
-    lead = chosen.index(best)
-    rest = sorted(chosen[lead + 1 :], key=lambda c: (c.rank, c.start))
-    return chosen[: lead + 1] + rest
+    at = chosen.index(best)
+    rest = sorted(chosen[at + 1 :], key=lambda c: (c.rank, c.start))
+    return chosen[: at + 1] + rest

@@ -153,7 +153,7 @@ class Responder:
         idf = lexical.weights(q.terms)
         found = extractive.candidates(passages)
         extractive.score(q, vector, found, self.vectors, idf, self.weights, collection)
-        best = max(found, key=lambda c: c.score) if found else None
+        best = extractive.lead(q, found)
         alignment = (
             self.aligner(query, best.text, q.terms, query_tokens) if best else (0.0, 0.0, 0.0)
         )
