@@ -300,7 +300,7 @@ def test_document_text_is_shown_as_text_never_run(page: Page, tmp_path: Path) ->
     )
     upload(page, [hostile])
     open_tab(page, "Sources")
-    answer = ask(page, "Which code did residents quote about the Dunmore quarry?")
+    answer = ask(page, "What code did residents quote in their letters about the quarry?")
     assert page.evaluate("window.__owned") is None
     sources_text = page.locator("#ba-sources").inner_text()
     assert "<script>window.__owned=1</script>" in sources_text
