@@ -119,15 +119,16 @@ class Guard:
 VIEW_TOKEN_CHARS = 22
 
 
-def view_token(settings: Any, collection: str, doc_id: str) -> str | None:
-    """The token a link to ``/view/<collection>/<doc_id>`` carries when API keys are set.
+def view_signer(settings: Any) -> Callable[[str, str], str | None]:
+    """``sign(collection, doc_id)``: the token a link to ``/view/<collection>/<doc_id>``
+    carries when API keys are set, else None.
 
     With keys, the viewer shows a document only to a link that names it with this token, which
     only the server can make: an answer's citations carry it, so whoever was given an answer
     can open its documents, and nobody can read a document by guessing its id. The secret is
-    derived from the keys themselves, so every worker agrees without sharing a file, and
-    changing the keys retires the old links. Without keys (a server kept to loopback) there is
-    nothing to sign, and ``None``.
+    derived from the keys themselves (once, here), so every worker agrees without sharing a
+    file, and changing the keys retires the old links. Without keys (a server kept to
+    loopback) there is nothing to sign.
     """
     import base64
     import hashlib
@@ -135,20 +136,21 @@ def view_token(settings: Any, collection: str, doc_id: str) -> str | None:
     secret = settings.api_keys.get_secret_value() if settings.api_keys else ""
     keys = sorted(parse_keys(secret))
     if not keys:
-        return None
+        return lambda collection, doc_id: None
     key = hashlib.sha256(("brief-view\0" + "\0".join(keys)).encode("utf-8")).digest()
-    mac = hmac.new(key, f"{collection}\0{doc_id}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).decode("ascii")[:VIEW_TOKEN_CHARS]
+
+    def sign(collection: str, doc_id: str) -> str:
+        mac = hmac.new(key, f"{collection}\0{doc_id}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac).decode("ascii")[:VIEW_TOKEN_CHARS]
+
+    return sign
 
 
-def view_allowed(settings: Any, collection: str, doc_id: str, token: str | None) -> bool:
+def view_allowed(
+    sign: Callable[[str, str], str | None], collection: str, doc_id: str, token: str | None
+) -> bool:
     """Whether a viewer request may see the document (always, without API keys)."""
-    expected = view_token(settings, collection, doc_id)
+    expected = sign(collection, doc_id)
     if expected is None:
         return True
     return hmac.compare_digest(expected.encode(), (token or "")[:64].encode("utf-8", "replace"))
-
-
-def view_signer(settings: Any) -> Callable[[str, str], str | None]:
-    """``sign(collection, doc_id)``: the token for links made under ``settings``."""
-    return lambda collection, doc_id: view_token(settings, collection, doc_id)

@@ -30,7 +30,7 @@ def escape_markdown(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
-#: ``sign(collection, doc_id)``: the token a viewer link carries (``access.view_token``), or
+#: ``sign(collection, doc_id)``: the token a viewer link carries (``access.view_signer``), or
 #: None when links need none (no API keys).
 Signer = Callable[[str, str], str | None]
 

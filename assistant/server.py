@@ -4,7 +4,7 @@
 OpenAI-compatible face (``assistant/openai_compat.py``).
 ``/view/<collection>/<doc_id>?start=&end=`` shows a stored document's cleaned text with the
 span highlighted; it is what every citation marker and source card links to. With API keys
-set, it wants the token such links carry (``access.view_token``). Its pages are plain escaped
+set, it wants the token such links carry (``access.view_signer``). Its pages are plain escaped
 text under a Content-Security-Policy that forbids scripts.
 """
 
@@ -27,7 +27,7 @@ def create_app(assistant: Any, ready: Any = None) -> Any:
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     from assistant import uploads
-    from assistant.access import Guard, view_allowed
+    from assistant.access import Guard, view_allowed, view_signer
     from assistant.api import ApiError, create_router, error_body
     from assistant.llm import ModelUnavailable
     from assistant.openai_compat import create_openai_router
@@ -41,6 +41,7 @@ def create_app(assistant: Any, ready: Any = None) -> Any:
         redoc_url=None,
     )
     guard = Guard(assistant.settings)
+    sign = view_signer(assistant.settings)  # the viewer's links: made once, checked per request
     app.state.guard = guard  # one rate limit per caller, also for routes forwarded to workers
     app.include_router(create_router(assistant, ready, guard))
     app.include_router(create_openai_router(assistant, guard))
@@ -86,7 +87,7 @@ def create_app(assistant: Any, ready: Any = None) -> Any:
         collection: str, doc_id: str, start: int = 0, end: int = 0, t: str = ""
     ) -> HTMLResponse:
         headers = {"Content-Security-Policy": VIEWER_CSP, "X-Content-Type-Options": "nosniff"}
-        if not view_allowed(assistant.settings, collection, doc_id, t):
+        if not view_allowed(sign, collection, doc_id, t):
             # With API keys, only a link the server made (an answer's citation) opens a
             # document; whether the document exists is not told.
             return HTMLResponse(viewer_refused_page(), status_code=403, headers=headers)
