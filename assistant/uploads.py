@@ -61,21 +61,26 @@ def folder(settings: Any, collection: str) -> Path:
     return path
 
 
-def keep(settings: Any, collection: str, name: str, data: Path | BinaryIO) -> str:
-    """Copy ``data`` (a file, or an open binary stream) in as ``safe_name(name)``; returns its
-    path, which is always directly inside ``folder(settings, collection)``."""
+def target(settings: Any, collection: str, name: str) -> Path:
+    """Where the upload called ``name`` is kept: ``safe_name(name)``, always directly inside
+    ``folder(settings, collection)``."""
     home = folder(settings, collection)
-    target = home / safe_name(name)
-    if target.parent.resolve() != home.resolve():  # safe_name makes this impossible; be sure
+    path = home / safe_name(name)
+    if path.parent.resolve() != home.resolve():  # safe_name makes this impossible; be sure
         raise ValueError(f"refused to keep an upload named {name!r} outside {home}")
-    if target.is_symlink():
-        target.unlink()  # write a file of our own, never through a link planted there
+    return path
+
+
+def _write(path: Path, data: Path | BinaryIO) -> str:
+    """Copy ``data`` (a file, or an open binary stream) to ``path``; returns it."""
+    if path.is_symlink():
+        path.unlink()  # write a file of our own, never through a link planted there
     if isinstance(data, Path):
-        shutil.copyfile(data, target)
+        shutil.copyfile(data, path)
     else:
-        with open(target, "wb") as out:
+        with open(path, "wb") as out:
             shutil.copyfileobj(data, out)
-    return str(target)
+    return str(path)
 
 
 #: Held while uploads are written and ingested. Two uploads under one name share a file: without
@@ -103,9 +108,9 @@ def add(
         kept: list[tuple[str, Path | None]] = []
         try:
             for name, data in files:
-                home = folder(assistant.settings, collection)
-                previous = _set_aside(home / safe_name(name))
-                kept.append((keep(assistant.settings, collection, name, data), previous))
+                path = target(assistant.settings, collection, name)
+                previous = _set_aside(path)
+                kept.append((_write(path, data), previous))
             report = assistant.ingest(
                 [*(path for path, _ in kept), *(extra or [])], collection=collection, **listeners
             )
