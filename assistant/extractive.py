@@ -210,9 +210,10 @@ def lead(question: Question, found: list[Candidate]) -> Candidate | None:
     """The sentence the answer rests on: the best scored, unless the question wants a person,
     a number, a named thing... and a near-best sentence has one where the best has none.
     Abstention judges this sentence (``abstain.features``), since it is the one quoted."""
-    if not found:
-        return None
-    ranked = sorted(found, key=lambda c: -c.score)
+    return _lead(question, sorted(found, key=lambda c: -c.score)) if found else None
+
+
+def _lead(question: Question, ranked: list[Candidate]) -> Candidate:
     best = ranked[0]
     if question.kind and not best.typed:
         typed = next((c for c in ranked if c.typed and c.score >= 0.75 * best.score), None)
@@ -223,10 +224,10 @@ def lead(question: Question, found: list[Candidate]) -> Candidate | None:
 
 def pick(question: Question, found: list[Candidate], limit: int = 3) -> list[Candidate]:
     """The answer's sentences, in document order: the best, plus what completes it."""
-    best = lead(question, found)
-    if best is None:
+    if not found:
         return []
     ranked = sorted(found, key=lambda c: -c.score)
+    best = _lead(question, ranked)
     ranked.remove(best)
     ranked.insert(0, best)
     chosen = [best]
