@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 for _var, _value in (
     ("HF_HUB_OFFLINE", "1"),
@@ -25,9 +26,16 @@ if str(REPO) not in sys.path[:1]:
 from assistant.workers import free_port as free_port  # noqa: E402 - the product's, after the path
 
 
-def start_app(data: Path, port: int, cwd: Path, command: list[str] | None = None, **env: str):
-    """``python app.py`` (or ``command``) over ``data`` on 127.0.0.1:``port``, quiet, in the
-    background."""
+def start_app(
+    data: Path,
+    port: int,
+    cwd: Path,
+    command: list[str] | None = None,
+    stderr: Any = None,
+    **env: str,
+):
+    """``python app.py`` (or ``command``) over ``data`` on 127.0.0.1:``port``, quiet (its
+    errors to ``stderr`` if given), in the background."""
     import subprocess
 
     return subprocess.Popen(
@@ -35,5 +43,5 @@ def start_app(data: Path, port: int, cwd: Path, command: list[str] | None = None
         cwd=cwd,
         env={**os.environ, "BRIEF_DATA_DIR": str(data), "BRIEF_PORT": str(port), **env},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr or subprocess.DEVNULL,
     )

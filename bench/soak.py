@@ -29,7 +29,6 @@ import asyncio
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +37,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from common import REPO, RESULTS, free_port  # first: offline settings, path
+from common import REPO, RESULTS, free_port, start_app  # first: offline settings, path
 from load import QUESTIONS, SEED, wait_until_ready
 
 AFTER_MINUTES = 15.0
@@ -259,13 +258,8 @@ def soak(after_minutes: float, max_minutes: float, clients: int, **env: str) -> 
         caches = Path(tmp) / "caches.json"
         log = Path(tmp) / "server.log"
         with log.open("wb") as err:
-            proc = subprocess.Popen(
-                [sys.executable, "-c", SERVER, str(caches), str(REPO / "app.py")],
-                cwd=tmp,
-                env={**os.environ, "BRIEF_DATA_DIR": str(data), "BRIEF_PORT": str(port), **env},
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-            )
+            command = [sys.executable, "-c", SERVER, str(caches), str(REPO / "app.py")]
+            proc = start_app(data, port, Path(tmp), command, stderr=err, **env)
             url = f"http://127.0.0.1:{port}"
             try:
                 wait_until_ready(url)
