@@ -30,8 +30,16 @@ from assistant.settings import Settings
 from assistant.workers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-SEED = SHARED / "corpus" / "seed" / "000_0edca9b518269310.txt"
+#: Documents the tests read, all written for this repository (see tests/data/README.md).
+DATA = ROOT / "tests" / "data"
+#: A news article shaped like the ones users brief themselves on: named speakers with roles and
+#: affiliations, quoted and reported speech, money figures, dates, a run-on sentence
+#: ("Arianespace.Remarkably") and web boilerplate at the end.
+ARTICLE = DATA / "kestrel-launch.txt"
+#: A short memo with figures and dates.
+MEMO = DATA / "depot-memo.txt"
+#: The sample documents shipped with the product (our own writing too).
+SAMPLES = ROOT / "assistant" / "samples"
 VENV_BIN = Path(sys.executable).parent
 T = TypeVar("T")
 
@@ -85,10 +93,15 @@ def stop(proc: subprocess.Popen, timeout: float = 20) -> None:
 
 
 @pytest.fixture
-def seed_file() -> Path:
-    """The seed news article (read-only, shared)."""
-    assert SEED.exists(), f"missing {SEED}"
-    return SEED
+def article_file() -> Path:
+    """The test news article (read-only: copy it before changing it)."""
+    return ARTICLE
+
+
+@pytest.fixture
+def memo_file() -> Path:
+    """The test memo (read-only: copy it before changing it)."""
+    return MEMO
 
 
 @pytest.fixture

@@ -66,7 +66,7 @@ _SUBORDINATE = re.compile(
 #: Words of a title or a description before a name; never part of the name itself.
 _TITLE_WORDS = frozenset(
     """former late acting deputy vice president presidents senator senators representative
-    rep congressman congresswoman minister ministers prime secretary general governor mayor
+    rep congressman congresswoman mp mps mep meps lawmaker legislator minister ministers prime secretary general governor mayor
     chancellor ambassador chairman chairwoman chair ceo cfo cto coo chief executive director
     professor prof dr mr mrs ms mx sir dame lord lady judge justice king queen prince princess
     premier commissioner economist analyst founder co-founder cofounder spokesman
@@ -422,10 +422,14 @@ def _runs(tokens: list[str]) -> list[tuple[list[str], list[str]]]:
 
 
 def _split_title(run: list[str]) -> tuple[list[str], list[str]]:
-    """A run split into (name, title words before it): "Former US Representative Mark Kennedy"."""
+    """A run split into (name, title words before it): "Former US Representative Mark Kennedy".
+
+    The title ends at its last title word, so that a word of its own in between ("Space" in
+    "Space Commissioner Carl Brandt") stays with the title, not the name."""
     k = 0
-    while k < len(run) - 1 and _bare(run[k]).lower() in _TITLE_WORDS:
-        k += 1
+    for i, token in enumerate(run[:-1]):
+        if _bare(token).lower() in _TITLE_WORDS:
+            k = i + 1
     return run[k:], run[:k]
 
 

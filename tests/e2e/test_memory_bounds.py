@@ -138,7 +138,7 @@ def _arenas(limit: int) -> tuple[str, int]:
         capture_output=True,
         text=True,
         timeout=60,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert run.returncode == 0, run.stderr
     return run.stdout.strip(), sum(line.startswith("Arena ") for line in run.stderr.splitlines())
@@ -169,7 +169,7 @@ def test_float32_passes_compile_no_onednn_kernels() -> None:
         capture_output=True,
         text=True,
         timeout=120,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
         env={**os.environ, "ONEDNN_VERBOSE": "1"},
     )
     assert run.returncode == 0 and "done" in run.stdout, run.stderr

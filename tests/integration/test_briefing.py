@@ -11,7 +11,7 @@ from assistant.briefing import Briefing
 from assistant.core import Assistant
 from assistant.settings import Settings
 
-SAMPLES = Path(__file__).resolve().parents[1] / "assistant" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "assistant" / "samples"
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from assistant.settings import Settings
 from tests.conftest import SEED, free_port
 from tests.fake_llm import FakeChatServer
 
-SAMPLES = Path(__file__).resolve().parents[1] / "assistant" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "assistant" / "samples"
 
 RULES = [
     # The reduce call lists notes; it must come first, as the notes quote the documents.
