@@ -66,7 +66,8 @@ _SUBORDINATE = re.compile(
 #: Words of a title or a description before a name; never part of the name itself.
 _TITLE_WORDS = frozenset(
     """former late acting deputy vice president presidents senator senators representative
-    rep congressman congresswoman mp mps mep meps lawmaker legislator minister ministers prime secretary general governor mayor
+    rep congressman congresswoman mp mps mep meps lawmaker legislator minister ministers prime
+    secretary general governor mayor
     chancellor ambassador chairman chairwoman chair ceo cfo cto coo chief executive director
     professor prof dr mr mrs ms mx sir dame lord lady judge justice king queen prince princess
     premier commissioner economist analyst founder co-founder cofounder spokesman
