@@ -23,7 +23,7 @@ import httpx
 from common import RESULTS, free_port, start_app  # first: offline settings, import path
 from playwright.sync_api import sync_playwright
 
-from tests.browser import BROWSER_ARGS, CHROMIUM
+from tests.browser import launch
 
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 TARGET_S = 8.0
@@ -64,7 +64,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        browser = launch(p)
         runs = [one_run(browser) for _ in range(args.runs)]
         browser.close()
     summary = {

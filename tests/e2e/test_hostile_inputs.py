@@ -522,7 +522,7 @@ def test_a_model_that_recites_its_prompt_is_never_shown(tmp_path: Path) -> None:
 def test_markup_in_a_question_is_never_run_in_the_chat(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    from tests.browser import BROWSER_ARGS, CHROMIUM
+    from tests.browser import launch
     from tests.test_web import ask, opened, running_app
 
     question = (
@@ -533,7 +533,7 @@ def test_markup_in_a_question_is_never_run_in_the_chat(tmp_path: Path) -> None:
         running_app(tmp_path) as url,
         sync_playwright() as p,
     ):
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        browser = launch(p)
         try:
             with opened(browser, url) as page:
                 ask(page, question)

@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, Locator, Page, Route, sync_playwright
 
 from assistant.core import Assistant
 from assistant.settings import Settings
-from tests.browser import BROWSER_ARGS, CHROMIUM
+from tests.browser import launch
 from tests.conftest import ROOT, SEED, free_port, stop, wait_for
 from tests.documents import make_pdf
 from tests.fake_llm import FakeChatServer
@@ -36,7 +36,6 @@ ANSWER_TIMEOUT_MS = 60_000
 @contextlib.contextmanager
 def running_app(root: Path, **env: str) -> Iterator[str]:
     """``python app.py`` over a store with the seed article; yields its base URL."""
-    assert CHROMIUM.exists(), "chromium is missing: apt-get install chromium (.ci/run does)"
     data = root / "data"
     report = Assistant(Settings(data_dir=data)).ingest([SEED])
     assert report.ok
@@ -74,7 +73,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        b = launch(p)
         yield b
         b.close()
 
