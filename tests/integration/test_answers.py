@@ -1,4 +1,5 @@
-"""Cited answers from the seed article with the offline answerer: right sentence, exact quote."""
+"""Cited answers from the test news article with the offline answerer: right sentence, exact
+quote."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from assistant.settings import Settings
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    from tests.conftest import SEED
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    from tests.conftest import ARTICLE
 
-    a = Assistant(Settings(data_dir=tmp_path_factory.mktemp("seeded") / "data"))
-    a.ingest([SEED])
+    a = Assistant(Settings(data_dir=tmp_path_factory.mktemp("loaded") / "data"))
+    a.ingest([ARTICLE])
     return a
 
 
@@ -33,24 +34,24 @@ def _check_citations(a: Assistant, answer) -> None:
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
-        ("Who founded DeepSeek?", "Liang Wenfeng"),
-        ("Which chips did DeepSeek use?", "H800 chips"),
-        ("How much did R1 reportedly cost to develop?", "$5.6 million"),
-        # "R1" is a name, not a number: the sentence that says it costs less holds no figure.
-        ("How much did R1 cost?", "$5.6 million"),
-        ("What did Marc Andreessen say about DeepSeek?", "Sputnik moment"),
-        ("Who said that US export controls are ineffective?", "Ding added"),
-        ("What did Lennart Heim say about training costs?", "historical trends"),
-        ("How big is Trump's Stargate project?", "$500 billion"),
-        ("Where is DeepSeek based?", "Hangzhou"),
+        ("Who founded Kestrel?", "Priya Raman"),
+        ("Which engines did Kestrel use?", "M40 engines"),
+        ("How much did KX1 reportedly cost to develop?", "$18.5 million"),
+        # "KX1" is a name, not a number: the sentence that says it costs less holds no figure.
+        ("How much did KX1 cost?", "$18.5 million"),
+        ("What did Helena Ward say about Kestrel?", "Kitty Hawk moment"),
+        ("Who said that European export rules are ineffective?", "Lindqvist added"),
+        ("What did Feld say about KX2's development costs?", "historical trends"),
+        ("How big is Brandt's Skyway project?", "$40 billion"),
+        ("Where is Kestrel based?", "Pune"),
     ],
 )
-def test_factual_questions(seeded: Assistant, question: str, expected: str) -> None:
-    answer = seeded.ask(question)
+def test_factual_questions(loaded: Assistant, question: str, expected: str) -> None:
+    answer = loaded.ask(question)
     assert not answer.abstained, answer.text
     # The answering sentence is cited (it may follow the sentence its "This..." leans on).
     assert any(expected in c.quote for c in answer.citations[:2]), answer.text
-    _check_citations(seeded, answer)
+    _check_citations(loaded, answer)
     assert len(answer.citations) <= 3
 
 
@@ -62,36 +63,36 @@ def test_factual_questions(seeded: Assistant, question: str, expected: str) -> N
         "What is a good recipe for pancakes?",
     ],
 )
-def test_unanswerable_questions_abstain(seeded: Assistant, question: str) -> None:
-    answer = seeded.ask(question)
+def test_unanswerable_questions_abstain(loaded: Assistant, question: str) -> None:
+    answer = loaded.ask(question)
     assert answer.abstained and answer.text.startswith(NOT_FOUND)
     assert answer.citations == [] and answer.related
     assert all(p.doc_id for p in answer.related)
 
 
-def test_follow_up_question_uses_the_conversation(seeded: Assistant) -> None:
-    first = seeded.ask("Who founded DeepSeek?")
+def test_follow_up_question_uses_the_conversation(loaded: Assistant) -> None:
+    first = loaded.ask("Who founded Kestrel?")
     history = [
-        {"role": "user", "content": "Who founded DeepSeek?"},
+        {"role": "user", "content": "Who founded Kestrel?"},
         {"role": "assistant", "content": first.text},
     ]
-    follow = seeded.ask("What did he acknowledge?", history=history)
+    follow = loaded.ask("What did she acknowledge?", history=history)
     assert not follow.abstained
-    assert "embargo on advanced chips" in follow.citations[0].quote
-    assert "Liang Wenfeng" in follow.search_query
+    assert "ban on foreign engines" in follow.citations[0].quote
+    assert "Priya Raman" in follow.search_query
 
     # A new question that names what it is about stands alone: the last turn's words
-    # ("founded", "Liang Wenfeng") are not searched with it.
-    based = seeded.ask("Where is DeepSeek based?", history=history)
-    assert based.search_query == "Where is DeepSeek based?" and "Hangzhou" in based.text
-    heim = seeded.ask("What did Heim say?", history=history)
-    assert heim.search_query == "What did Heim say?"
-    also = seeded.ask("And the chips?", history=history)  # leans on the last turn
-    assert "Liang Wenfeng" in also.search_query
+    # ("founded", "Priya Raman") are not searched with it.
+    based = loaded.ask("Where is Kestrel based?", history=history)
+    assert based.search_query == "Where is Kestrel based?" and "Pune" in based.text
+    heim = loaded.ask("What did Feld say?", history=history)
+    assert heim.search_query == "What did Feld say?"
+    also = loaded.ask("And the engines?", history=history)  # leans on the last turn
+    assert "Priya Raman" in also.search_query
 
 
-def test_stream_yields_text_citations_then_the_answer(seeded: Assistant) -> None:
-    events = list(seeded.stream("How much did R1 reportedly cost to develop?"))
+def test_stream_yields_text_citations_then_the_answer(loaded: Assistant) -> None:
+    events = list(loaded.stream("How much did KX1 reportedly cost to develop?"))
     assert isinstance(events[-1], Done)
     text = "".join(e.text for e in events if isinstance(e, TextDelta))
     assert text == events[-1].answer.text
@@ -99,33 +100,33 @@ def test_stream_yields_text_citations_then_the_answer(seeded: Assistant) -> None
     assert cited == events[-1].answer.citations
 
 
-def test_answer_as_json_fields(seeded: Assistant) -> None:
-    data = seeded.ask("Where is DeepSeek based?").to_dict()
+def test_answer_as_json_fields(loaded: Assistant) -> None:
+    data = loaded.ask("Where is Kestrel based?").to_dict()
     assert {"text", "abstained", "citations", "related", "timings"} <= set(data)
     assert set(CITATION_FIELDS) <= set(data["citations"][0])
     assert data["timings"]["total_ms"] > 0
 
 
 @pytest.mark.parametrize("bad", ["", "   \n\t ", "x" * 5000])
-def test_bad_questions_get_a_clear_error(seeded: Assistant, bad: str) -> None:
+def test_bad_questions_get_a_clear_error(loaded: Assistant, bad: str) -> None:
     with pytest.raises(QuestionError):
-        seeded.ask(bad)
+        loaded.ask(bad)
 
 
 def test_empty_collection_abstains(tmp_path: Path) -> None:
     a = Assistant(Settings(data_dir=tmp_path / "data"))
-    answer = a.ask("Who founded DeepSeek?")
+    answer = a.ask("Who founded Kestrel?")
     assert answer.abstained and answer.related == []
 
 
-def test_langchain_components(seeded: Assistant) -> None:
+def test_langchain_components(loaded: Assistant) -> None:
     from langchain_core.runnables import RunnableLambda
 
-    answer = seeded.chain.invoke({"question": "Where is DeepSeek based?"})
-    assert "Hangzhou" in answer.citations[0].quote
+    answer = loaded.chain.invoke({"question": "Where is Kestrel based?"})
+    assert "Pune" in answer.citations[0].quote
     # composes with other LangChain runnables
-    pipeline = RunnableLambda(lambda topic: f"Where is {topic} based?") | seeded.chain
-    assert "Hangzhou" in pipeline.invoke("DeepSeek").text
-    docs = seeded.as_retriever(k=2).invoke("Sputnik moment")
-    assert len(docs) == 2 and "Sputnik" in docs[0].page_content
+    pipeline = RunnableLambda(lambda topic: f"Where is {topic} based?") | loaded.chain
+    assert "Pune" in pipeline.invoke("Kestrel").text
+    docs = loaded.as_retriever(k=2).invoke("Kitty Hawk moment")
+    assert len(docs) == 2 and "Kitty Hawk" in docs[0].page_content
     assert {"doc_id", "title", "location", "start", "end"} <= set(docs[0].metadata)

@@ -1,5 +1,5 @@
-"""Briefings of the seed article and the samples, offline: who said what, key figures, timeline,
-focus, and every citation quoting its document verbatim."""
+"""Briefings of the test news article and the samples, offline: who said what, key figures,
+timeline, focus, and every citation quoting its document verbatim."""
 
 from __future__ import annotations
 
@@ -10,23 +10,20 @@ import pytest
 from assistant.briefing import Briefing
 from assistant.core import Assistant
 from assistant.settings import Settings
-
-SAMPLES = Path(__file__).resolve().parents[2] / "assistant" / "samples"
+from tests.conftest import ARTICLE, SAMPLES
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    from tests.conftest import SEED
-
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     a = Assistant(Settings(data_dir=tmp_path_factory.mktemp("brief") / "data"))
-    a.ingest([SEED], collection="seed")
-    a.ingest([SEED, SAMPLES])
+    a.ingest([ARTICLE], collection="launch")
+    a.ingest([ARTICLE, SAMPLES])
     return a
 
 
 @pytest.fixture(scope="module")
-def seed_briefing(seeded: Assistant) -> Briefing:
-    return seeded.brief(collection="seed")
+def briefing_of(loaded: Assistant) -> Briefing:
+    return loaded.brief(collection="launch")
 
 
 def _items(briefing: Briefing) -> list:
@@ -55,90 +52,92 @@ def _said_by(briefing: Briefing, words: str) -> list[str]:
     return [s.speaker for s in briefing.who_said_what if words in s.quote]
 
 
-def test_who_said_what_attributes_each_quote_to_its_speaker(seed_briefing: Briefing) -> None:
-    assert _said_by(seed_briefing, "export controls are ineffective") == ["Jeffrey Ding"]
-    assert _said_by(seed_briefing, "Sputnik moment") == ["Marc Andreessen"]
-    assert _said_by(seed_briefing, "cheaper to train over time") == ["Lennart Heim"]
-    assert _said_by(seed_briefing, "historical trends of improved efficiency") == ["Lennart Heim"]
-    assert _said_by(seed_briefing, "embargo on advanced chips") == ["Liang Wenfeng"]
-    assert _said_by(seed_briefing, "upended long-standing beliefs") == ["Samm Sacks"]
-    assert _said_by(seed_briefing, "wake-up call") == ["Donald Trump"]
-    assert _said_by(seed_briefing, "Washington can respond") == ["Mark Kennedy"]
-    assert _said_by(seed_briefing, "real fear of losing ground") == ["Rebecca Arcesati"]
+def test_who_said_what_attributes_each_quote_to_its_speaker(briefing_of: Briefing) -> None:
+    assert _said_by(briefing_of, "European export rules are ineffective") == ["Tobias Lindqvist"]
+    assert _said_by(briefing_of, "Kitty Hawk moment") == ["Helena Ward"]
+    assert _said_by(briefing_of, "cheaper to build over time") == ["Marcus Feld"]
+    assert _said_by(briefing_of, "historical trends of falling launch prices") == ["Marcus Feld"]
+    assert _said_by(briefing_of, "ban on foreign engines") == ["Priya Raman"]
+    assert _said_by(briefing_of, "upended long-standing beliefs") == ["Amara Okafor"]
+    assert _said_by(briefing_of, "wake-up call") == ["Carl Brandt"]
+    assert _said_by(briefing_of, "Brussels can respond") == ["Jan Kowalski"]
+    assert _said_by(briefing_of, "real fear of losing ground") == ["Sofia Marin"]
     # Generic subjects ("experts believe") are not speakers; pronouns are resolved.
-    speakers = {s.speaker for s in seed_briefing.who_said_what}
-    assert not speakers & {"He", "She", "experts", "Some experts", "Ding", "Heim"}
+    speakers = {s.speaker for s in briefing_of.who_said_what}
+    assert not speakers & {"He", "She", "experts", "Some experts", "Lindqvist", "Feld", "Kowalski"}
 
 
-def test_speakers_carry_the_affiliation_the_text_gives(seed_briefing: Briefing) -> None:
-    who = {s.speaker: s for s in seed_briefing.who_said_what}
-    assert who["Jeffrey Ding"].affiliation == "George Washington University"
-    assert who["Lennart Heim"].affiliation == "RAND Corporation"
-    assert "Yale Law School" in (who["Samm Sacks"].affiliation or "")
-    assert who["Liang Wenfeng"].affiliation == "DeepSeek"
-    assert "founder" in (who["Liang Wenfeng"].role or "")
-    assert "Venture capitalist" in (who["Marc Andreessen"].role or "")
-    quoted = [s for s in seed_briefing.who_said_what if s.quoted]
+def test_speakers_carry_the_affiliation_the_text_gives(briefing_of: Briefing) -> None:
+    who = {s.speaker: s for s in briefing_of.who_said_what}
+    assert who["Tobias Lindqvist"].affiliation == "Uppsala University"
+    assert who["Marcus Feld"].affiliation == "Corbett Institute"
+    assert "Leiden University" in (who["Amara Okafor"].affiliation or "")
+    assert who["Priya Raman"].affiliation == "Kestrel"
+    assert "founder" in (who["Priya Raman"].role or "")
+    assert "Venture capitalist" in (who["Helena Ward"].role or "")
+    assert "Former MEP" in (who["Jan Kowalski"].role or "")
+    assert "Space Commissioner" in (who["Carl Brandt"].role or "")
+    quoted = [s for s in briefing_of.who_said_what if s.quoted]
     assert quoted and all(s.quote[0] not in '“"' for s in quoted)
 
 
-def test_key_figures_include_the_development_cost_and_stargate(seed_briefing: Briefing) -> None:
-    figures = {f.value: f for f in seed_briefing.key_figures}
-    assert "developed" in figures["$5.6 million"].context
-    assert figures["$5.6 million"].kind == "amount"
-    assert figures["$500 billion"].measures == "Stargate project"
+def test_key_figures_include_the_development_cost_and_skyway(briefing_of: Briefing) -> None:
+    figures = {f.value: f for f in briefing_of.key_figures}
+    assert "developed" in figures["$18.5 million"].context
+    assert figures["$18.5 million"].kind == "amount"
+    assert figures["$40 billion"].measures == "Skyway project"
     # Model names are not figures.
-    assert not {"800", "1", "3"} & set(figures)
+    assert not {"40", "1", "2"} & set(figures)
 
 
-def test_timeline_is_in_date_order(seed_briefing: Briefing) -> None:
-    keys = [e.sort_key for e in seed_briefing.timeline]
+def test_timeline_is_in_date_order(briefing_of: Briefing) -> None:
+    keys = [e.sort_key for e in briefing_of.timeline]
     assert keys == sorted(keys)
-    dates = [e.date for e in seed_briefing.timeline]
-    assert "late 2023" in dates and "2030" in dates
+    dates = [e.date for e in briefing_of.timeline]
+    assert "late 2024" in dates and "2030" in dates
 
 
-def test_key_points_and_open_questions(seed_briefing: Briefing) -> None:
-    assert 3 <= len(seed_briefing.key_points) <= 10
-    lead = seed_briefing.key_points[0].text
-    assert lead.startswith("Tight US export restrictions")
-    questions = " ".join(p.text for p in seed_briefing.open_questions)
+def test_key_points_and_open_questions(briefing_of: Briefing) -> None:
+    assert 3 <= len(briefing_of.key_points) <= 10
+    lead = briefing_of.key_points[0].text
+    assert lead.startswith("Tight European export restrictions")
+    questions = " ".join(p.text for p in briefing_of.open_questions)
     assert "whether" in questions
     # A leading "She" is named, in brackets; the citation keeps the source's words.
-    sacks = next(p for p in seed_briefing.open_questions if "cutting-edge AI" in p.text)
-    assert sacks.text.startswith("[Samm Sacks] questioned whether")
-    quote = {c.n: c.quote for c in seed_briefing.citations}[sacks.citations[0]]
+    sacks = next(p for p in briefing_of.open_questions if "orbital launch" in p.text)
+    assert sacks.text.startswith("[Amara Okafor] questioned whether")
+    quote = {c.n: c.quote for c in briefing_of.citations}[sacks.citations[0]]
     assert quote.startswith("She questioned whether")
 
 
-def test_every_citation_quotes_its_document(seeded: Assistant, seed_briefing: Briefing) -> None:
-    _check_citations(seeded, seed_briefing, "seed")
-    whole = seeded.brief()
-    _check_citations(seeded, whole, "default")
+def test_every_citation_quotes_its_document(loaded: Assistant, briefing_of: Briefing) -> None:
+    _check_citations(loaded, briefing_of, "launch")
+    whole = loaded.brief()
+    _check_citations(loaded, whole, "default")
     assert whole.documents == 4
 
 
-def test_a_briefing_of_several_documents_covers_each(seeded: Assistant) -> None:
-    briefing = seeded.brief()
+def test_a_briefing_of_several_documents_covers_each(loaded: Assistant) -> None:
+    briefing = loaded.brief()
     titles = {
-        seeded.document(c.doc_id).title for p in briefing.key_points for c in _cites(briefing, p)
+        loaded.document(c.doc_id).title for p in briefing.key_points for c in _cites(briefing, p)
     }
     assert len(titles) == 4
     speakers = {s.speaker for s in briefing.who_said_what}
-    assert {"Tomas Reyes", "Ingrid Halvorsen", "Jeffrey Ding", "Paul Verhoeven"} <= speakers
+    assert {"Tomas Reyes", "Ingrid Halvorsen", "Tobias Lindqvist", "Paul Verhoeven"} <= speakers
 
 
-def test_focus_narrows_the_briefing(seeded: Assistant) -> None:
-    focused = seeded.brief(focus="the dock strike and wages")
+def test_focus_narrows_the_briefing(loaded: Assistant) -> None:
+    focused = loaded.brief(focus="the dock strike and wages")
     titles = {c.title for c in focused.citations if not c.quote.startswith("Dock workers at Port")}
     assert titles == {"Dock workers at Port Calder end nine-day strike after wage deal"}
     assert focused.focus == "the dock strike and wages"
     assert "Tomas Reyes" in {s.speaker for s in focused.who_said_what}
-    assert "Jeffrey Ding" not in {s.speaker for s in focused.who_said_what}
-    _check_citations(seeded, focused, "default")
+    assert "Tobias Lindqvist" not in {s.speaker for s in focused.who_said_what}
+    _check_citations(loaded, focused, "default")
 
 
-def test_sources_that_disagree_on_a_figure(seeded: Assistant, tmp_path: Path) -> None:
+def test_sources_that_disagree_on_a_figure(loaded: Assistant, tmp_path: Path) -> None:
     one = tmp_path / "harbour-report.txt"
     one.write_text(
         "Harbour report\n\nThe nine-day strike at Port Calder delayed cargo worth about "
@@ -151,8 +150,8 @@ def test_sources_that_disagree_on_a_figure(seeded: Assistant, tmp_path: Path) ->
         "800 million euros, shipping lines estimated.\n\nRates fell in March.\n",
         encoding="utf-8",
     )
-    seeded.ingest([one, two], collection="disagree")
-    briefing = seeded.brief(collection="disagree")
+    loaded.ingest([one, two], collection="disagree")
+    briefing = loaded.brief(collection="disagree")
     differ = [q for q in briefing.open_questions if q.text.startswith("Sources differ")]
     assert len(differ) == 1
     assert "1.2 billion euros" in differ[0].text and "800 million euros" in differ[0].text
@@ -163,28 +162,28 @@ def test_sources_that_disagree_on_a_figure(seeded: Assistant, tmp_path: Path) ->
         "The nine-day strike at Port Calder delayed cargo worth about 800 million euros, "
         "shipping lines estimated.",
     }
-    _check_citations(seeded, briefing, "disagree")
+    _check_citations(loaded, briefing, "disagree")
 
 
-def test_markdown_export(seed_briefing: Briefing) -> None:
-    md = seed_briefing.to_markdown()
-    for heading in ("# Briefing: seed", "## Key points", "## Who said what", "## Key figures"):
+def test_markdown_export(briefing_of: Briefing) -> None:
+    md = briefing_of.to_markdown()
+    for heading in ("# Briefing: launch", "## Key points", "## Who said what", "## Key figures"):
         assert heading in md
-    assert "**Jeffrey Ding**, George Washington University:" in md
-    assert md.count("\n1. ") == 1 and f"\n{len(seed_briefing.citations)}. " in md
-    data = seed_briefing.to_dict()
-    assert data["title"] == "Briefing: seed" and data["documents"] == 1
+    assert "**Tobias Lindqvist**, Uppsala University:" in md
+    assert md.count("\n1. ") == 1 and f"\n{len(briefing_of.citations)}. " in md
+    data = briefing_of.to_dict()
+    assert data["title"] == "Briefing: launch" and data["documents"] == 1
 
 
-def test_an_empty_collection_gives_an_empty_briefing(seeded: Assistant) -> None:
-    briefing = seeded.brief(collection="nothing_here")
+def test_an_empty_collection_gives_an_empty_briefing(loaded: Assistant) -> None:
+    briefing = loaded.brief(collection="nothing_here")
     assert briefing.empty and briefing.documents == 0
     assert "nothing to brief on" in briefing.to_markdown()
 
 
-def test_hostile_focus_and_documents(seeded: Assistant, tmp_path: Path) -> None:
+def test_hostile_focus_and_documents(loaded: Assistant, tmp_path: Path) -> None:
     with pytest.raises(ValueError):
-        seeded.brief(focus="x" * 100_000)
+        loaded.brief(focus="x" * 100_000)
     page = tmp_path / "hostile.html"
     page.write_text(
         "<html><body><h1>Notice</h1><p>The board said that “<script>alert(1)</script> profits "
@@ -198,13 +197,13 @@ def test_hostile_focus_and_documents(seeded: Assistant, tmp_path: Path) -> None:
         "The committee said that the budget rose by 4 per cent in 2025.\n",
         encoding="utf-8",
     )
-    seeded.ingest([page, flood], collection="hostile")
-    briefing = seeded.brief(collection="hostile")
+    loaded.ingest([page, flood], collection="hostile")
+    briefing = loaded.brief(collection="hostile")
     md = briefing.to_markdown()
     assert "<script>" not in md
     assert "4 per cent" in {f.value for f in briefing.key_figures}
     assert len(briefing.key_figures) < 10  # a run of 20,000 "$1" is not 20,000 key figures
-    _check_citations(seeded, briefing, "hostile")
+    _check_citations(loaded, briefing, "hostile")
 
 
 def _cites(briefing: Briefing, item) -> list:
