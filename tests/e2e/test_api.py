@@ -1,4 +1,4 @@
-"""The HTTP API over a real server (uvicorn on 127.0.0.1) and a real store with the seed article."""
+"""The HTTP API over a real server (uvicorn on 127.0.0.1) and a real store with the test article."""
 
 from __future__ import annotations
 
@@ -16,18 +16,18 @@ import pytest
 from assistant.answer import CITATION_FIELDS
 from assistant.core import Assistant
 from assistant.settings import Settings
-from tests.conftest import ROOT, SEED, free_port, served, stop, wait_for
+from tests.conftest import ARTICLE, ROOT, free_port, served, stop, wait_for
 
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     data = tmp_path_factory.mktemp("api") / "data"
-    # allow_private_urls: the test's web server is on loopback (tests/test_ssrf.py: refused
+    # allow_private_urls: the test's web server is on loopback (tests/e2e/test_ssrf.py: refused
     # by default).
     assistant = Assistant(
         Settings(data_dir=data, max_question_chars=500, max_upload_files=3, allow_private_urls=True)
     )
-    assert assistant.ingest([SEED]).ok
+    assert assistant.ingest([ARTICLE]).ok
     with served(assistant) as client:
         yield client
 
@@ -42,34 +42,36 @@ def events_of(body: str) -> list[tuple[str, dict]]:
 
 
 def test_ask_returns_the_answer_fields(api: httpx.Client) -> None:
-    r = api.post("/api/v1/ask", json={"question": "Who founded DeepSeek?"})
+    r = api.post("/api/v1/ask", json={"question": "Who founded Kestrel?"})
     assert r.status_code == 200
     data = r.json()
     assert {"text", "abstained", "citations", "related", "timings"} <= set(data)
-    assert "Liang Wenfeng" in data["text"] and not data["abstained"]
+    assert "Priya Raman" in data["text"] and not data["abstained"]
     assert set(CITATION_FIELDS) <= set(data["citations"][0])
-    assert SEED.read_text()  # the quote is the document's own words
-    assert "Liang Wenfeng" in data["citations"][0]["quote"]
+    quote = data["citations"][0]["quote"]
+    assert "Priya Raman" in quote
+    # The quote is the document's own words (spacing aside: cleaning splits run-ons).
+    assert "".join(quote.split()) in "".join(ARTICLE.read_text().split())
 
 
 def test_follow_up_with_history(api: httpx.Client) -> None:
     history = [
-        {"role": "user", "content": "Who founded DeepSeek?"},
-        {"role": "assistant", "content": "Liang Wenfeng founded it. [1]"},
+        {"role": "user", "content": "Who founded Kestrel?"},
+        {"role": "assistant", "content": "Priya Raman founded it. [1]"},
     ]
-    r = api.post("/api/v1/ask", json={"question": "What did he acknowledge?", "history": history})
+    r = api.post("/api/v1/ask", json={"question": "What did she acknowledge?", "history": history})
     assert r.status_code == 200 and "acknowledged" in r.json()["text"]
 
 
 def test_stream_sends_deltas_citations_and_done(api: httpx.Client) -> None:
-    r = api.post("/api/v1/ask/stream", json={"question": "Which chips did DeepSeek use?"})
+    r = api.post("/api/v1/ask/stream", json={"question": "Which engines did Kestrel use?"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
     events = events_of(r.text)
     kinds = [e for e, _ in events]
     assert kinds[0] == "delta" and kinds[-1] == "done" and "citation" in kinds
     done = events[-1][1]
     assert "".join(d["text"] for e, d in events if e == "delta") == done["text"]
-    assert "H800" in done["text"]
+    assert "M40" in done["text"]
 
 
 def test_unanswerable_question_abstains(api: httpx.Client) -> None:
@@ -237,8 +239,8 @@ def test_keys_scopes_and_rate_limit(tmp_path: Path) -> None:
         rate_limit_per_minute=6,
     )
     assistant = Assistant(settings)
-    assert assistant.ingest([SEED]).ok
-    question = {"question": "Where is DeepSeek based?"}
+    assert assistant.ingest([ARTICLE]).ok
+    question = {"question": "Where is Kestrel based?"}
     with served(assistant) as api:
         assert api.post("/api/v1/ask", json=question).status_code == 401
         bad = api.post("/api/v1/ask", json=question, headers={"Authorization": "Bearer nope"})
@@ -268,11 +270,11 @@ def test_with_keys_the_viewer_opens_only_the_links_answers_give(tmp_path: Path) 
     token of another document, not with keys changed. Without keys, no token is needed."""
     settings = Settings(data_dir=tmp_path / "data", api_keys=f"{ADMIN}:admin,{WIDGET}:ask")
     assistant = Assistant(settings)
-    assert assistant.ingest([SEED]).ok
+    assert assistant.ingest([ARTICLE]).ok
     widget = {"Authorization": f"Bearer {WIDGET}"}
     with served(assistant) as api:
         answer = api.post(
-            "/api/v1/ask", json={"question": "Who founded DeepSeek?"}, headers=widget
+            "/api/v1/ask", json={"question": "Who founded Kestrel?"}, headers=widget
         ).json()
         cite = answer["citations"][0]
         assert cite["view"].startswith(f"/view/default/{cite['doc_id']}?") and "&t=" in cite["view"]
@@ -282,7 +284,7 @@ def test_with_keys_the_viewer_opens_only_the_links_answers_give(tmp_path: Path) 
 
         bare = api.get(f"/view/default/{cite['doc_id']}?start=0&end=10")
         assert bare.status_code == 403 and "not valid" in bare.text
-        assert cite["quote"] not in bare.text and "DeepSeek" not in bare.text
+        assert cite["quote"] not in bare.text and "Kestrel" not in bare.text
         token = cite["view"].split("&t=")[1].split("#")[0]
         other = api.get(f"/view/other/{cite['doc_id']}?t={token}")
         assert other.status_code == 403
@@ -295,7 +297,7 @@ def test_with_keys_the_viewer_opens_only_the_links_answers_give(tmp_path: Path) 
             "/v1/chat/completions",
             json={
                 "model": "default",
-                "messages": [{"role": "user", "content": "Who founded DeepSeek?"}],
+                "messages": [{"role": "user", "content": "Who founded Kestrel?"}],
             },
             headers=widget,
         ).json()
@@ -307,7 +309,7 @@ def test_with_keys_the_viewer_opens_only_the_links_answers_give(tmp_path: Path) 
 
     with served(Assistant(Settings(data_dir=tmp_path / "data"))) as api:
         bare = api.get(f"/view/default/{cite['doc_id']}?start=0&end=10")
-        assert bare.status_code == 200 and "DeepSeek" in bare.text
+        assert bare.status_code == 200 and "Kestrel" in bare.text
 
 
 def test_openai_package_against_our_server(api: httpx.Client) -> None:
@@ -319,18 +321,18 @@ def test_openai_package_against_our_server(api: httpx.Client) -> None:
 
     history = [
         {"role": "system", "content": "You are a helpful assistant."},
-        {"role": "user", "content": "Who founded DeepSeek?"},
-        {"role": "assistant", "content": "Liang Wenfeng. [1]"},
-        {"role": "user", "content": "What did he acknowledge?"},
+        {"role": "user", "content": "Who founded Kestrel?"},
+        {"role": "assistant", "content": "Priya Raman. [1]"},
+        {"role": "user", "content": "What did she acknowledge?"},
     ]
     reply = client.chat.completions.create(model="default", messages=history)
     assert "acknowledged" in reply.choices[0].message.content
     citations = reply.model_extra["citations"]
-    assert citations and "embargo" in citations[0]["quote"]
+    assert citations and "ban on foreign engines" in citations[0]["quote"]
 
     stream = client.chat.completions.create(
         model="default",
-        messages=[{"role": "user", "content": "Which chips did DeepSeek use?"}],
+        messages=[{"role": "user", "content": "Which engines did Kestrel use?"}],
         stream=True,
     )
     pieces, last = [], None
@@ -338,7 +340,7 @@ def test_openai_package_against_our_server(api: httpx.Client) -> None:
         if chunk.choices and chunk.choices[0].delta.content:
             pieces.append(chunk.choices[0].delta.content)
         last = chunk
-    assert "H800" in "".join(pieces)
+    assert "M40" in "".join(pieces)
     assert last is not None and last.choices[0].finish_reason == "stop"
     assert last.model_extra["citations"]
 
