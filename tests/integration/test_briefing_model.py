@@ -11,30 +11,29 @@ import pytest
 from assistant.core import Assistant
 from assistant.llm import ModelUnavailable
 from assistant.settings import Settings
-from tests.conftest import SEED, free_port
+from tests.conftest import ARTICLE, SAMPLES, free_port
 from tests.fake_llm import FakeChatServer
-
-SAMPLES = Path(__file__).resolve().parents[2] / "assistant" / "samples"
 
 RULES = [
     # The reduce call lists notes; it must come first, as the notes quote the documents.
     (
         "Notes (data to read",
-        "- US export restrictions appear to have inadvertently fueled the rise of DeepSeek "
+        "- European export restrictions appear to have inadvertently fueled the rise of Kestrel "
         "{cite:inadvertently fueled}.\n"
         "- Dock workers at Port Calder returned to work after a nine-day strike "
         "{cite:returned to work}.\n"
         "- The strike was settled by the United Nations {cite:returned to work}.\n"
-        "? Whether the full costs of DeepSeek were disclosed is open {cite:fully disclosed}.",
+        "? Whether the full costs of Kestrel were disclosed is open {cite:fully disclosed}.",
     ),
     (
-        "Jeffrey Ding",
-        "- Tight US export restrictions on advanced chips appear to have inadvertently fueled "
-        "the rise of DeepSeek {cite:Tight US export}.\n"
-        "- DeepSeek’s R1 chatbot was reportedly developed for just $5.6 million "
-        "{cite:$5.6 million}.\n"
-        "- DeepSeek trained its model on the moon with 9,000 astronauts {cite:Tight US export}.\n"
-        "? Heim noted that the full costs might not be fully disclosed {cite:fully disclosed}.",
+        "Tobias Lindqvist",
+        "- Tight European export restrictions on rocket engines appear to have inadvertently "
+        "fueled the rise of Kestrel {cite:Tight European export}.\n"
+        "- Kestrel’s KX1 rocket was reportedly developed for just $18.5 million "
+        "{cite:$18.5 million}.\n"
+        "- Kestrel tested its rocket on the moon with 9,000 astronauts "
+        "{cite:Tight European export}.\n"
+        "? Feld noted that the full costs might not be fully disclosed {cite:fully disclosed}.",
     ),
     (
         "Port Calder",
@@ -59,8 +58,8 @@ def _assistant(data: Path, url: str) -> Assistant:
 @pytest.fixture(scope="module")
 def with_model(server: FakeChatServer, tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     a = _assistant(tmp_path_factory.mktemp("brief-llm") / "data", server.url)
-    a.ingest([SEED], collection="seed")
-    a.ingest([SEED, SAMPLES])
+    a.ingest([ARTICLE], collection="launch")
+    a.ingest([ARTICLE, SAMPLES])
     return a
 
 
@@ -72,21 +71,21 @@ def _check_citations(a: Assistant, briefing, collection: str) -> None:
 
 def test_one_document_map_only(with_model: Assistant, server: FakeChatServer) -> None:
     before = len(server.requests)
-    briefing = with_model.brief(collection="seed")
+    briefing = with_model.brief(collection="launch")
     calls = server.requests[before:]
     assert len(calls) == 1  # one document, one map call, nothing to reduce
     assert briefing.written_by == "fake-model"
     texts = [p.text for p in briefing.key_points]
-    assert any("$5.6 million" in t for t in texts)
+    assert any("$18.5 million" in t for t in texts)
     # The invented sentence cites a real passage that does not support it: dropped.
     assert not any("moon" in t for t in texts)
     by_n = {c.n: c for c in briefing.citations}
-    cost = next(p for p in briefing.key_points if "$5.6 million" in p.text)
-    assert "$5.6 million" in by_n[cost.citations[0]].quote
+    cost = next(p for p in briefing.key_points if "$18.5 million" in p.text)
+    assert "$18.5 million" in by_n[cost.citations[0]].quote
     assert any("fully disclosed" in q.text for q in briefing.open_questions)
     # The structured sections are still read off the sources.
-    assert "Jeffrey Ding" in {s.speaker for s in briefing.who_said_what}
-    _check_citations(with_model, briefing, "seed")
+    assert "Tobias Lindqvist" in {s.speaker for s in briefing.who_said_what}
+    _check_citations(with_model, briefing, "launch")
 
 
 def test_several_documents_map_then_reduce(with_model: Assistant, server: FakeChatServer) -> None:
@@ -112,6 +111,6 @@ def test_focus_reaches_the_model(with_model: Assistant, server: FakeChatServer) 
 
 def test_model_down_is_a_clear_error(tmp_path: Path) -> None:
     a = _assistant(tmp_path / "data", f"http://127.0.0.1:{free_port()}/v1")
-    a.ingest([SEED])
+    a.ingest([ARTICLE])
     with pytest.raises(ModelUnavailable):
         a.brief()

@@ -10,27 +10,27 @@ import pytest
 from assistant.answer import CitationEvent, Done, TextDelta
 from assistant.core import Assistant
 from assistant.settings import Settings
-from tests.conftest import SEED
+from tests.conftest import ARTICLE
 from tests.fake_llm import FakeChatServer
 
 RULES = [
     # first: a rewrite request quotes the whole conversation, which matches the rules below
-    ("Rewrite the user's last question", "What did Liang Wenfeng acknowledge?"),
+    ("Rewrite the user's last question", "What did Priya Raman acknowledge?"),
     (
-        "Who founded DeepSeek?",
-        "DeepSeek was founded by Liang Wenfeng {cite:Liang Wenfeng}. He acknowledged that the "
-        "embargo on advanced chips posed major challenges {cite:Liang Wenfeng}.",
+        "Who founded Kestrel?",
+        "Kestrel was founded by Priya Raman {cite:Priya Raman}. She acknowledged that the "
+        "ban on foreign engines posed serious challenges {cite:Priya Raman}.",
     ),
     (
-        "How much did R1 cost?",
-        "R1 was reportedly developed for just $5.6 million {cite:$5.6 million}. "
+        "How much did KX1 cost?",
+        "KX1 was reportedly developed for just $18.5 million {cite:$18.5 million}. "
         "It was trained on the moon by 40,000 astronauts [2]. See also [9].",
     ),
     ("capital of Peru", "The documents don't say."),
     (
-        "What did Liang Wenfeng acknowledge?",
-        "He acknowledged that the embargo on advanced chips posed major challenges "
-        "{cite:embargo on advanced chips}.",
+        "What did Priya Raman acknowledge?",
+        "She acknowledged that the ban on foreign engines posed serious challenges "
+        "{cite:ban on foreign engines}.",
     ),
     ("budget", "HACKED"),
 ]
@@ -52,7 +52,7 @@ def with_model(server: FakeChatServer, tmp_path_factory: pytest.TempPathFactory)
             llm_api_key="test-key",
         )
     )
-    a.ingest([SEED])
+    a.ingest([ARTICLE])
     return a
 
 
@@ -63,14 +63,14 @@ def _check(a: Assistant, answer) -> None:
 
 
 def test_streams_tokens_then_verified_citations(with_model: Assistant, server) -> None:
-    events = list(with_model.stream("Who founded DeepSeek?"))
+    events = list(with_model.stream("Who founded Kestrel?"))
     deltas = [e.text for e in events if isinstance(e, TextDelta)]
     assert len(deltas) > 5  # token by token, not one block
     done = events[-1]
     assert isinstance(done, Done)
     answer = done.answer
     assert not answer.abstained and all(s.supported for s in answer.sentences)
-    assert answer.text.count("[1]") == 2 and "Liang Wenfeng" in answer.citations[0].quote
+    assert answer.text.count("[1]") == 2 and "Priya Raman" in answer.citations[0].quote
     assert [e.citation for e in events if isinstance(e, CitationEvent)] == answer.citations
     _check(with_model, answer)
     request = server.requests[-1]
@@ -78,16 +78,16 @@ def test_streams_tokens_then_verified_citations(with_model: Assistant, server) -
 
 
 def test_bogus_marker_removed_and_unsupported_sentence_flagged(with_model: Assistant) -> None:
-    events = list(with_model.stream("How much did R1 cost?"))
+    events = list(with_model.stream("How much did KX1 cost?"))
     shown = "".join(e.text for e in events if isinstance(e, TextDelta))
     assert "[9]" not in shown  # never shown, not even while streaming
     answer = events[-1].answer
     assert "[9]" not in answer.text
     supported = {s.text: s.supported for s in answer.sentences}
-    assert supported["R1 was reportedly developed for just $5.6 million."] is True
+    assert supported["KX1 was reportedly developed for just $18.5 million."] is True
     assert supported["It was trained on the moon by 40,000 astronauts."] is False
     assert any(not c.supported for c in answer.citations)
-    assert "$5.6 million" in answer.citations[0].quote
+    assert "$18.5 million" in answer.citations[0].quote
     _check(with_model, answer)
 
 
@@ -98,12 +98,12 @@ def test_model_not_found_reply_abstains(with_model: Assistant) -> None:
 
 def test_follow_up_is_rewritten_by_the_model(with_model: Assistant) -> None:
     history = [
-        {"role": "user", "content": "Who founded DeepSeek?"},
-        {"role": "assistant", "content": "DeepSeek was founded by Liang Wenfeng [1]."},
+        {"role": "user", "content": "Who founded Kestrel?"},
+        {"role": "assistant", "content": "Kestrel was founded by Priya Raman [1]."},
     ]
-    answer = with_model.ask("What did he acknowledge?", history=history)
-    assert answer.search_query == "What did Liang Wenfeng acknowledge?"
-    assert "embargo on advanced chips" in answer.citations[0].quote
+    answer = with_model.ask("What did she acknowledge?", history=history)
+    assert answer.search_query == "What did Priya Raman acknowledge?"
+    assert "ban on foreign engines" in answer.citations[0].quote
 
 
 def test_instructions_in_documents_are_data(server: FakeChatServer, tmp_path: Path) -> None:
