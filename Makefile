@@ -1,10 +1,14 @@
 # Two commands set everything up on a fresh machine: `make run` and `make test`.
+# `make test-fast` runs the unit layer alone (seconds, no model).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench fuzz clean venv
+.PHONY: run test test-fast browser lint format bench fuzz clean venv
+
+# The three layers, cheapest first; naming them keeps pytest out of tests/data.
+TEST_LAYERS := tests/unit tests/integration tests/e2e
 
 venv: $(STAMP)
 
@@ -19,10 +23,17 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) app.py
 
-test: $(STAMP)
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest
+# ruff first (a style slip fails in a second), then a browser for the e2e layer, then pytest.
+test: lint browser
+	$(PY) -m pytest $(TEST_LAYERS)
+
+# ruff too: it takes a second, and a passing test-fast should leave only the slow layers to fail.
+test-fast: lint
+	$(PY) -m pytest tests/unit
+
+# Debian's chromium via apt-get when it can, else Playwright's own (the script says which).
+browser: $(STAMP)
+	bash tests/provision_browser.sh
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
