@@ -614,7 +614,7 @@ def make_app(assistant: Any = None, samples: bool = True) -> tuple[Any, ChatApp]
         theme=theme(),
         css_paths=CSS_PATHS,
         head=HEAD,
-        max_file_size=int(assistant.settings.max_file_mb * 1024 * 1024),
+        max_file_size=assistant.settings.max_file_bytes,
         show_error=True,
     )
     return app, chat

@@ -368,14 +368,14 @@ async def _uploads(request: Any, settings: Any) -> tuple[list[tuple[str, Any]], 
             "too_many_files",
             f"{len(files)} files; at most {settings.max_upload_files} per request",
         )
-    limit = int(settings.max_file_mb * 1024 * 1024)
+    limit = settings.max_file_bytes
     named = []
     for i, upload in enumerate(files):
         name = Path(upload.filename or f"upload-{i}").name or f"upload-{i}"
         size = getattr(upload, "size", None)
         if size is not None and size > limit:
             raise ApiError(
-                413, "file_too_large", f"{name} is larger than {settings.max_file_mb:g} MB"
+                413, "file_too_large", f"{name} is larger than {settings.max_file_mb:g} MiB"
             )
         named.append((name, upload.file))
     collection = form.get("collection")

@@ -16,6 +16,9 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 COLLECTION_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")
+#: Bytes in one MiB. Every ``*_mb`` setting counts in MiB, so the upload check of each face and
+#: the ingest pipeline, which all read the ``*_bytes`` properties, agree to the byte.
+MIB = 1_048_576
 
 
 class Settings(BaseSettings):
@@ -169,7 +172,10 @@ class Settings(BaseSettings):
 
     # --- limits on input ---------------------------------------------------------------
     max_file_mb: float = Field(
-        50.0, gt=0, description="Files larger than this many megabytes are refused."
+        50.0,
+        gt=0,
+        description="Files larger than this many MiB (1 MiB = 1,048,576 bytes) are refused, by "
+        "the upload check of every face and by ingest alike.",
     )
     max_pdf_pages: int = Field(2000, ge=1, description="PDFs with more pages are refused.")
     max_text_chars: int = Field(
@@ -180,8 +186,8 @@ class Settings(BaseSettings):
     max_unzipped_mb: float = Field(
         200.0,
         gt=0,
-        description="DOCX files that would unpack to more than this many megabytes are refused "
-        "(decompression bombs).",
+        description="DOCX files that would unpack to more than this many MiB (1,048,576 bytes "
+        "each) are refused (decompression bombs).",
     )
     url_timeout_s: float = Field(20.0, gt=0, description="Time allowed to fetch one URL.")
     allow_private_urls: bool = Field(
@@ -200,9 +206,9 @@ class Settings(BaseSettings):
     load_memory_mb: int = Field(
         1024,
         ge=256,
-        description="Memory (address space) a reader process may use for one file; a file that "
-        "needs more is refused. A 47 MB HTML page or a DOCX unpacking to 136 MB of XML needs more "
-        "than the default.",
+        description="Memory (address space) in MiB (1,048,576 bytes each) a reader process may "
+        "use for one file; a file that needs more is refused. A 47 MB HTML page or a DOCX "
+        "unpacking to 136 MB of XML needs more than the default.",
     )
 
     @field_validator("collection")
@@ -226,6 +232,16 @@ class Settings(BaseSettings):
     def registry_path(self) -> Path:
         """SQLite file that records each document, its full cleaned text and its state."""
         return self.data_dir / "documents.sqlite"
+
+    @property
+    def max_file_bytes(self) -> int:
+        """``max_file_mb`` in bytes: the largest file any face accepts and ingest reads."""
+        return int(self.max_file_mb * MIB)
+
+    @property
+    def max_unzipped_bytes(self) -> int:
+        """``max_unzipped_mb`` in bytes: the most a DOCX may unpack to."""
+        return int(self.max_unzipped_mb * MIB)
 
     @property
     def uses_chroma_server(self) -> bool:

@@ -20,6 +20,7 @@ from typing import Any
 
 from assistant.index.registry import DocumentRecord
 from assistant.index.store import Index
+from assistant.settings import MIB
 from ingest.errors import IngestError, TooLarge
 from ingest.loaders import CONTENT_TYPES, is_supported, loader_for
 from ingest.loaders.url import fetch_url, is_url, suffix_for
@@ -241,7 +242,7 @@ class Ingestor:
         self, source: _Source, collection: str, known: dict[str, str]
     ) -> Prepared | FileResult:
         s = self.settings
-        max_bytes = int(s.max_file_mb * 1_000_000)
+        max_bytes = s.max_file_bytes
         doc_id = doc_id_for(source.key)
         suffix = None
         if source.path is None:
@@ -265,7 +266,7 @@ class Ingestor:
             url=source.key if source.path is None else None,
             limits=Limits(
                 max_pages=s.max_pdf_pages,
-                max_unzipped=int(s.max_unzipped_mb * 1_000_000),
+                max_unzipped=s.max_unzipped_bytes,
                 max_chars=s.max_text_chars,
                 timeout_s=s.load_timeout_s,
                 memory_mb=s.load_memory_mb,
@@ -380,7 +381,9 @@ def _read_file(path: Path, max_bytes: int) -> bytes:
     if not path.is_file():
         raise IngestError("not a regular file")
     if size > max_bytes:
-        raise TooLarge(f"{size / 1e6:.1f} MB, more than the limit of {max_bytes / 1e6:.0f} MB")
+        raise TooLarge(
+            f"{size:,} bytes, more than the limit of {max_bytes / MIB:g} MiB ({max_bytes:,} bytes)"
+        )
     try:
         return path.read_bytes()
     except OSError as exc:

@@ -192,12 +192,12 @@ def _send(
 def _read(response: httpx.Response, url: str, max_bytes: int) -> Fetched:
     declared = int(response.headers.get("content-length") or 0)
     if declared > max_bytes:
-        raise TooLarge(f"{declared / 1e6:.1f} MB, more than the limit")
+        raise TooLarge(f"{declared:,} bytes, more than the limit of {max_bytes:,} bytes")
     chunks, size = [], 0
     for chunk in response.iter_bytes():
         size += len(chunk)
         if size > max_bytes:
-            raise TooLarge(f"more than {max_bytes / 1e6:.0f} MB")
+            raise TooLarge(f"more than the limit of {max_bytes:,} bytes")
         chunks.append(chunk)
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     return Fetched(data=b"".join(chunks), url=url, content_type=content_type)
