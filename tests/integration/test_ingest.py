@@ -18,31 +18,33 @@ def _stored(a: Assistant, doc_id: str) -> dict:
     }
 
 
-def test_seed_article_is_indexed_and_searchable(any_store: Assistant, seed_file: Path) -> None:
-    report = any_store.ingest([seed_file])
+def test_news_article_is_indexed_and_searchable(any_store: Assistant, article_file: Path) -> None:
+    report = any_store.ingest([article_file])
     assert report.ok and report.count("ingested") == 1 and report.chunks_embedded > 0
     [doc] = any_store.documents()
-    assert doc.title.startswith("US Export Controls") and doc.chunk_count == report.chunks_embedded
+    assert (
+        doc.title.startswith("European Export Rules") and doc.chunk_count == report.chunks_embedded
+    )
     full = any_store.document(doc.doc_id)
-    assert full is not None and "Liang Wenfeng" in full.text
+    assert full is not None and "Priya Raman" in full.text
 
     stored = _stored(any_store, doc.doc_id)
     assert len(stored) == doc.chunk_count
     for text, meta in stored.values():
         assert full.text[meta["start"] : meta["end"]] == text
-        assert meta["source"] == str(seed_file.resolve())
+        assert meta["source"] == str(article_file.resolve())
         assert meta["title"] == doc.title and meta["doc_id"] == doc.doc_id
         assert isinstance(meta["chunk"], int) and meta["para"] >= 1
 
-    hits = any_store.search("Who founded DeepSeek?", k=3)
-    assert any("Liang Wenfeng" in p.text for p in hits)
+    hits = any_store.search("Who founded Kestrel?", k=3)
+    assert any("Priya Raman" in p.text for p in hits)
     assert hits[0].location.startswith("paragraph")
     assert all(full.text[p.start : p.end] == p.text for p in hits)
 
 
-def test_reingest_unchanged_embeds_nothing(any_store: Assistant, seed_file: Path) -> None:
-    any_store.ingest([seed_file])
-    again = any_store.ingest([seed_file])
+def test_reingest_unchanged_embeds_nothing(any_store: Assistant, article_file: Path) -> None:
+    any_store.ingest([article_file])
+    again = any_store.ingest([article_file])
     assert again.count("unchanged") == 1 and again.chunks_embedded == 0
     assert len(any_store.documents()) == 1
 
@@ -84,10 +86,12 @@ def test_prune_and_remove(any_store: Assistant, tmp_path: Path) -> None:
     assert any_store.remove("no-such-doc") == []
 
 
-def test_all_formats_in_one_folder(any_store: Assistant, tmp_path: Path, seed_file: Path) -> None:
+def test_all_formats_in_one_folder(
+    any_store: Assistant, tmp_path: Path, article_file: Path
+) -> None:
     folder = tmp_path / "mixed"
     folder.mkdir()
-    shutil.copy(seed_file, folder / "seed.txt")
+    shutil.copy(article_file, folder / "launch.txt")
     (folder / "grid.html").write_text(ARTICLE_HTML)
     make_pdf(folder / "review.pdf", title="Quarterly Risk Review")
     make_docx(folder / "memo.docx")
@@ -105,9 +109,9 @@ def test_all_formats_in_one_folder(any_store: Assistant, tmp_path: Path, seed_fi
 
 
 def test_bad_files_fail_alone_and_touch_nothing(
-    any_store: Assistant, tmp_path: Path, seed_file: Path
+    any_store: Assistant, tmp_path: Path, article_file: Path
 ) -> None:
-    any_store.ingest([seed_file])
+    any_store.ingest([article_file])
     [before] = any_store.documents()
     chunks_before = _stored(any_store, before.doc_id)
 

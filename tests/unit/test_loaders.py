@@ -18,10 +18,10 @@ def _read(data: bytes, name: str):
     return extracted, assemble(clean_blocks(extracted.blocks))
 
 
-def test_text_title_and_paragraphs(seed_file: Path) -> None:
-    extracted, doc = _read(seed_file.read_bytes(), seed_file.name)
-    assert extracted.title.startswith("US Export Controls May Have Unintentionally Boosted")
-    assert "Liang Wenfeng" in doc.text
+def test_text_title_and_paragraphs(article_file: Path) -> None:
+    extracted, doc = _read(article_file.read_bytes(), article_file.name)
+    assert extracted.title.startswith("European Export Rules May Have Unintentionally Boosted")
+    assert "Priya Raman" in doc.text
     assert doc.text.count("\n\n") >= 20  # paragraphs kept apart
 
 

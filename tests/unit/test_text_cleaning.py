@@ -7,13 +7,13 @@ from ingest.sentences import split_sentences
 
 
 def test_run_on_sentences_are_split_but_urls_and_names_kept() -> None:
-    assert split_run_ons("led by SoftBank and OpenAI.Remarkably, DeepSeek") == (
-        "led by SoftBank and OpenAI. Remarkably, DeepSeek"
+    assert split_run_ons("led by Airbus and Arianespace.Remarkably, Kestrel") == (
+        "led by Airbus and Arianespace. Remarkably, Kestrel"
     )
     assert split_run_ons("see www.Example.com and Node.js or U.S.A. today") == (
         "see www.Example.com and Node.js or U.S.A. today"
     )
-    assert split_run_ons("it cost $5.6 million.") == "it cost $5.6 million."
+    assert split_run_ons("it cost $18.5 million.") == "it cost $18.5 million."
 
 
 def test_unicode_and_whitespace_are_normalised() -> None:
@@ -53,15 +53,15 @@ def test_assemble_records_pages_and_sections() -> None:
 def test_sentences_of_news_prose() -> None:
     text = (
         "Dr. Smith met officials in Washington. He said the U.S. Army was ready. "
-        "It cost $5.6 million! Why? “Restrictions pushed the team,” said J. Ding. "
+        "It cost $18.5 million! Why? “Restrictions pushed the team,” said T. Lindqvist. "
         "In the U.S. The debate goes on."
     )
     assert split_sentences(text) == [
         "Dr. Smith met officials in Washington.",
         "He said the U.S. Army was ready.",
-        "It cost $5.6 million!",
+        "It cost $18.5 million!",
         "Why?",
-        "“Restrictions pushed the team,” said J. Ding.",
+        "“Restrictions pushed the team,” said T. Lindqvist.",
         "In the U.S.",
         "The debate goes on.",
     ]
