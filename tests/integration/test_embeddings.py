@@ -9,11 +9,11 @@ from assistant.index.adapters import MiniLMChromaFunction, MiniLMEmbeddings
 from assistant.index.embeddings import EMBEDDING_DIM, Embedder, get_embedder, model_path
 
 SENTENCES = [
-    "DeepSeek's founder, Liang Wenfeng, acknowledged that the embargo on advanced chips posed "
-    "major challenges.",
-    "The company utilized H800 chips to develop its large-scale AI model.",
+    "Kestrel's founder, Priya Raman, acknowledged that the ban on foreign engines posed "
+    "serious challenges.",
+    "The company used M40 engines to build its first orbital rocket.",
     "Dock workers returned to work after their union accepted an 11 per cent pay rise.",
-    "Venture capitalist Marc Andreessen likened it to a Sputnik moment.",
+    "Venture capitalist Helena Ward likened it to a Kitty Hawk moment.",
 ]
 
 
@@ -52,8 +52,8 @@ def test_auto_precision_picks_one_and_keeps_quality(float32_vectors: np.ndarray)
 
 def test_langchain_embeddings_interface() -> None:
     emb = MiniLMEmbeddings()
-    docs = emb.embed_documents(SENTENCES[1:3])  # the H800 chips, then the dock strike
-    query = emb.embed_query("Which chips did the company use?")
+    docs = emb.embed_documents(SENTENCES[1:3])  # the M40 engines, then the dock strike
+    query = emb.embed_query("Which engines did the company use?")
     assert len(docs) == 2 and len(docs[0]) == EMBEDDING_DIM and len(query) == EMBEDDING_DIM
     assert np.dot(query, docs[0]) > np.dot(query, docs[1]) + 0.2
 
@@ -71,7 +71,7 @@ def test_chroma_embedding_function_interface(tmp_path) -> None:
         configuration={"hnsw": {"space": "cosine"}},
     )
     col.add(ids=["a", "b"], documents=[SENTENCES[1], SENTENCES[2]])
-    got = col.query(query_texts=["Which chips did DeepSeek use?"], n_results=1)
+    got = col.query(query_texts=["Which engines did Kestrel use?"], n_results=1)
     assert got["ids"][0] == ["a"]
     # the configuration survives a reopen: Chroma rebuilds our function by its registered name
     again = chromadb.PersistentClient(
@@ -127,7 +127,7 @@ def test_a_failed_pass_reaches_its_caller_and_the_next_pass_runs() -> None:
 
     embedder._forward = broken  # type: ignore[method-assign]
     with pytest.raises(MemoryError):
-        embedder.embed_query("Who founded DeepSeek?")
+        embedder.embed_query("Who founded Kestrel?")
     embedder._forward = forward  # type: ignore[method-assign]
-    vector, _ = embedder.embed_query("Who founded DeepSeek?")  # not left hanging
+    vector, _ = embedder.embed_query("Who founded Kestrel?")  # not left hanging
     assert vector.shape == (EMBEDDING_DIM,)
