@@ -79,7 +79,8 @@ class MarkerFilter:
     Valid markers are renumbered by first use; invalid ones vanish with the space before them.
     """
 
-    _PARTIAL = re.compile(r"\s?\[\d{0,3}$")
+    # A trailing space is held too: it may be the space before a marker that then vanishes.
+    _PARTIAL = re.compile(r"\s?\[\d{0,3}$|\s$")
     _FULL = re.compile(r"\s?\[(\d{1,3})\]")
 
     def __init__(self, count: int) -> None:
@@ -116,7 +117,8 @@ class MarkerFilter:
 ECHO_WORDS = 6
 #: Prompts whose wording must never reach the reader (the question's frame is the user's own).
 SECRET_PROMPTS = ("answer", "condense")
-_TOKEN = re.compile(r"\[\d{1,3}\]|\w+")  # a marker (skipped) or a word
+# A marker (skipped) or a word; "_" is markup ("_the passages_"), not part of a word.
+_TOKEN = re.compile(r"\[\d{1,3}\]|[^\W_]+")
 _MARKER = re.compile(r"\[\d{1,3}\]")
 
 
