@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from unittest import mock
 
-from common import REPO, RESULTS, SHARED  # first: offline settings, import path
+from common import REPO, RESULTS, SHARED, need_shared  # first: offline settings, import path
 
 from assistant.core import Assistant
 from assistant.settings import Settings
@@ -83,6 +83,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    need_shared(SCIFACT, SEED)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         docs = root / "docs"

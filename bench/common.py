@@ -1,5 +1,6 @@
 """What every benchmark needs before anything else: offline settings and the repository's
-packages on the import path. Import it first: ``from common import REPO, RESULTS, SHARED``."""
+packages on the import path. Import it first: ``from common import REPO, RESULTS, SHARED``.
+A benchmark that reads ``SHARED`` calls ``need_shared`` before it does."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ for _var, _value in (
     os.environ.setdefault(_var, _value)
 
 REPO = Path(__file__).resolve().parents[1]
+#: Evaluation data that is not ours to ship (the seed article, SciFact, SQuAD, RealTime QA): a
+#: ``shared`` folder beside the repository. Only benchmarks read it; the tests use tests/data.
 SHARED = REPO.parent / "shared"
 RESULTS = REPO / "bench" / "results"
 
@@ -24,6 +27,18 @@ if str(REPO) not in sys.path[:1]:
     sys.path.insert(0, str(REPO))
 
 from assistant.workers import free_port as free_port  # noqa: E402 - the product's, after the path
+
+
+def need_shared(*paths: Path) -> None:
+    """Return if every one of ``paths`` exists; otherwise end the benchmark (status 1) with a
+    message naming what is missing and where ../shared is expected."""
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        sys.exit(
+            "this benchmark needs ../shared (the seed article / SciFact / SQuAD / RealTime QA): "
+            f"missing {', '.join(missing)}. Put the shared evaluation data in {SHARED}; "
+            "the repository does not ship it, and the tests (make test) do not need it."
+        )
 
 
 def start_app(

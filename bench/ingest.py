@@ -43,7 +43,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from common import RESULTS, SHARED  # first: offline settings, import path
+from common import RESULTS, SHARED, need_shared  # first: offline settings, import path
 
 CORPUS = SHARED / "eval" / "scifact" / "corpus.jsonl"
 DEFAULT_OUT = RESULTS / "ingest.json"
@@ -379,6 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.only:
         run_child(args.only, args.folder, args.child_out)
         return 0
+    need_shared(CORPUS)
     with tempfile.TemporaryDirectory(prefix="bench-docs-") as tmp:
         folder = Path(tmp)
         docs = write_corpus(CORPUS, args.docs, folder)

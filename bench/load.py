@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from common import RESULTS, SHARED, free_port, start_app  # first: offline settings, path
+from common import RESULTS, SHARED, free_port, need_shared, start_app  # first: offline env
 
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 SEED = SHARED / "corpus" / "seed" / "000_0edca9b518269310.txt"
@@ -118,6 +118,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=60.0)
     args = parser.parse_args()
+    need_shared(SEED)
 
     from assistant.core import Assistant
     from assistant.settings import Settings

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import REPO, RESULTS, SHARED  # first: offline settings, import path
+from common import REPO, RESULTS, SHARED, need_shared  # first: offline settings, import path
 
 from assistant import abstain, extractive
 from assistant.alignment import Aligner
@@ -365,6 +365,7 @@ def main() -> None:
         with open(args.cache, "rb") as f:
             queries, contexts, cases = pickle.load(f)
     else:
+        need_shared(SQUAD / "queries.json", SQUAD / "ground_truth.json")
         queries, contexts, cases = draft_all()
         if args.cache:
             with open(args.cache, "wb") as f:

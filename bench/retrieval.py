@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from common import RESULTS, SHARED  # first: offline settings, import path
+from common import RESULTS, SHARED, need_shared  # first: offline settings, import path
 
 from assistant.core import Assistant
 from assistant.retriever import Scored
@@ -102,6 +102,9 @@ def main() -> None:
         help="keep the corpus and store in this folder and reuse them (default: a temporary one)",
     )
     args = parser.parse_args()
+    need_shared(
+        SCIFACT / "corpus.jsonl", SCIFACT / "qrels" / "test.tsv", SCIFACT / "queries_test.jsonl"
+    )
 
     corpus, queries, qrels = load_scifact()
     with tempfile.TemporaryDirectory() as scratch:

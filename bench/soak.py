@@ -37,7 +37,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from common import REPO, RESULTS, free_port, start_app  # first: offline settings, path
+from common import REPO, RESULTS, free_port, need_shared, start_app  # first: offline settings, path
 from load import QUESTIONS, SEED, wait_until_ready
 
 AFTER_MINUTES = 15.0
@@ -336,6 +336,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.after < HELD_MINUTES or args.max_minutes <= args.after:
         parser.error(f"--after must be at least {HELD_MINUTES:g} and below --max-minutes")
+    need_shared(SEED)
     env = {}
     if args.malloc_arena_max is not None:
         env["BRIEF_MALLOC_ARENA_MAX"] = str(args.malloc_arena_max)
