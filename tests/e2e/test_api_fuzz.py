@@ -11,7 +11,7 @@ from schemathesis.checks import not_a_server_error
 
 from assistant.core import Assistant
 from assistant.settings import Settings
-from tests.conftest import SEED, served
+from tests.conftest import ARTICLE, served
 
 EXAMPLES_PER_OPERATION = 30
 
@@ -21,7 +21,7 @@ def test_no_input_makes_a_server_error(tmp_path: Path) -> None:
     assistant = Assistant(
         Settings(data_dir=tmp_path / "data", url_timeout_s=2.0, max_question_chars=500)
     )
-    assert assistant.ingest([SEED]).ok
+    assert assistant.ingest([ARTICLE]).ok
     with served(assistant) as client:
         base = str(client.base_url).rstrip("/")
         schema = schemathesis.openapi.from_url(f"{base}/openapi.json")

@@ -82,14 +82,14 @@ def test_with_keys_the_chats_links_open_the_viewer(tmp_path: Path) -> None:
     from pydantic import SecretStr
 
     from app import make_app
-    from tests.conftest import SEED
+    from tests.conftest import ARTICLE
 
     keys = SecretStr("admin-key-0123456789:admin,ask-key-0123456789:ask")
     assistant = Assistant(Settings(data_dir=tmp_path / "data", api_keys=keys))
-    assert assistant.ingest([SEED]).ok
+    assert assistant.ingest([ARTICLE]).ok
     app, chat = make_app(assistant, samples=False)
     chat.ready.set()
-    *_, (answer, panel) = chat.respond("Who founded DeepSeek?", [], "default")
+    *_, (answer, panel) = chat.respond("Who founded Kestrel?", [], "default")
     *_, (briefing, _, _) = chat.briefing(None, "default")
     links = re.findall(r"\((/view/[^ )]+)", answer) + re.findall(r'href="(/view/[^"]+)"', panel)
     links += re.findall(r"\((/view/[^ )]+)", briefing)[:3]
