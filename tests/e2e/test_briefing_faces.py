@@ -1,5 +1,5 @@
 """Briefings through the faces a user reaches them by: ``brief me`` (a real process) and
-``POST /api/v1/brief`` (a real server), over a real store holding the seed article."""
+``POST /api/v1/brief`` (a real server), over a real store holding the test article."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from assistant.core import Assistant
 from assistant.settings import Settings
-from tests.conftest import SEED, free_port, run_brief, served
+from tests.conftest import ARTICLE, free_port, run_brief, served
 
 SECTIONS = ["## Key points", "## Who said what", "## Sources"]
 ADMIN_KEY = "admin-key-briefing-1"
@@ -21,16 +21,16 @@ ASK_KEY = "ask-key-briefing-22"
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data folder whose default collection holds the seed article."""
+def article_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder whose default collection holds the test article."""
     data = tmp_path_factory.mktemp("briefing") / "data"
-    assert Assistant(Settings(data_dir=data)).ingest([SEED]).ok
+    assert Assistant(Settings(data_dir=data)).ingest([ARTICLE]).ok
     return data
 
 
 @pytest.fixture(scope="module")
-def api(seeded: Path) -> Iterator[httpx.Client]:
-    with served(Assistant(Settings(data_dir=seeded, max_question_chars=300))) as client:
+def api(article_data: Path) -> Iterator[httpx.Client]:
+    with served(Assistant(Settings(data_dir=article_data, max_question_chars=300))) as client:
         yield client
 
 
@@ -48,12 +48,12 @@ def assert_readable_briefing(markdown: str) -> None:
     for heading in SECTIONS:
         assert heading in markdown, heading
     who = markdown.split("## Who said what")[1].split("\n## ")[0]
-    assert "**Jeffrey Ding**, George Washington University:" in who
-    assert "Liang Wenfeng" in who
+    assert "**Tobias Lindqvist**, Uppsala University:" in who
+    assert "Priya Raman" in who
     used, listed = markers_and_sources(markdown)
     assert used and used <= listed, f"markers without a source: {used - listed}"
     # Each source quotes the article's own words.
-    article = " ".join(SEED.read_text(encoding="utf-8").split())
+    article = " ".join(ARTICLE.read_text(encoding="utf-8").split())
     for line in markdown.split("## Sources")[1].strip().splitlines()[:5]:
         quote = line.split(": “", 1)[1].removesuffix("”")
         assert " ".join(quote.split()) in article, line
@@ -62,25 +62,34 @@ def assert_readable_briefing(markdown: str) -> None:
 # --- the command line ------------------------------------------------------------------------
 
 
-def test_brief_me_prints_the_markdown_briefing(seeded: Path) -> None:
-    out = run_brief("me", data_dir=seeded)
+def test_brief_me_prints_the_markdown_briefing(article_data: Path) -> None:
+    out = run_brief("me", data_dir=article_data)
     assert out.returncode == 0, out.stderr
     assert_readable_briefing(out.stdout)
     assert "*1 document;" in out.stdout
 
 
-def test_brief_me_as_json_with_a_focus_written_to_a_file(seeded: Path, tmp_path: Path) -> None:
+def test_brief_me_as_json_with_a_focus_written_to_a_file(
+    article_data: Path, tmp_path: Path
+) -> None:
     target = tmp_path / "brief.json"
     out = run_brief(
-        "me", "--focus", "export controls", "--format", "json", "-o", str(target), data_dir=seeded
+        "me",
+        "--focus",
+        "export rules",
+        "--format",
+        "json",
+        "-o",
+        str(target),
+        data_dir=article_data,
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout == "" and f"wrote {target}" in out.stderr
     data = json.loads(target.read_text(encoding="utf-8"))
     for field in ("key_points", "who_said_what", "key_figures", "timeline", "open_questions"):
         assert isinstance(data[field], list), field
-    assert data["title"] == "Briefing: default — export controls"
-    assert data["focus"] == "export controls" and data["documents"] == 1
+    assert data["title"] == "Briefing: default — export rules"
+    assert data["focus"] == "export rules" and data["documents"] == 1
     assert data["empty"] is False and data["markdown"].startswith("# Briefing: default — export")
     numbers = {c["n"] for c in data["citations"]}
     for item in data["key_points"] + data["who_said_what"]:
@@ -89,27 +98,27 @@ def test_brief_me_as_json_with_a_focus_written_to_a_file(seeded: Path, tmp_path:
         data["citations"][0]
     )
     speakers = {s["speaker"] for s in data["who_said_what"]}
-    assert "Jeffrey Ding" in speakers
+    assert "Tobias Lindqvist" in speakers
 
 
-def test_brief_me_on_an_empty_collection_says_so(seeded: Path) -> None:
-    out = run_brief("me", "--collection", "empty-desk", data_dir=seeded)
+def test_brief_me_on_an_empty_collection_says_so(article_data: Path) -> None:
+    out = run_brief("me", "--collection", "empty-desk", data_dir=article_data)
     assert out.returncode == 0, out.stderr
     assert "collection 'empty-desk' has no documents: nothing to brief on" in out.stderr
     assert "*0 documents;" in out.stdout and "nothing to brief on" in out.stdout
     assert "## Key points" not in out.stdout
 
 
-def test_brief_me_errors_are_clear_and_not_zero(seeded: Path, tmp_path: Path) -> None:
-    bad = run_brief("me", "--collection", "../etc", data_dir=seeded)
+def test_brief_me_errors_are_clear_and_not_zero(article_data: Path, tmp_path: Path) -> None:
+    bad = run_brief("me", "--collection", "../etc", data_dir=article_data)
     assert bad.returncode == 2 and "error: invalid collection name '../etc'" in bad.stderr
-    long = run_brief("me", "--focus", "tariffs " * 400, data_dir=seeded)
+    long = run_brief("me", "--focus", "tariffs " * 400, data_dir=article_data)
     assert long.returncode == 2 and "error: the focus is longer than" in long.stderr
-    unwritable = run_brief("me", "-o", str(tmp_path / "missing" / "b.md"), data_dir=seeded)
+    unwritable = run_brief("me", "-o", str(tmp_path / "missing" / "b.md"), data_dir=article_data)
     assert unwritable.returncode == 1 and "error: cannot write" in unwritable.stderr
-    usage = run_brief("me", "--format", "pdf", data_dir=seeded)
+    usage = run_brief("me", "--format", "pdf", data_dir=article_data)
     assert usage.returncode == 2 and "invalid choice" in usage.stderr
-    help_text = run_brief("--help", data_dir=seeded).stdout
+    help_text = run_brief("--help", data_dir=article_data).stdout
     assert "brief me [--collection NAME] [--focus TEXT]" in help_text
 
 
@@ -122,19 +131,19 @@ def test_api_brief_returns_the_briefing_json(api: httpx.Client) -> None:
     data = r.json()
     assert data["collection"] == "default" and data["focus"] is None and not data["empty"]
     assert data["written_by"] == "offline" and data["timings"]
-    assert "Jeffrey Ding" in {s["speaker"] for s in data["who_said_what"]}
+    assert "Tobias Lindqvist" in {s["speaker"] for s in data["who_said_what"]}
     assert_readable_briefing(data["markdown"])
     # No body at all is the same request.
     assert api.post("/api/v1/brief").json()["title"] == "Briefing: default"
 
 
 def test_api_brief_as_a_markdown_download(api: httpx.Client) -> None:
-    by_query = api.post("/api/v1/brief", params={"format": "md"}, json={"focus": "export controls"})
+    by_query = api.post("/api/v1/brief", params={"format": "md"}, json={"focus": "export rules"})
     assert by_query.status_code == 200
     assert by_query.headers["content-type"] == "text/markdown; charset=utf-8"
     assert by_query.headers["content-disposition"] == 'attachment; filename="briefing-default.md"'
-    assert by_query.text.startswith("# Briefing: default — export controls\n")
-    assert "Jeffrey Ding" in by_query.text
+    assert by_query.text.startswith("# Briefing: default — export rules\n")
+    assert "Tobias Lindqvist" in by_query.text
     used, listed = markers_and_sources(by_query.text)
     assert used and used <= listed
 
@@ -173,8 +182,8 @@ def test_api_brief_is_in_the_openapi_schema(api: httpx.Client) -> None:
     assert {"application/json", "text/markdown"} <= set(operation["responses"]["200"]["content"])
 
 
-def test_api_brief_takes_an_ask_key_and_refuses_no_key(seeded: Path) -> None:
-    keyed = Assistant(Settings(data_dir=seeded, api_keys=f"{ADMIN_KEY}:admin,{ASK_KEY}:ask"))
+def test_api_brief_takes_an_ask_key_and_refuses_no_key(article_data: Path) -> None:
+    keyed = Assistant(Settings(data_dir=article_data, api_keys=f"{ADMIN_KEY}:admin,{ASK_KEY}:ask"))
     with served(keyed) as client:
         refused = client.post("/api/v1/brief", json={})
         assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthorized"
@@ -184,12 +193,12 @@ def test_api_brief_takes_an_ask_key_and_refuses_no_key(seeded: Path) -> None:
             "/api/v1/brief", json={}, headers={"Authorization": f"Bearer {ASK_KEY}"}
         )
         assert asked.status_code == 200, asked.text
-        assert "Jeffrey Ding" in asked.json()["markdown"]
+        assert "Tobias Lindqvist" in asked.json()["markdown"]
 
 
-def test_api_brief_with_a_chat_model_that_cannot_be_reached_is_503(seeded: Path) -> None:
+def test_api_brief_with_a_chat_model_that_cannot_be_reached_is_503(article_data: Path) -> None:
     unreachable = Settings(
-        data_dir=seeded,
+        data_dir=article_data,
         llm="fake-model",
         llm_base_url=f"http://127.0.0.1:{free_port()}/v1",
         llm_timeout_s=5,
