@@ -97,10 +97,11 @@ _TOKEN = re.compile(r"\S+")
 #: A token that closes a run of capitalised words: "Hangzhou," in "Based in Hangzhou, DeepSeek".
 _RUN_END = re.compile(r"[,;:.)!?]$")
 _POSSESSIVE = re.compile(r"['’]s?$")
-_APPOSITIVE = re.compile(
-    r"^(?:now |then |currently |formerly |also )?(?:a |an |the )?(?P<role>.+?)\s+"
-    r"(?:at|of|with|from|for|in)\s+(?P<org>.+)$"
-)
+_APPOSITIVE_LEAD = r"^(?:now |then |currently |formerly |also )?(?:a |an |the )?(?P<role>.+?)\s+"
+#: "head of research at the Corbett Institute": the body follows "at", "with" or "from" when one
+#: is there (the "of" before it belongs to the role); else "director of the Hartmann Foundation".
+_APPOSITIVE_AT = re.compile(_APPOSITIVE_LEAD + r"(?:at|with|from)\s+(?P<org>.+)$")
+_APPOSITIVE = re.compile(_APPOSITIVE_LEAD + r"(?:at|of|with|from|for|in)\s+(?P<org>.+)$")
 _AFFILIATION_AFTER = re.compile(r"^\s*(?:from|of|at|with)\s+(?P<org>[^,.;]+)")
 _ALL_QUOTE = re.compile(r"^[“\"«][^“”\"«»]+[”\"»][.!?]?$|^[“\"«][^“”\"«»]+[.!?,][”\"»]$")
 #: Longest stretch of text (one to four sentences) read for an attribution.
@@ -249,12 +250,13 @@ def _what(verb: str, rest: str) -> str | None:
     rest = rest.rstrip()
     if rest.endswith("."):
         rest = rest[:-1]
+    introduced = None
     if verb in ("told", "tells"):
-        cut = re.match(r"^[^,“\"]{1,60}?\bthat\s+", rest)
-        rest = rest[cut.end() :] if cut else rest
+        # "told reporters that ...": what follows "that" is what was said.
+        introduced = re.match(r"^[^,“\"]{1,60}?\bthat\s+", rest)
     if verb in ("according to",):
         return None
-    introduced = re.match(r"^(?::\s*|that\s+)", rest)
+    introduced = introduced or re.match(r"^(?::\s*|that\s+)", rest)
     rest = rest[introduced.end() :] if introduced else rest
     if not rest or len(rest.split()) < 3:
         return None
@@ -347,7 +349,7 @@ def _describe(
     if title and not speaker.role:
         speaker.role = " ".join(title)
     for appositive in segments[i + 1 :]:
-        a = _APPOSITIVE.match(appositive)
+        a = _APPOSITIVE_AT.match(appositive) or _APPOSITIVE.match(appositive)
         if a and not speaker.affiliation:
             speaker.role = _join(speaker.role, a.group("role"))
             speaker.affiliation = _org(a.group("org"))
