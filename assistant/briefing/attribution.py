@@ -94,8 +94,9 @@ _GROUPS = frozenset(
 )
 _CONNECT = frozenset({"of", "for", "and", "the", "de", "van", "von", "der", "du", "la", "al"})
 _TOKEN = re.compile(r"\S+")
-#: A token that closes a run of capitalised words: "Hangzhou," in "Based in Hangzhou, DeepSeek".
-_RUN_END = re.compile(r"[,;:.)!?]$")
+#: A token that closes a run of capitalised words: "Hangzhou," in "Based in Hangzhou, DeepSeek",
+#: and "October,”" in "“We fly in October,” Raman said" (closing quotes may follow the comma).
+_RUN_END = re.compile(r"[,;:.)!?][”\"’»]*$")
 _POSSESSIVE = re.compile(r"['’]s?$")
 _APPOSITIVE_LEAD = r"^(?:now |then |currently |formerly |also )?(?:a |an |the )?(?P<role>.+?)\s+"
 #: "head of research at the Corbett Institute": the body follows "at", "with" or "from" when one
