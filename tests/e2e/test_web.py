@@ -1,6 +1,6 @@
 """The web chat in a real browser: Debian's chromium driven by Playwright.
 
-One app process (``python app.py``) runs on a free port over a temporary store holding the seed
+One app process (``python app.py``) runs on a free port over a temporary store holding the test
 article; every test drives the page the way a person would. Any request the page makes to a
 host other than loopback is refused and fails the test. Screenshots go to tests/artifacts/.
 """
@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, Locator, Page, Route, sync_playwright
 from assistant.core import Assistant
 from assistant.settings import Settings
 from tests.browser import launch
-from tests.conftest import ROOT, SEED, free_port, stop, wait_for
+from tests.conftest import ARTICLE, ROOT, free_port, stop, wait_for
 from tests.documents import make_pdf
 from tests.fake_llm import FakeChatServer
 
@@ -35,9 +35,9 @@ ANSWER_TIMEOUT_MS = 60_000
 
 @contextlib.contextmanager
 def running_app(root: Path, **env: str) -> Iterator[str]:
-    """``python app.py`` over a store with the seed article; yields its base URL."""
+    """``python app.py`` over a store with the test article; yields its base URL."""
     data = root / "data"
-    report = Assistant(Settings(data_dir=data)).ingest([SEED])
+    report = Assistant(Settings(data_dir=data)).ingest([ARTICLE])
     assert report.ok
     port = free_port()
     log = open(root / "app.log", "w")  # noqa: SIM115 - closed below
@@ -140,14 +140,14 @@ def ask(page: Page, question: str) -> Locator:
 
 
 def test_factual_answer_cites_the_source_and_the_marker_opens_it(page: Page) -> None:
-    answer = ask(page, "Who founded DeepSeek?")
+    answer = ask(page, "Who founded Kestrel?")
     text = answer.inner_text()
-    assert "Liang Wenfeng" in text
+    assert "Priya Raman" in text
     marker = answer.locator("a[href*='/view/']").first
     assert marker.inner_text() == "[1]"
 
     sources = page.locator("#ba-sources")
-    assert "DeepSeek" in sources.locator(".ba-source").first.inner_text()
+    assert "Kestrel" in sources.locator(".ba-source").first.inner_text()
     quote = sources.locator(".ba-source mark").first.inner_text()
     assert quote.strip() and quote.strip() in text.replace("\n", " ")
     shot(page, "answer")
@@ -169,8 +169,8 @@ def test_factual_answer_cites_the_source_and_the_marker_opens_it(page: Page) -> 
 
 
 def test_follow_up_question_uses_the_conversation(page: Page) -> None:
-    ask(page, "Who founded DeepSeek?")
-    follow = ask(page, "What did he acknowledge?")
+    ask(page, "Who founded Kestrel?")
+    follow = ask(page, "What did she acknowledge?")
     text = follow.inner_text()
     assert "[1]" in text and "acknowledg" in text.lower()
 
@@ -325,19 +325,19 @@ def test_collections_are_created_and_switched(page: Page, tmp_path: Path) -> Non
     note.write_text("The 2027 budget sets aside 14 million for flood defences along the Tay.\n")
     upload(page, [note])
     rows = page.locator("#ba-documents").inner_text()
-    assert "budget-note" in rows and "DeepSeek" not in rows
+    assert "budget-note" in rows and "Kestrel" not in rows
     answer = ask(page, "How much does the 2027 budget set aside for flood defences?")
     assert "14 million" in answer.inner_text()
 
     # Back to the default collection: its documents, not the new one's.
     page.click("#ba-collection input")
     page.get_by_role("option", name="default", exact=True).click()
-    wait_for_documents(page, "DeepSeek")
+    wait_for_documents(page, "Kestrel")
     assert "budget-note" not in page.locator("#ba-documents").inner_text()
 
 
 def test_retry_and_clear(page: Page) -> None:
-    first = ask(page, "Where is DeepSeek based?").inner_text()
+    first = ask(page, "Where is Kestrel based?").inner_text()
     page.locator("#ba-chat button[aria-label='Retry']").last.click()
     page.wait_for_timeout(300)
     again = finished_answer(page, pattern=r"\[\d+\]|documents don.t say")
@@ -348,7 +348,7 @@ def test_retry_and_clear(page: Page) -> None:
 
 
 def test_layout_at_desktop_and_phone_width(page: Page) -> None:
-    ask(page, "Where is DeepSeek based?")
+    ask(page, "Where is Kestrel based?")
     shot(page, "desktop-1280")
     page.set_viewport_size({"width": 390, "height": 844})
     page.wait_for_timeout(500)
@@ -363,13 +363,13 @@ def test_answers_from_a_chat_model_stream_and_are_checked(browser: Browser, tmp_
     """With BRIEF_LLM set, the model's tokens stream into the page; the finished answer has
     its bogus marker removed and its unsupported sentence flagged."""
     reply = (
-        "R1 was reportedly developed for just $5.6 million {cite:$5.6 million}. "
+        "KX1 was reportedly developed for just $18.5 million {cite:$18.5 million}. "
         "It was trained on the moon by 40,000 astronauts [2]. See also [9]."
     )
     with (
         FakeChatServer(
             # First: the second question's prompt also holds the first one, as history.
-            [("Tell me everything", "Word " * 400), ("How much did R1 cost?", reply)],
+            [("Tell me everything", "Word " * 400), ("How much did KX1 cost?", reply)],
             delay=0.05,
         ) as model,
         running_app(
@@ -380,7 +380,7 @@ def test_answers_from_a_chat_model_stream_and_are_checked(browser: Browser, tmp_
         ) as url,
         opened(browser, url) as pg,
     ):
-        pg.fill("#ba-question textarea", "How much did R1 cost?")
+        pg.fill("#ba-question textarea", "How much did KX1 cost?")
         pg.keyboard.press("Enter")
         bots = pg.locator("#ba-chat [data-testid='bot']")
         seen: list[str] = []
@@ -394,7 +394,7 @@ def test_answers_from_a_chat_model_stream_and_are_checked(browser: Browser, tmp_
             pg.wait_for_timeout(50)
         final = seen[-1]
         assert len(seen) >= 4, f"the answer did not stream: {seen}"
-        assert "$5.6 million. [1]" in final
+        assert "$18.5 million. [1]" in final
         assert "[9]" not in final
         assert "astronauts. [2] ⚠ not supported by the cited source" in final
         assert "See also. ⚠ not supported" in final
@@ -402,7 +402,7 @@ def test_answers_from_a_chat_model_stream_and_are_checked(browser: Browser, tmp_
         shot(pg, "chat-model")
 
         # Stop: the answer stops growing and what came so far stays.
-        pg.fill("#ba-question textarea", "Tell me everything about DeepSeek")
+        pg.fill("#ba-question textarea", "Tell me everything about Kestrel")
         pg.keyboard.press("Enter")
         stop = pg.locator("#ba-question button:has-text('Stop')")
         stop.wait_for(timeout=30_000)
