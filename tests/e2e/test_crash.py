@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import time
-from itertools import islice
 from pathlib import Path
 
 from assistant.core import Assistant
 from assistant.settings import Settings
-from tests.conftest import SHARED, VENV_BIN, run_brief
+from ingest.pipeline import BATCH_CHUNKS
+from tests.conftest import VENV_BIN, run_brief
+from tests.data.abstracts import abstracts
 
 DOCS = 240
+#: Abstracts joined into each document, in turn: documents of two or three chunks (about 560 in
+#: all), so that an ingest writes three batches and a kill lands with work before and after it.
+JOINED = (2, 3, 4)
 
 
 def _write_corpus(folder: Path) -> None:
     folder.mkdir()
-    with open(SHARED / "eval" / "scifact" / "corpus.jsonl", encoding="utf-8") as corpus:
-        for line in islice(corpus, DOCS):
-            doc = json.loads(line)
-            (folder / f"{doc['_id']}.txt").write_text(f"{doc['title']}\n\n{doc['text']}")
+    sizes = [JOINED[k % len(JOINED)] for k in range(DOCS)]
+    pool = iter(abstracts(sum(sizes)))
+    for size in sizes:
+        parts = [next(pool) for _ in range(size)]
+        body = "\n\n".join(part.text for part in parts)
+        (folder / f"{parts[0].id}.txt").write_text(f"{parts[0].title}\n\n{body}")
 
 
 def _start_ingest(folder: Path, data: Path) -> subprocess.Popen[str]:
@@ -136,6 +141,8 @@ def test_sigkill_mid_ingest_then_rerun(tmp_path: Path) -> None:
     assert final.returncode == 0, final.stdout + final.stderr
     a = _check_consistent(data)
     assert len(a.documents()) == DOCS
+    # The corpus keeps its shape: more than two batches, so both kills land mid-run.
+    assert a.index.count("default") > 2 * BATCH_CHUNKS
 
     # And nothing is left to do.
     again = run_brief("ingest", str(folder), data_dir=data, timeout=600)
@@ -155,7 +162,7 @@ def test_sigkill_at_the_worst_moments(tmp_path: Path) -> None:
     stray = [e for e in a.index.registry.pending() if e.action == "add"]
     assert stray, "the kill should have left an unfinished batch in the journal"
     # Searches never show the half-written batch.
-    for p in a.search("cancer cells and gene expression", k=20):
+    for p in a.search("soil bacteria and nitrogen uptake in wheat", k=20):
         assert p.doc_id in committed
 
     # Change some files, then get killed after the new versions are live but before the old

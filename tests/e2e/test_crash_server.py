@@ -8,7 +8,6 @@ message, never interleaved.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -17,14 +16,14 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
-from itertools import islice
 from pathlib import Path
 
 import httpx
 
 from ingest.locking import WriteLock
-from tests.conftest import SHARED, VENV_BIN, free_port, run_brief, stop, wait_for
-from tests.test_crash import _check_consistent
+from tests.conftest import VENV_BIN, free_port, run_brief, stop, wait_for
+from tests.data.abstracts import abstracts
+from tests.e2e.test_crash import _check_consistent
 
 #: Invented places, one fact each: no other document mentions them.
 PLACES = [
@@ -43,16 +42,20 @@ PLACES = [
 ]
 
 
+#: Abstracts after each place's fact: about eight chunks a document, so that a kill can land
+#: between them.
+FILLERS = 12
+
+
 def _write_documents(folder: Path) -> dict[str, Path]:
-    """One document per place: its fact first, then SciFact abstracts so that it has several
+    """One document per place: its fact first, then research abstracts so that it has several
     chunks to write (a kill can land between them)."""
     folder.mkdir()
-    with open(SHARED / "eval" / "scifact" / "corpus.jsonl", encoding="utf-8") as corpus:
-        fillers = [json.loads(line)["text"] for line in islice(corpus, 4 * len(PLACES))]
+    fillers = [a.text for a in abstracts(FILLERS * len(PLACES))]
     files = {}
     for k, place in enumerate(PLACES):
         fact = f"The {place} observatory recorded {101 + k} meteors in a single night."
-        body = "\n\n".join(fillers[4 * k : 4 * k + 4])
+        body = "\n\n".join(fillers[FILLERS * k : FILLERS * (k + 1)])
         path = folder / f"{place.lower()}.txt"
         path.write_text(f"{place} observatory report\n\n{fact}\n\n{body}\n")
         files[place] = path
