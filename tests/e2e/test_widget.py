@@ -1,6 +1,6 @@
 """The help widget (``/widget.js``) in a real browser, embedded in pages of other sites.
 
-One app process (``python app.py``) over the seed article, with ``BRIEF_WIDGET_ORIGINS``
+One app process (``python app.py``) over the test article, with ``BRIEF_WIDGET_ORIGINS``
 naming one host site, and ``BRIEF_API_KEYS`` an admin key and an ask key per test (the rate
 limit counts per key, so the tests don't spend each other's allowance). Host pages come from
 two small servers on other 127.0.0.1 ports: the listed site and one that is not listed. Any
@@ -24,9 +24,9 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, Route
 
 from assistant.settings import Settings
-from tests import test_web
-from tests.conftest import ROOT, SEED
-from tests.test_web import LOOPBACK, running_app, shot
+from tests.conftest import ARTICLE, ROOT
+from tests.e2e import test_web
+from tests.e2e.test_web import LOOPBACK, running_app, shot
 
 browser = test_web.browser  # the fixture: one chromium for the module
 
@@ -190,11 +190,11 @@ def ask(page: Page, question: str) -> Locator:
     return finished(page, before)
 
 
-def in_seed(words: str) -> bool:
-    """Whether ``words`` are the seed article's own (spacing aside: cleaning splits run-ons
-    such as "OpenAI.Remarkably")."""
+def in_article(words: str) -> bool:
+    """Whether ``words`` are the test article's own (spacing aside: cleaning splits run-ons
+    such as "Arianespace.Remarkably")."""
     squeezed = "".join(words.split())
-    return bool(squeezed) and squeezed in "".join(SEED.read_text().split())
+    return bool(squeezed) and squeezed in "".join(ARTICLE.read_text().split())
 
 
 # --- the widget's answers -----------------------------------------------------------------------
@@ -214,8 +214,8 @@ def test_answer_with_marker_and_its_source_quote(
         assert part(page, "h2").inner_text() == "Ask Harbour Books"
         assert "every answer shows" in part(page, ".greeting").inner_text()
 
-        answer = ask(page, "Who founded DeepSeek?")
-        assert "Liang Wenfeng" in answer.locator("p").first.inner_text()
+        answer = ask(page, "Who founded Kestrel?")
+        assert "Priya Raman" in answer.locator("p").first.inner_text()
         marker = answer.locator("button.marker").first
         assert marker.inner_text() == "[1]"
         assert answer.locator(".quote").first.is_hidden()
@@ -223,10 +223,10 @@ def test_answer_with_marker_and_its_source_quote(
         quote = answer.locator(".quote blockquote").first
         assert quote.is_visible()
         words = quote.inner_text()
-        assert "Liang Wenfeng" in words and in_seed(words)
+        assert "Priya Raman" in words and in_article(words)
         toggle = answer.locator(".src > button").first
         assert toggle.get_attribute("aria-expanded") == "true"
-        assert "US Export Controls" in toggle.inner_text()  # the title, and where
+        assert "European Export Rules" in toggle.inner_text()  # the title, and where
         assert "paragraph" in toggle.inner_text()
         shot(page, "widget-answer")
 
@@ -253,7 +253,7 @@ def test_answer_with_marker_and_its_source_quote(
         related = answer.locator(".related")
         assert "not an answer" in related.locator("h3").inner_text().lower()
         related.locator(".src > button").first.click()
-        assert in_seed(related.locator("blockquote").first.inner_text())
+        assert in_article(related.locator("blockquote").first.inner_text())
         shot(page, "widget-not-found")
 
 
@@ -281,8 +281,8 @@ def test_a_hostile_host_stylesheet_neither_breaks_nor_hides_it(
         assert panel.is_visible()
         box = panel.bounding_box()
         assert box and 370 <= box["width"] <= 390 and box["height"] > 300
-        answer = ask(page, "How much did R1 reportedly cost to develop?")
-        assert "$5.6 million" in answer.inner_text()
+        answer = ask(page, "How much did KX1 reportedly cost to develop?")
+        assert "$18.5 million" in answer.inner_text()
         font = in_shadow(page, "r => getComputedStyle(r.querySelector('.msg.bot p')).fontSize")
         assert font == "15px"
         answer.locator("button.marker").first.click()
@@ -350,7 +350,7 @@ def test_a_site_not_listed_is_refused_and_told_so(
     url = other.add("/elsewhere.html", host_page(app, KEYS["answer"]))
     with visit(browser, url) as page:
         part(page, ".launcher").click()
-        reply = ask(page, "Who founded DeepSeek?")
+        reply = ask(page, "Who founded Kestrel?")
         assert reply.get_attribute("role") == "alert"
         assert "This site is not allowed to use the assistant" in reply.inner_text()
         assert reply.locator("button.retry").count() == 0  # retrying can't help
@@ -358,7 +358,7 @@ def test_a_site_not_listed_is_refused_and_told_so(
 
     # The server refuses it, before any key check; the listed site and the server's own
     # pages get through; so does a caller without an Origin (a script, a server).
-    question = {"question": "Where is DeepSeek based?"}
+    question = {"question": "Where is Kestrel based?"}
     refused = httpx.post(
         app + "/api/v1/ask", json=question, headers={"Origin": other.origin}, timeout=30
     )
@@ -384,7 +384,7 @@ def test_a_site_not_listed_is_refused_and_told_so(
         headers={"Origin": listed.origin, **bearer("direct")},
         timeout=60,
     )
-    assert allowed.status_code == 200 and "Hangzhou" in allowed.json()["text"]
+    assert allowed.status_code == 200 and "Pune" in allowed.json()["text"]
     assert allowed.headers["access-control-allow-origin"] == listed.origin
     assert "Retry-After" in allowed.headers["access-control-expose-headers"]
     unkeyed = httpx.get(app + "/api/v1/health", headers={"Origin": listed.origin})
@@ -455,11 +455,11 @@ def test_keyboard_only_aria_and_a_phone_screen(
         assert in_shadow(page, "r => r.querySelector('textarea').labels[0].textContent")
         assert in_shadow(page, focused) == "ba-question"
 
-        page.keyboard.type("Who founded DeepSeek?")
+        page.keyboard.type("Who founded Kestrel?")
         before = replies(page).count()
         page.keyboard.press("Enter")
         answer = finished(page, before)
-        assert "Liang Wenfeng" in answer.inner_text()
+        assert "Priya Raman" in answer.inner_text()
 
         # Tab cycles within the open panel, both ways.
         count = in_shadow(
@@ -507,24 +507,24 @@ def test_conversation_survives_a_reload_and_follow_ups_carry_it(
             ),
         )
         part(page, ".launcher").click()
-        first = ask(page, "Who founded DeepSeek?")
-        assert "Liang Wenfeng" in first.inner_text()
-        assert sent[-1] == {"question": "Who founded DeepSeek?", "history": []}
+        first = ask(page, "Who founded Kestrel?")
+        assert "Priya Raman" in first.inner_text()
+        assert sent[-1] == {"question": "Who founded Kestrel?", "history": []}
 
         page.reload()
         part(page, ".panel").wait_for(timeout=10_000)  # it was open: it still is
-        assert part(page, ".msg.user").first.inner_text() == "Who founded DeepSeek?"
+        assert part(page, ".msg.user").first.inner_text() == "Who founded Kestrel?"
         restored = replies(page).first
-        assert "Liang Wenfeng" in restored.inner_text()
+        assert "Priya Raman" in restored.inner_text()
         restored.locator("button.marker").first.click()  # its sources came back too
-        assert "Liang Wenfeng" in restored.locator(".quote blockquote").first.inner_text()
+        assert "Priya Raman" in restored.locator(".quote blockquote").first.inner_text()
 
-        follow = ask(page, "What did he acknowledge?")
+        follow = ask(page, "What did she acknowledge?")
         assert "acknowledg" in follow.inner_text().lower()
         history = sent[-1]["history"]
         assert [m["role"] for m in history] == ["user", "assistant"]
-        assert history[0]["content"] == "Who founded DeepSeek?"
-        assert "Liang Wenfeng" in history[1]["content"]
+        assert history[0]["content"] == "Who founded Kestrel?"
+        assert "Priya Raman" in history[1]["content"]
         shot(page, "widget-follow-up")
 
         part(page, "button.new").click()
@@ -545,7 +545,7 @@ def test_rate_limit_and_network_failures_offer_a_retry(
     assert codes[-1] == 429
     url = sites[0].add("/busy.html", host_page(app, KEYS["limited"], open="true"))
     with visit(browser, url) as page:
-        reply = ask(page, "Who founded DeepSeek?")
+        reply = ask(page, "Who founded Kestrel?")
         assert re.search(r"Too many questions right now; try again in \d+ s", reply.inner_text())
         assert reply.locator("button.retry").is_visible()
         shot(page, "widget-rate-limited")
@@ -554,7 +554,7 @@ def test_rate_limit_and_network_failures_offer_a_retry(
     with visit(browser, url) as page:
         stream = "**/api/v1/ask/stream"
         page.route(stream, lambda route: route.abort("connectionrefused"))
-        reply = ask(page, "Who founded DeepSeek?")
+        reply = ask(page, "Who founded Kestrel?")
         assert "Can't reach the assistant" in reply.inner_text()
         page.unroute(stream)
 
@@ -573,7 +573,7 @@ def test_rate_limit_and_network_failures_offer_a_retry(
                     "Content-Type": "text/event-stream",
                     "Access-Control-Allow-Origin": sites[0].origin,
                 },
-                body='event: delta\ndata: {"text": "Liang"}\n\n'
+                body='event: delta\ndata: {"text": "Priya"}\n\n'
                 'event: error\ndata: {"code": "internal", "message": "The index is busy."}\n\n',
             )
 
@@ -586,14 +586,14 @@ def test_rate_limit_and_network_failures_offer_a_retry(
 
         reply.locator("button.retry").click()
         answer = finished(page, before - 1)
-        assert "Liang Wenfeng" in answer.inner_text()
+        assert "Priya Raman" in answer.inner_text()
         assert part(page, ".msg.user").count() == 1  # retries don't repeat the question
 
         # Stop: while an answer is on its way the Ask button stops it; nothing half-done is
         # shown, and the button asks again.
         page.route(stream, lambda route: stalled.append(route))  # never answered
         before = replies(page).count()
-        part(page, "textarea").fill("Where is DeepSeek based?")
+        part(page, "textarea").fill("Where is Kestrel based?")
         part(page, "textarea").press("Enter")
         button = part(page, "button.send")
         button.filter(has_text="Stop").wait_for()
@@ -605,5 +605,5 @@ def test_rate_limit_and_network_failures_offer_a_retry(
         assert stopped.inner_text().strip() == "Stopped."
         assert button.inner_text() == "Ask" and button.get_attribute("aria-label") is None
         page.unroute(stream)
-        answer = ask(page, "Where is DeepSeek based?")
-        assert "Hangzhou" in answer.inner_text()
+        answer = ask(page, "Where is Kestrel based?")
+        assert "Pune" in answer.inner_text()
