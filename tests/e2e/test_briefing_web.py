@@ -1,5 +1,5 @@
 """The web chat's "Brief me" in a real browser (Debian's chromium driven by Playwright), over a
-store holding the seed article and the bundled samples: the briefing lands in the chat with
+store holding the test article and the bundled samples: the briefing lands in the chat with
 clickable markers, its quotes fill the Sources panel, and its Markdown can be downloaded."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from playwright.sync_api import Locator, Page
 
 from assistant.core import Assistant
 from assistant.settings import Settings
-from tests.conftest import ROOT, SEED
-from tests.test_web import browser, opened, running_app, shot  # noqa: F401 - browser: fixture
+from tests.conftest import ARTICLE, ROOT
+from tests.e2e.test_web import browser, opened, running_app, shot  # noqa: F401 - browser: fixture
 
 SAMPLES = ROOT / "assistant" / "samples"
 BRIEFING_TIMEOUT_S = 90
@@ -24,7 +24,7 @@ BRIEFING_TIMEOUT_S = 90
 @pytest.fixture(scope="module")
 def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("briefing-web")
-    assert Assistant(Settings(data_dir=root / "data")).ingest([SAMPLES, SEED]).ok
+    assert Assistant(Settings(data_dir=root / "data")).ingest([SAMPLES, ARTICLE]).ok
     with running_app(root) as url:
         yield url
 
@@ -61,8 +61,8 @@ def test_brief_me_puts_a_cited_briefing_in_the_chat(page: Page, tmp_path: Path) 
     assert {"Key points", "Who said what", "Key figures", "Timeline"} <= set(headings)
     assert message.locator("h1").inner_text() == "Briefing: default"
     assert page.locator("#ba-chat [data-testid='user']").last.inner_text() == "Brief me"
-    ding = message.locator("li", has_text="Jeffrey Ding").first
-    assert "George Washington University" in ding.inner_text()
+    lindqvist = message.locator("li", has_text="Tobias Lindqvist").first
+    assert "Uppsala University" in lindqvist.inner_text()
 
     # Markers are links to the viewer, like an answer's; the panel lists every quote.
     markers = message.locator("a[href*='/view/']")
@@ -75,12 +75,12 @@ def test_brief_me_puts_a_cited_briefing_in_the_chat(page: Page, tmp_path: Path) 
     assert message.locator("h1").is_visible()
     shot(page, "briefing-web")
 
-    # Jeffrey Ding's marker opens his words in the side panel.
-    marker = ding.locator("a[href*='/view/']").first
+    # Tobias Lindqvist's marker opens his words in the side panel.
+    marker = lindqvist.locator("a[href*='/view/']").first
     n = int(marker.inner_text().strip("[]"))
     card = page.locator(f"#ba-source-{n}")
     quote = card.locator("mark").inner_text()
-    assert "Jeffrey Ding" in quote
+    assert "Tobias Lindqvist" in quote
     marker.click()
     page.locator("#ba-viewer.open").wait_for(timeout=10_000)
     highlighted = page.frame_locator("#ba-viewer iframe").locator("mark#hl")
@@ -97,35 +97,35 @@ def test_brief_me_puts_a_cited_briefing_in_the_chat(page: Page, tmp_path: Path) 
     download.value.save_as(saved)
     markdown = saved.read_text(encoding="utf-8")
     assert markdown.startswith("# Briefing: default\n")
-    assert "## Who said what" in markdown and "**Jeffrey Ding**" in markdown
+    assert "## Who said what" in markdown and "**Tobias Lindqvist**" in markdown
     assert "\n## Sources\n\n1. " in markdown and "/view/" not in markdown
 
     # The conversation goes on: a question after the briefing is answered below it.
-    page.fill("#ba-question textarea", "Who founded DeepSeek?")
+    page.fill("#ba-question textarea", "Who founded Kestrel?")
     page.keyboard.press("Enter")
     bots = page.locator("#ba-chat [data-testid='bot']")
     page.wait_for_function(
         "() => { const b = document.querySelectorAll(\"#ba-chat [data-testid='bot']\");"
-        " return b.length === 2 && b[1].innerText.includes('Liang Wenfeng'); }",
+        " return b.length === 2 && b[1].innerText.includes('Priya Raman'); }",
         timeout=60_000,
     )
     assert "Briefing: default" in bots.first.inner_text()
 
 
 def test_a_focus_narrows_the_briefing_typed_or_in_the_box(page: Page) -> None:
-    message = brief_me(page, focus="export controls")
-    assert message.locator("h1").inner_text() == "Briefing: default — export controls"
+    message = brief_me(page, focus="export rules")
+    assert message.locator("h1").inner_text() == "Briefing: default — export rules"
     assert page.locator("#ba-chat [data-testid='user']").last.inner_text() == (
-        "Brief me on “export controls”"
+        "Brief me on “export rules”"
     )
     text = message.inner_text()
-    assert "Jeffrey Ding" in text and "Port Calder" not in text
+    assert "Tobias Lindqvist" in text and "Port Calder" not in text
 
     # Typed into the chat, the same request gives the same briefing.
     before = page.locator("#ba-chat [data-testid='bot']").count()
-    page.fill("#ba-question textarea", "Brief me on export controls")
+    page.fill("#ba-question textarea", "Brief me on export rules")
     page.keyboard.press("Enter")
-    typed = briefing_message(page, before, heading="export controls")
+    typed = briefing_message(page, before, heading="export rules")
     assert typed.inner_text() == message.inner_text()
 
 
