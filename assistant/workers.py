@@ -181,7 +181,7 @@ class Forwarder:
         async for chunk in request.stream():
             body += chunk
             if len(body) > MAX_FORWARDED_BYTES:
-                message = f"the request is larger than {MAX_FORWARDED_BYTES // 2**20} MB"
+                message = f"the request is larger than {MAX_FORWARDED_BYTES // 2**20} MiB"
                 await _send_json(send, 413, error_body("too_large", message))
                 return
         headers = [(k, v) for k, v in scope["headers"] if k.lower() not in HOP_HEADERS]

@@ -71,7 +71,7 @@ class Limits:
     """What reading one file may take."""
 
     max_pages: int = 2000
-    max_unzipped: int = 200_000_000
+    max_unzipped: int = 200 * 2**20
     max_chars: int | None = None
     timeout_s: float = 120.0
     memory_mb: int = 1024

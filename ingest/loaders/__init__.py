@@ -61,7 +61,7 @@ def load_bytes(
     name: str,
     suffix: str | None = None,
     max_pages: int = 2000,
-    max_unzipped: int = 200_000_000,
+    max_unzipped: int = 200 * 2**20,
     max_chars: int | None = None,
     url: str | None = None,
 ) -> Extracted:

@@ -39,7 +39,8 @@ def _check_zip(data: bytes, max_unzipped: int) -> None:
     total = sum(info.file_size for info in infos)
     if total > max_unzipped:
         raise TooLarge(
-            f"unpacks to {total / 1e6:,.0f} MB, more than the limit of {max_unzipped / 1e6:,.0f} MB"
+            f"unpacks to {total / 2**20:,.0f} MiB, "
+            f"more than the limit of {max_unzipped / 2**20:,.0f} MiB"
         )
     for info in infos:
         if info.compress_type == zipfile.ZIP_DEFLATED:
@@ -72,7 +73,7 @@ def _check_inflated_size(data: bytes, info: zipfile.ZipInfo) -> None:
         raise CorruptFile(f"not a valid .docx (damaged part {info.filename}: {exc})") from exc
 
 
-def load_docx(data: bytes, name: str, max_unzipped: int = 200_000_000) -> Extracted:
+def load_docx(data: bytes, name: str, max_unzipped: int = 200 * 2**20) -> Extracted:
     """Paragraphs and table rows with heading paths; title and date from the properties."""
     import docx
 
