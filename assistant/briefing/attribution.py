@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.briefing.sources import Sentence
+from ingest.sentences import sentence_spans
 
 _VERBS = (
     "said|says|say|told|tells|added|adds|noted|notes|argued|argues|warned|warns|stated|"
@@ -73,14 +74,17 @@ _TITLE_WORDS = frozenset(
     premier commissioner economist analyst founder co-founder cofounder spokesman
     spokeswoman spokesperson state foreign finance defence defense trade us u.s. uk eu un
     venture capitalist investor researcher scientist author editor officer head manager
-    leader general-secretary president-elect senior junior adviser advisor fellow""".split()
+    leader general-secretary president-elect senior junior adviser advisor fellow sen gov gen lt
+    col capt sgt adm rev hon pres""".split()
 )
 _ORG_WORDS = frozenset(
     """union federation institute institution authority ministry corporation company inc
     ltd plc bank university college school center centre council agency department
     commission association group fund office party government court board committee
     foundation society trust organisation organization service services network times post
-    journal news press agency bureau lab laboratory laboratories labs capital partners""".split()
+    journal news press agency bureau lab laboratory laboratories labs capital partners
+    academy republic states kingdom nations museum assembly parliament congress senate club
+    chamber division""".split()
 )
 _ORG_HEADS = frozenset(
     """authority union government ministry company council commission agency department
@@ -97,6 +101,13 @@ _TOKEN = re.compile(r"\S+")
 #: A token that closes a run of capitalised words: "Hangzhou," in "Based in Hangzhou, DeepSeek",
 #: and "October,”" in "“We fly in October,” Raman said" (closing quotes may follow the comma).
 _RUN_END = re.compile(r"[,;:.)!?][”\"’»]*$")
+#: Abbreviated titles and initials, whose full stop does not close the run: "Mr. Cash",
+#: "Sen. Dick Durbin", "J.B. Pritzker", "Jonathan H. Whiteson".
+_TITLE_ABBREVIATION = re.compile(
+    r"^(?:Mr|Mrs|Ms|Mx|Dr|Prof|Sen|Rep|Gov|Gen|Lt|Col|Capt|Sgt|Adm|Rev|Hon|Pres)\.$"
+    r"|^(?:[A-Z]\.)+$"
+)
+_INITIALS = re.compile(r"^(?:[A-Z]\.)+$")
 _POSSESSIVE = re.compile(r"['’]s?$")
 _APPOSITIVE_LEAD = r"^(?:now |then |currently |formerly |also )?(?:a |an |the )?(?P<role>.+?)\s+"
 #: "head of research at the Corbett Institute": the body follows "at", "with" or "from" when one
@@ -139,13 +150,15 @@ class _Names:
         self.full: dict[str, str] = {}
         self.roles: dict[str, str] = {}
         self.proper: set[str] = set()
-        for sentence in re.split(r"(?<=[.!?])\s+|\n+", text):
+        # Real sentence ends, not every full stop: "Gov. J.B. Pritzker" is one name.
+        for sentence in (text[a:b] for a, b in sentence_spans(text)):
             tokens = _TOKEN.findall(sentence)
             for i, tok in enumerate(tokens):
                 if i > 0 and _is_capital(tok):
                     self.proper.add(_bare(tok))
             for run, before in _runs(tokens):
                 name, role = _split_title(run)
+                name = _person_before_of(name)
                 if len(name) >= 2 and _personlike(name):
                     full = " ".join(_bare(t) for t in name)
                     self.full.setdefault(_bare(name[-1]), full)
@@ -253,6 +266,8 @@ def _what(verb: str, rest: str) -> str | None:
         rest = rest[:-1]
     introduced = None
     if verb in ("told", "tells"):
+        if rest.startswith("by "):
+            return None  # "He was told by a doctor that ...": the speaker is not the subject
         # "told reporters that ...": what follows "that" is what was said.
         introduced = re.match(r"^[^,“\"]{1,60}?\bthat\s+", rest)
     if verb in ("according to",):
@@ -305,6 +320,7 @@ def _speaker(
             name, title = _split_title(run)
             if not name or re.search(r"['’]s$", run[-1]):
                 continue  # "DeepSeek’s founder": the owner of the title, not the speaker
+            name = _person_before_of(name)
             whole = " ".join(_bare(t) for t in name)
             single = len(name) == 1
             starts = i == 0 and tokens.index(run[0]) == 0 and not quote_first
@@ -314,7 +330,7 @@ def _speaker(
                 return _body(segment, segments, i, names)
             full = names.resolve(whole)
             speaker = _Speaker(full)
-            after = segment[segment.find(run[-1]) + len(run[-1]) :]
+            after = segment[segment.find(name[-1]) + len(name[-1]) :]
             role_words = [t for t in before if t.lower() in _TITLE_WORDS or _is_capital(t)] + title
             _describe(speaker, before, title, after, segments, i)
             role_words = [w for w in role_words if not _HONORIFICS.match(w)]
@@ -406,7 +422,9 @@ def _runs(tokens: list[str]) -> list[tuple[list[str], list[str]]]:
             i += 1
             continue
         j = i + 1
-        while j < len(tokens) and not _RUN_END.search(tokens[j - 1]):
+        while j < len(tokens) and (
+            not _RUN_END.search(tokens[j - 1]) or _TITLE_ABBREVIATION.match(tokens[j - 1])
+        ):
             if _is_capital(tokens[j]):
                 j += 1
             elif (
@@ -437,6 +455,17 @@ def _split_title(run: list[str]) -> tuple[list[str], list[str]]:
     return run[k:], run[:k]
 
 
+def _person_before_of(name: list[str]) -> list[str]:
+    """A person's name that runs on into their body through "of": "Priya Raman of Kestrel" is
+    "Priya Raman". A body's own "of" has one word before it ("Bank of England") or an institution's
+    word ("National Academy of Sciences"), so those stay whole."""
+    if "of" in name:
+        head = name[: name.index("of")]
+        if len(head) >= 2 and _personlike(head):
+            return head
+    return name
+
+
 def _personlike(name: list[str]) -> bool:
     """Whether capitalised words read as a person's name rather than a body's."""
     if len(name) > 4:
@@ -461,6 +490,8 @@ def _is_acronym(token: str) -> bool:
 
 
 def _bare(token: str) -> str:
+    if _INITIALS.match(token):
+        return token  # "J.B." keeps its full stops
     word = token.strip('“”"‘()[]:;.,')
     word = re.sub(r"['’]s$", "", word)
     return word.rstrip("'’")
