@@ -60,12 +60,12 @@ def _harbour(version: int) -> bytes:
 
 
 def test_a_document_replaced_again_and_again_leaves_the_store_its_size(
-    assistant: Assistant, seed_file: Path
+    assistant: Assistant, article_file: Path
 ) -> None:
     """Every replacement drops the old version everywhere we keep it: Chroma's chunks, the
     registry's rows and sentence vectors, the journal, the BM25 index and the per-collection
     maps. (Chroma's HNSW graph itself keeps deleted vectors, marked; see the README.)"""
-    assert assistant.ingest([seed_file]).ok
+    assert assistant.ingest([article_file]).ok
 
     def sizes() -> dict[str, int]:
         db = sqlite3.connect(assistant.settings.registry_path)

@@ -2,7 +2,7 @@
 two worker processes answer the API's questions through a Chroma server the front started.
 
 One real server for the module (front, Chroma server, two workers, each with the real model),
-with API keys on, over a store holding the seed article.
+with API keys on, over a store holding the test news article.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import SEED, VENV_BIN, free_port, run_brief, stop, wait_for
+from tests.conftest import ARTICLE, VENV_BIN, free_port, run_brief, stop, wait_for
 
 ADMIN = "admin-key-0123456789"
 ASK = "ask-only-key-0123456789"
-QUESTION = {"question": "Who founded DeepSeek?"}
+QUESTION = {"question": "Who founded Kestrel?"}
 SITE = "http://help.example.org"
 
 
@@ -83,7 +83,7 @@ def serving(root: Path, data: Path, **env: str) -> Iterator[tuple[str, subproces
 def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, subprocess.Popen]]:
     root = tmp_path_factory.mktemp("workers")
     data = root / "data"
-    assert run_brief("ingest", str(SEED), data_dir=data).returncode == 0
+    assert run_brief("ingest", str(ARTICLE), data_dir=data).returncode == 0
     with serving(root, data) as (url, proc):
         yield url, data, proc
 
@@ -104,7 +104,7 @@ def test_questions_are_answered_by_both_workers(front: tuple) -> None:
     assert [r.status_code for r in responses] == [200] * 8
     for r in responses:
         answer = r.json()
-        assert "Liang Wenfeng" in answer["text"] and answer["citations"], answer
+        assert "Priya Raman" in answer["text"] and answer["citations"], answer
     assert {r.headers["x-brief-worker"] for r in responses} == {"0", "1"}
 
 
@@ -206,14 +206,14 @@ def test_a_worker_that_dies_costs_capacity_not_answers(front: tuple) -> None:
     with ThreadPoolExecutor(4) as pool:
         responses = list(pool.map(lambda _: _ask(url, QUESTION), range(4)))
     assert [r.status_code for r in responses] == [200] * 4
-    assert all("Liang Wenfeng" in r.json()["text"] for r in responses)
+    assert all("Priya Raman" in r.json()["text"] for r in responses)
 
 
 def test_workers_share_a_chroma_server(tmp_path: Path, chroma_server: tuple[str, int]) -> None:
     host, port = chroma_server
     env = {"BRIEF_CHROMA_HOST": host, "BRIEF_CHROMA_PORT": str(port), "BRIEF_COLLECTION": "workers"}
     data = tmp_path / "data"
-    assert run_brief("ingest", str(SEED), data_dir=data, env=env).returncode == 0
+    assert run_brief("ingest", str(ARTICLE), data_dir=data, env=env).returncode == 0
     with serving(tmp_path, data, **env) as (url, proc):
         children = list(_children(proc.pid).values())
         assert sum("assistant.workers" in args for args in children) == 2, children
@@ -221,4 +221,4 @@ def test_workers_share_a_chroma_server(tmp_path: Path, chroma_server: tuple[str,
         with ThreadPoolExecutor(4) as pool:
             responses = list(pool.map(lambda _: _ask(url, QUESTION), range(4)))
         assert {r.headers["x-brief-worker"] for r in responses} == {"0", "1"}
-        assert all("Liang Wenfeng" in r.json()["text"] for r in responses)
+        assert all("Priya Raman" in r.json()["text"] for r in responses)
