@@ -1,4 +1,4 @@
-"""The web chat's "Brief me" in a real browser (Debian's chromium driven by Playwright), over a
+"""The web chat's "Brief me" in a real browser (chromium driven by Playwright), over a
 store holding the test article and the bundled samples: the briefing lands in the chat with
 clickable markers, its quotes fill the Sources panel, and its Markdown can be downloaded."""
 

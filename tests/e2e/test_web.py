@@ -1,4 +1,4 @@
-"""The web chat in a real browser: Debian's chromium driven by Playwright.
+"""The web chat in a real browser: the system's chromium (else Playwright's own) via Playwright.
 
 One app process (``python app.py``) runs on a free port over a temporary store holding the test
 article; every test drives the page the way a person would. Any request the page makes to a
