@@ -249,8 +249,10 @@ class _Reader:
             **os.environ,
             "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
         }
+        # -P: the user's current folder is not put on the import path, so an ``ingest.py`` or
+        # ``ingest/`` where ``brief`` runs cannot stand in for this package in the reader.
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ingest.reader", str(memory_mb)],
+            [sys.executable, "-P", "-m", "ingest.reader", str(memory_mb)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

@@ -77,7 +77,8 @@ class Abstract:
 
 
 def abstracts(n: int, seed: int = 7) -> list[Abstract]:
-    """``n`` distinct abstracts (about 150 words each), the same for the same ``n`` and seed."""
+    """``n`` distinct abstracts (about 90 words, one chunk, each); the same for the same ``n``
+    and seed."""
     rng = random.Random(seed)
     out = []
     for k in range(n):

@@ -26,7 +26,14 @@ from assistant.core import Assistant
 from assistant.settings import Settings
 from ingest.errors import CorruptFile, IngestError, TooLarge
 from ingest.loaders import LOADERS
-from ingest.sandbox import Limits, ReaderFailed, load_bounded, reader_pool, reads_in_process
+from ingest.sandbox import (
+    Limits,
+    ReaderFailed,
+    ReaderPool,
+    load_bounded,
+    reader_pool,
+    reads_in_process,
+)
 from tests.fuzz_inputs import Case, docx_bomb, docx_with_body, fuzz_cases, pdf_of_pages, seeds
 
 #: Tight enough that a stalled reader fails the run quickly, loose enough for a busy machine.
@@ -156,3 +163,18 @@ def test_ingest_refuses_hostile_files_and_keeps_the_rest(tmp_path: Path) -> None
     assert "unpacks to" in failed["bomb.docx"] and "took longer than 3 s" in failed["stall.pdf"]
     assert [d.title for d in assistant.documents()] == ["Harbour memo"]
     assert assistant.search("When did the strike end?", k=1)
+
+
+def test_a_folder_with_its_own_ingest_module_does_not_break_the_readers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A user who runs ``brief`` in a folder holding an ingest.py (a script of their own) must
+    # still get their PDF read: the reader process imports our package, not theirs.
+    (tmp_path / "ingest.py").write_text("raise SystemExit('not the real ingest package')\n")
+    monkeypatch.chdir(tmp_path)
+    pool = ReaderPool(size=1)
+    try:
+        outcome = pool.read(seeds()["pdf"][0], "report.pdf", ".pdf")
+        assert outcome.extracted is not None and outcome.extracted.blocks, outcome
+    finally:
+        pool.close()
