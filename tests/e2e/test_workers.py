@@ -29,8 +29,10 @@ SITE = "http://help.example.org"
 
 
 def _children(pid: int) -> dict[int, str]:
+    # -ww: whole command lines. Without a terminal ps cuts them at 80 columns, and in a clone at
+    # a longer path "chroma run" fell past the cut.
     out = subprocess.run(
-        ["ps", "-o", "pid=,args=", "--ppid", str(pid)], capture_output=True, text=True
+        ["ps", "-ww", "-o", "pid=,args=", "--ppid", str(pid)], capture_output=True, text=True
     ).stdout
     return {int(line.split()[0]): line.split(None, 1)[1] for line in out.splitlines()}
 
