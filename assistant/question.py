@@ -192,3 +192,71 @@ def is_instruction(sentence: str) -> bool:
     let a document steer the assistant.
     """
     return bool(_INSTRUCTION.search(sentence))
+
+
+# --- overview questions ---------------------------------------------------------------------
+# "What are the main points?", "Summarise the depot memo", "What is this collection about?":
+# questions about a whole document or collection, answered from its key points
+# (``assistant/overview.py``) instead of one sentence that resembles the question. The patterns
+# are anchored at both ends, so a fact question that merely contains "about" or "main" ("What
+# did Feld say about costs?", "What is the main engine Kestrel used?") never matches.
+
+#: Words that name a document or a set of them ("the depot memo", "these files").
+_DOC_NOUN = (
+    r"(?:collection|documents?|docs?|files?|articles?|memos?|memorandum|reports?|papers?|"
+    r"stor(?:y|ies)|pieces?|notes?|texts?|briefs?|briefings?|posts?|pages?|emails?|letters?|"
+    r"sources?|uploads?|materials?|news)"
+)
+_POLITE = (
+    r"^(?:(?:please|ok|okay|so|hi|hey|now)[,!]?\s+)*"
+    r"(?:(?:can|could|would|will) you (?:please )?|i(?:'d| would) like (?:you )?(?:to )?"
+    r"|i want (?:you )?(?:to )?|please )?"
+)
+_SIZE = r"(?:(?:short|brief|quick|general|high-level|rough|concise) )?"
+_OVERVIEW_RULES = [
+    # "Summarise this", "Sum up the depot memo", "Give me a short summary of the documents".
+    re.compile(
+        _POLITE + r"(?:summari[sz]e|sum up|recap|tl;?dr|"
+        r"(?:give|show|write|provide) (?:me |us )?(?:an? |the )?"
+        + _SIZE
+        + r"(?:overview|summary|recap|rundown|synopsis|gist)(?: of)?|"
+        r"(?:an? |the )?" + _SIZE + r"(?:overview|summary|recap|synopsis|gist)(?: of)?)"
+        r"(?: (?P<target>.+?))?(?: (?:for|to) me)?(?: please)?$"
+    ),
+    # "What are the main points?", "What are the key points of the harbour strike article?"
+    re.compile(
+        _POLITE + r"what(?: are| were|'re|'s| is| was) (?:the )?"
+        r"(?:main|key|major|most important|important|central|principal|essential) "
+        r"(?:points?|takeaways?|ideas?|themes?|topics?|messages?|findings?|issues?|facts?|"
+        r"arguments?|conclusions?|things?)"
+        r"(?: (?:of|in|from|made in|raised in|covered in) (?P<target>.+?))?$"
+    ),
+    # "What's the gist?", "What is the gist of the memo?"
+    re.compile(_POLITE + r"what(?: is|'s) the gist(?: of (?P<target>.+?))?$"),
+    # "What is this collection about?", "What is the depot memo about?", "What's this about?"
+    re.compile(
+        _POLITE + r"what(?: is|'s| are|'re| was| were) (?P<target>(?:this|these|it|that|those)"
+        r"|(?:(?:all|all of) )?(?:the|this|these|those|that|my|our|your) (?:[\w'’-]+ )*?"
+        + _DOC_NOUN
+        + r")(?: all)? about$"
+    ),
+    # "What do these documents cover?", "What does the memo say?"
+    re.compile(
+        _POLITE + r"what (?:does|do) (?P<target>(?:(?:all|all of) )?(?:the|this|these|those|that"
+        r"|my|our|your) (?:[\w'’-]+ )*?"
+        + _DOC_NOUN
+        + r") (?:cover|say|discuss|talk about|deal with|contain)$"
+    ),
+]
+
+
+def overview_target(text: str) -> str | None:
+    """For an overview question, what it asks to be summarised in its own words ("" for the
+    whole collection: "Summarise this", "What are the main points?"; "the depot memo" for
+    "What is the depot memo about?"); None for any other question."""
+    plain = " ".join(text.replace("’", "'").lower().split()).strip(" ?.!")
+    for rule in _OVERVIEW_RULES:
+        found = rule.match(plain)
+        if found:
+            return (found.groupdict().get("target") or "").strip(" ,")
+    return None

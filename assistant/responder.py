@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from assistant import abstain, extractive, followup
+from assistant import abstain, extractive, followup, overview
 from assistant.alignment import Aligner
 from assistant.answer import (
     NOT_FOUND,
@@ -114,6 +114,12 @@ class Responder:
         filters: dict[str, Any] | None = None,
     ) -> Iterator[Event]:
         """Text deltas, then the citations, then the whole verified answer."""
+        # "What are the main points?": the key points of what it names, with or without a
+        # chat model (grounded by construction); in an empty collection, the usual path.
+        summary = self.overviews.answer(self._clean(question), collection, filters)
+        if summary is not None:
+            yield from overview.events(summary)
+            return
         if self.settings.llm:
             yield from self._with_model(question, history, collection, filters)
             return
@@ -125,6 +131,11 @@ class Responder:
         if not answer.sentences:
             yield TextDelta(answer.text)
         yield Done(answer)
+
+    @cached_property
+    def overviews(self) -> overview.Overviews:
+        """Answers to overview questions ("Summarise the depot memo")."""
+        return overview.Overviews(self.index)
 
     # --- steps ---------------------------------------------------------------------------
 

@@ -1,0 +1,196 @@
+"""Overview questions answered from key points: "What are the main points?", "Summarise the
+depot memo", "What is this collection about?".
+
+Such a question has no one sentence that answers it, so the answer is the key points of the
+collection, or of the documents the question names, chosen as a briefing chooses them
+(``assistant/briefing/keypoints.py``: centrality, position, maximal marginal relevance), each
+quoted verbatim and cited. The points come from the sources' own sentences even when a chat
+model is configured: they are grounded by construction and take no model call.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from assistant.answer import Answer, CitationEvent, Done, Event, Sentence, TextDelta
+from assistant.briefing import keypoints
+from assistant.briefing.sources import Citer, Material
+from assistant.index.registry import DocumentRecord
+from assistant.index.store import Index
+from assistant.lexical import tokenize
+from assistant.question import is_instruction, overview_target
+
+#: Key-point choices kept per (collection, generation, documents); a new document invalidates.
+CACHE_SIZE = 16
+#: Words of a target that name no particular document ("these documents", "all of this").
+_GENERIC = (
+    "this these that those it all whole entire everything every the my our your please "
+    "collection document documents doc docs file files material materials upload uploads "
+    "source sources text texts page pages news"
+)
+#: Kinds of document a target may name with no other word ("the memo", "the articles").
+_KINDS = (
+    "article articles memo memos memorandum report reports paper papers story stories piece "
+    "pieces note notes brief briefs briefing briefings post posts email emails letter letters"
+)
+_PARTS = re.compile(r",|;|\band\b|&|\bplus\b")
+
+
+@lru_cache(maxsize=1)
+def _generic() -> frozenset[str]:
+    return frozenset(tokenize([_GENERIC])[0])
+
+
+@lru_cache(maxsize=1)
+def _kinds() -> frozenset[str]:
+    return frozenset(tokenize([_KINDS])[0])
+
+
+def _words(record: DocumentRecord) -> set[str]:
+    """The terms a question may name a document by: its title's and its file name's."""
+    name = re.split(r"[/\\]", record.source.rstrip("/\\"))[-1]
+    name = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", name)
+    return set(tokenize([f"{record.title} {re.sub(r'[-_.]+', ' ', name)}"])[0])
+
+
+def named_documents(target: str, records: list[DocumentRecord]) -> list[DocumentRecord] | None:
+    """The documents ``target`` names ("the depot memo", "the Kestrel article and the memo"):
+    every document whose title or file name holds all the target's words; all of ``records``
+    when it names none in particular ("these documents", ""); None when it names something no
+    document's title or file name matches (then the question is not an overview question)."""
+    chosen: dict[str, DocumentRecord] = {}
+    words = {r.doc_id: _words(r) for r in records}
+    for part in _PARTS.split(target) if target else [""]:
+        terms = [t for t in tokenize([part])[0] if t not in _generic()]
+        specific = [t for t in terms if t not in _kinds()]
+        if not terms:
+            return list(records)
+        # "the memo" alone names the memos, if any document calls itself one.
+        wanted = specific or terms
+        found = [r for r in records if all(t in words[r.doc_id] for t in wanted)]
+        if not found and not specific:
+            return list(records)
+        if not found:
+            return None
+        chosen.update((r.doc_id, r) for r in found)
+    return [r for r in records if r.doc_id in chosen]
+
+
+def _allowed(record: DocumentRecord, filters: dict[str, Any] | None) -> bool:
+    """Whether a document passes the question's filters (source, doc_id, date range)."""
+    if not filters:
+        return True
+    for key in ("source", "doc_id"):
+        value = filters.get(key)
+        if value and getattr(record, key) not in ([value] if isinstance(value, str) else value):
+            return False
+    day = (record.date or "")[:10]
+    start, end = str(filters.get("date_from") or "")[:10], str(filters.get("date_to") or "")[:10]
+    if start and (not day or day < start):
+        return False
+    return not (end and (not day or day > end))
+
+
+class Overviews:
+    """Answers overview questions over the collections of one store."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self._cache: OrderedDict[tuple, list[tuple[str, int, int]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def answer(
+        self, question: str, collection: str, filters: dict[str, Any] | None = None
+    ) -> Answer | None:
+        """The key points of what ``question`` asks to be summarised, each a verbatim sentence
+        with its marker and citation; None when it is not an overview question or the
+        collection (after ``filters``) has no document it names."""
+        target = overview_target(question)
+        if target is None:
+            return None
+        started = time.perf_counter()
+        registry = self.index.registry
+        listed = [r for r in registry.list(collection) if _allowed(r, filters)]
+        named = named_documents(target, listed) if listed else None
+        if not named:
+            return None
+        records = [registry.get(collection, r.doc_id) for r in named]
+        records = [r for r in records if r is not None and r.text.strip()]
+        if not records:
+            return None
+        key = (collection, registry.generation(collection), tuple(r.doc_id for r in records))
+        with self._lock:
+            spans = self._cache.get(key)
+            if spans is not None:
+                self._cache.move_to_end(key)
+        if spans is None:
+            spans = self._key_points(collection, records)
+            with self._lock:
+                self._cache[key] = spans
+                while len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        if not spans:
+            return None
+        answer = _cited(question, spans, {r.doc_id: r for r in records})
+        answer.search_query = question
+        elapsed = round((time.perf_counter() - started) * 1000.0, 1)
+        answer.timings = {"overview_ms": elapsed, "total_ms": elapsed}
+        return answer
+
+    def _key_points(
+        self, collection: str, records: list[DocumentRecord]
+    ) -> list[tuple[str, int, int]]:
+        """(doc_id, start, end) of the key points, in reading order: the briefing's choice
+        (``Briefer._build`` without a focus), or, where no sentence reads on its own, the
+        first readable sentences."""
+        material = Material(collection, records, self.index.registry, self.index.embedder)
+        if not material.sentences:
+            return []
+        scores = keypoints.importance(material)
+        usable = np.array([keypoints.usable(s) for s in material.sentences], dtype=bool)
+        limit = keypoints.point_count(len(records))
+        per_document = -(-limit // len(records)) + 1
+        chosen = keypoints.select(material, scores, usable, limit, per_document=per_document)
+        if not chosen:
+            # Short notes and lists: any sentence of a few words that is not an instruction.
+            readable = np.array(
+                [s.words >= 3 and not is_instruction(s.text) for s in material.sentences]
+            )
+            chosen = keypoints.select(material, scores, readable, limit, per_document=per_document)
+        picked = sorted((material.sentences[i] for i in chosen), key=_reading_order)
+        return [(s.doc.doc_id, s.start, s.end) for s in picked]
+
+
+def _reading_order(s: Any) -> tuple[int, int]:
+    return (s.doc_rank, s.position)
+
+
+def _cited(
+    question: str, spans: list[tuple[str, int, int]], records: dict[str, DocumentRecord]
+) -> Answer:
+    citer = Citer()
+    sentences = []
+    for doc_id, start, end in spans:
+        record = records[doc_id]
+        n = citer.cite(record, start, end)
+        sentences.append(Sentence(text=record.text[start:end], citations=[n], supported=True))
+    text = " ".join(f"{s.text} [{s.citations[0]}]" for s in sentences)
+    return Answer(question=question, text=text, citations=citer.citations, sentences=sentences)
+
+
+def events(answer: Answer) -> Iterator[Event]:
+    """The answer as the stream a normal answer gives: each sentence's text with its marker,
+    its citation, then ``Done``."""
+    for i, sentence in enumerate(answer.sentences):
+        n = sentence.citations[0]
+        yield TextDelta(("" if i == 0 else " ") + f"{sentence.text} [{n}]")
+        yield CitationEvent(answer.citations[n - 1])
+    yield Done(answer)
