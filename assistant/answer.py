@@ -72,11 +72,22 @@ class Answer:
     search_query: str = ""
     #: Estimated probability that the evidence answers the question (calibrated, 0-1).
     confidence: float | None = None
+    #: The short answer ("Priya Raman", "$18.5 million"): a verbatim span of one cited quote,
+    #: or None when the question asks for no single thing, none was found, or it abstained.
+    short: str | None = None
+    #: The number of the citation whose quote holds ``short``.
+    short_citation: int | None = None
+    #: Where ``short`` lies in that citation's document (cleaned text, like a citation's
+    #: start/end), so a face can highlight it: ``document_text[short_start:short_end] == short``.
+    short_start: int | None = None
+    short_end: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The answer as plain data: text, abstained, citations, related, timings, sentences."""
+        """The answer as plain data: text, short answer, abstained, citations, related,
+        timings, sentences."""
         return {
             "text": self.text,
+            **self.short_fields(),
             "abstained": self.abstained,
             "citations": [c.to_dict() for c in self.citations],
             "related": [p.to_dict() for p in self.related],
@@ -85,6 +96,22 @@ class Answer:
             "search_query": self.search_query,
             "confidence": self.confidence,
         }
+
+    def short_fields(self) -> dict[str, Any]:
+        """The short answer as the JSON faces give it (all four None when there is none)."""
+        return {
+            "short": self.short,
+            "short_citation": self.short_citation,
+            "short_start": self.short_start,
+            "short_end": self.short_end,
+        }
+
+    def set_short(self, citation: Citation, start: int, end: int) -> None:
+        """Take ``citation.quote[start:end]`` as the short answer (offsets within the quote)."""
+        self.short = citation.quote[start:end]
+        self.short_citation = citation.n
+        self.short_start = citation.start + start
+        self.short_end = citation.start + end
 
 
 @dataclass

@@ -33,6 +33,7 @@ from assistant.passages import Passage, location_at
 from assistant.question import Question, analyse
 from assistant.retriever import Retriever
 from assistant.settings import Settings
+from assistant.short_answer import fill as fill_short
 from assistant.verify import MARKER, verify
 
 ABSTAIN_TEXT = NOT_FOUND + " None of the passages found answers this question."
@@ -194,6 +195,7 @@ class Responder:
             answer = self._abstention(d.question.text, d.passages)
         else:
             answer = self._cite(d.question.text, d.chosen, collection)
+            fill_short(answer, d.question)
         answer.search_query = d.query
         answer.confidence = round(d.p_answerable, 4)
         timings = {**d.timings, "total_ms": _ms(started)}
@@ -253,7 +255,9 @@ class Responder:
                 citation.location = location_at(
                     record.text, record.layout, citation.start, record.title
                 )
-        return Answer(question=question, text=text, citations=citations, sentences=sentences)
+        answer = Answer(question=question, text=text, citations=citations, sentences=sentences)
+        fill_short(answer, analyse(question))
+        return answer
 
     def _abstention(self, question: str, passages: list[Passage]) -> Answer:
         return Answer(

@@ -1,0 +1,529 @@
+"""The short answer: the few words of a cited sentence that answer the question.
+
+"Who founded Kestrel?" is answered by a sentence; its short answer is "Priya Raman", a verbatim
+span of that sentence, so every face can show it first and highlight it in the source.
+
+This first extractor is rule-based. Candidate spans of the sentence are capitalised runs
+(names of people, organisations and places, with "of", "for", "the" and possessives inside
+them), amounts of money, numbers with their unit or noun, dates and durations, and short quoted
+phrases. Only those of the type the question asks for are kept (who: a person, where: a place,
+when: a date, how much: an amount, how many: a number with its noun, which X: a name near X or
+carrying X), spans made only of the question's own words are dropped, and the one nearest to
+where the question's terms appear in the sentence wins. Questions that ask for no single thing
+(why, how, yes/no, "what is X?") get none.
+
+The contract of ``short_answer`` (its signature and what it returns) is what the responder and
+any later learned extractor share; replace the internals freely, keep the contract.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from assistant.answer import Answer
+from assistant.question import Question
+
+# --- what the question asks for ----------------------------------------------------------------
+
+#: Questions whose answer is an explanation or a yes/no, not a thing.
+_NO_THING = re.compile(
+    r"^\W*(why|how(?!\s+(much|many|long|old|far|big|large|high|often|expensive|tall))\b"
+    r"|(is|are|was|were|do|does|did|can|could|will|would|should|has|have|had)\b)"
+    r"|\b(explain|describe|summari[sz]e)\b",
+    re.I,
+)
+#: "What is Kestrel?", "Who is Priya Raman?": a description is wanted, not a name.
+_DEFINITION = re.compile(r"^\W*(what|who)\s+(is|are|was|were)\s+[^?]{1,60}\??\s*$", re.I)
+_DEFINITION_HAS_VERB = re.compile(
+    r"\b\w+(ed|ing)\b|\b(from|with|at|in|to|by|for|behind|of)\s*\??\s*$", re.I
+)
+#: "which think tank is", "what engines did": the noun phrase the question asks an instance of.
+_WHICH = re.compile(
+    r"\b(?:which|what)\s+((?:[a-z][\w-]*\s+){0,2}?[a-z][\w-]*)\s+"
+    r"(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|may|might|"
+    r"[a-z]+ed|[a-z]+s)\b",
+    re.I,
+)
+_WHICH_END = re.compile(r"\b(?:which|what)\s+((?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)\s*\??\s*$", re.I)
+_AUX = frozenset(
+    "is are was were do does did has have had can could will would should may might must be "
+    "kind type sort".split()
+)
+#: A trailing preposition ("Which think tank is Feld from?"): the answer often follows it.
+_TRAILING_PREP = re.compile(r"\b(from|with|at|in|for|to|by|of|on)\s*\??\s*$", re.I)
+_HOW_MANY = re.compile(r"\bhow\s+many\s+([a-z][\w-]*)", re.I)
+_MONEY_Q = re.compile(
+    r"\bhow\s+(much|expensive|costly)\b|\b(cost|costs|price|worth|spend|spent|pay|paid|"
+    r"budget|fund|funding|invest|investment|raise|raised|valued|value|sum|amount)\b",
+    re.I,
+)
+_PERCENT_Q = re.compile(r"\b(percentage|per ?cent|share|proportion|rate)\b", re.I)
+
+# --- candidate spans of the sentence -----------------------------------------------------------
+
+_CAP_WORD = r"(?:[A-Z][\w’'.\-]*[\w]|[A-Z]|[A-Z]?\d+[A-Za-z][\w\-]*|[A-Z]+\d[\w\-]*)"
+_JOINER = r"(?:of|for|the|de|du|la|van|von|der|al|bin|da|di|del|and)"
+# A run of capitalised words; lower-case joiners and possessives only between two of them.
+_CAP_RUN = re.compile(
+    rf"(?<![\w’']){_CAP_WORD}(?:(?:[’']s)?\s+(?:{_JOINER}\s+(?:the\s+)?)?{_CAP_WORD})*"
+    rf"(?:\s*\([A-Z][A-Za-z]{{1,9}}\))?"
+)
+_SCALE = r"(?:thousand|million|billion|trillion|bn|m|k)"
+_NUM = (
+    r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+    r"|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
+    r"forty|fifty|sixty|seventy|eighty|ninety|a hundred|hundreds|thousands|millions|a dozen|"
+    r"dozens|half|a third|a quarter|two-thirds"
+)
+_CURRENCY_WORD = (
+    r"(?:dollars?|euros?|pounds?|yen|yuan|rupees?|francs?|kronor|krona|crowns?|USD|EUR|GBP)"
+)
+_MONEY = re.compile(
+    rf"(?:(?:US|A|C|NZ|HK)?[$€£¥₹]\s?(?:{_NUM})(?:\s?{_SCALE}\b)?"
+    rf"|\b(?:{_NUM})(?:\s{_SCALE})?\s{_CURRENCY_WORD}\b)",
+    re.I,
+)
+_PERCENT = re.compile(rf"\b(?:{_NUM})\s?(?:%|per ?cent\b|percent\b|percentage points?\b)", re.I)
+_COUNT = re.compile(
+    rf"(?<![\w$€£¥₹.])(?:(?:more|fewer|less) than |about |around |nearly |almost |over |"
+    rf"some |up to |roughly |at least )?(?:{_NUM})(?:\s{_SCALE})?(?![\w%])",
+    re.I,
+)
+_MONTHS = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|"
+    r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
+)
+_DATE = re.compile(
+    rf"\b(?:(?:early|mid|late|the end of|the start of)[\s-])?(?:\d{{1,2}}\s)?{_MONTHS}"
+    rf"(?:\s\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s(?:1[6-9]|20)\d\d)?\b"
+    rf"|\b(?:(?:early|mid|late|the end of|the start of)[\s-])?(?:1[6-9]|20)\d\d(?:s\b)?"
+    rf"(?:[-–](?:1[6-9]|20)?\d\d)?\b"
+    r"|\b(?:on |last |next )?(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+    r"|\b(?:yesterday|today|tomorrow|(?:last|next|this) (?:week|month|year|spring|summer|"
+    r"autumn|winter))\b"
+    r"|\b\d{1,2}/\d{1,2}/\d{2,4}\b",
+    re.I,
+)
+_DURATION = re.compile(
+    rf"\b(?:(?:more|less|fewer) than |about |nearly |almost |over |some |up to )?"
+    rf"(?:{_NUM}|several|a few|many)[\s-](?:seconds?|minutes?|hours?|days?|weeks?|months?|"
+    rf"years?|decades?|centuries|century)\b",
+    re.I,
+)
+_QUOTED = re.compile(r"[“\"]([^“”\"]{2,80})[”\"]")
+#: Words that end an organisation's name, never a person's.
+_ORG_WORDS = frozenset(
+    """
+    institute university college school academy foundation centre center council agency
+    commission committee ministry department office authority union federation association
+    society bank group company corporation corp inc ltd plc llc gmbh ag partners capital
+    research labs laboratory laboratories fund trust party parliament court board
+    organisation organization network alliance service services systems technologies
+    dynamics materials industries holdings airlines motors press news times post journal
+    """.split()
+)
+#: Words that start a sentence without naming anything.
+_COMMON_STARTS = frozenset(
+    """
+    the a an this that these those it its he she they we i you his her their our in on at for
+    but and however yet so meanwhile still then there here when while after before although
+    some many most such other others officials experts nevertheless remarkably also if as
+    former venture satellite tight based according despite since during under over with
+    """.split()
+)
+_PERSON_TITLES = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Dr|Prof|President|Senator|Minister|Chancellor|Governor|Mayor|"
+    r"Commissioner|MEP|CEO|founder|chief executive|director|analyst|fellow|secretary|"
+    r"capitalist|professor|economist|spokesperson|spokesman|spokeswoman|chair|chairman|"
+    r"chairwoman|head|leader|minister|officer|researcher)\b[\s,]*(?:\w+\s+){0,2}$",
+)
+_SPEECH = re.compile(
+    r"^[\s,]*(?:said|says|added|argued|noted|warned|told|claimed|stated|acknowledged|"
+    r"questioned|concluded|suggested|likened|called|wrote|explained|insisted|pointed out)\b"
+    r"|(?:said|says|added|argued|noted|warned|told|according to)\s*$",
+)
+_WORD = re.compile(r"[\w’'-]+")
+
+
+@dataclass
+class Span:
+    """A candidate short answer: offsets in the sentence and what kind of thing it is."""
+
+    start: int
+    end: int
+    kind: str  # "name", "money", "percent", "count", "date", "duration", "quote"
+    bonus: float = 0.0
+
+
+def short_answer(question: Question, sentence_text: str) -> tuple[int, int] | None:
+    """The short answer to ``question`` in ``sentence_text``, as ``(start, end)`` offsets.
+
+    ``sentence_text[start:end]`` is a verbatim span (no leading or trailing space or
+    punctuation) naming the thing the question asks for: a person, organisation, place,
+    amount, number with its noun, date or duration, or a short quoted phrase. Returns None
+    when the question asks for no single thing (why, how, yes/no, "what is X?") or the
+    sentence holds nothing of the kind asked for. Pure and fast (regular expressions only).
+    """
+    scored = score_spans(question, sentence_text)
+    if not scored:
+        return None
+    best = max(scored, key=lambda pair: pair[1])[0]
+    return best.start, best.end
+
+
+def best_of(question: Question, sentences: Iterable[str]) -> tuple[int, int, int] | None:
+    """The best short answer over several cited sentences: ``(index, start, end)``, or None.
+
+    An earlier sentence wins ties (the answer leads with the best sentence).
+    """
+    best: tuple[float, int, Span] | None = None
+    for i, text in enumerate(sentences):
+        for span, value in score_spans(question, text):
+            value -= 0.05 * i
+            if best is None or value > best[0]:
+                best = (value, i, span)
+    if best is None:
+        return None
+    return best[1], best[2].start, best[2].end
+
+
+def fill(answer: Answer, question: Question) -> None:
+    """Set ``answer.short`` (and where it lies) from the cited quotes; nothing if it abstained
+    or no quote holds a short answer. The quotes are tried in citation order."""
+    if answer.abstained or not answer.citations:
+        return
+    found = best_of(question, [c.quote for c in answer.citations])
+    if found is not None:
+        i, start, end = found
+        answer.set_short(answer.citations[i], start, end)
+
+
+def score_spans(question: Question, sentence: str) -> list[tuple[Span, float]]:
+    """Every candidate span of the wanted type with its score (higher is better)."""
+    want = wanted(question)
+    if want is None or not sentence.strip():
+        return []
+    kind, noun = want
+    spans = _typed(kind, noun, sentence, question.text)
+    asked = _question_words(question.text)
+    anchors = _anchors(sentence, asked)
+    scored = []
+    for span in spans:
+        words = [w.lower() for w in _WORD.findall(sentence[span.start : span.end])]
+        content = [w for w in words if w not in _JOINERS]
+        new = [w for w in content if _stem(w) not in asked]
+        if not new:
+            continue  # the question's own words are not its answer
+        value = span.bonus + 0.2 * len(new) / max(len(content), 1)
+        outside = [a for a in anchors if a[1] <= span.start or span.end <= a[0]]
+        if outside:
+            gap = min(_gap(span, a) for a in outside)
+            value += 1.0 / (1.0 + gap / 12.0)
+        scored.append((span, value))
+    return scored
+
+
+_JOINERS = frozenset("of for the de du la van von der al bin da di del and s".split())
+
+
+def wanted(question: Question) -> tuple[str, str | None] | None:
+    """What kind of span answers ``question``: (kind, noun) or None when it asks for no thing.
+
+    Kinds: person, place, date, duration, money, percent, count, statement, instance, thing.
+    ``noun`` is the thing counted ("meteors") or the kind of instance ("think tank").
+    """
+    text = question.text.strip()
+    kind = question.kind
+    if kind in (None, "instance") and _NO_THING.search(text):
+        return None
+    if kind == "number":
+        many = _HOW_MANY.search(text)
+        if many:
+            return "count", many.group(1).lower()
+        if _PERCENT_Q.search(text):
+            return "percent", None
+        return ("money" if _MONEY_Q.search(text) else "measure"), None
+    if kind in ("person", "date", "duration", "place", "statement"):
+        return kind, None
+    if _DEFINITION.match(text) and not _DEFINITION_HAS_VERB.search(text):
+        return None
+    noun = _which_noun(text)
+    if noun:
+        return "instance", noun
+    if re.match(r"^\W*(what|which)\b", text, re.I):
+        return "thing", None
+    return None
+
+
+def _which_noun(text: str) -> str | None:
+    """The noun phrase of "which X ..."/"what X ..." ("think tank", "engines"), if any."""
+    for pattern in (_WHICH, _WHICH_END):
+        match = pattern.search(text)
+        if match:
+            words = [w for w in match.group(1).lower().split() if w not in _AUX]
+            if words and words[0] not in ("did", "do", "does", "is", "was", "are"):
+                return " ".join(words)
+    return None
+
+
+# --- typing candidates -------------------------------------------------------------------------
+
+
+def _typed(kind: str, noun: str | None, sentence: str, question: str) -> list[Span]:
+    """Candidate spans of ``kind``, each with a bonus for fitting the question's type well."""
+    if kind == "money":
+        spans = _spans(_MONEY, sentence, "money", 0.5)
+        return spans or _spans(_COUNT, sentence, "count", 0.0, big_only=True)
+    if kind == "percent":
+        return _spans(_PERCENT, sentence, "percent", 0.5)
+    if kind == "measure":
+        spans = _spans(_MONEY, sentence, "money", 0.5) + _spans(_PERCENT, sentence, "percent", 0.5)
+        spans += _with_unit(sentence)
+        return _outer(spans)
+    if kind == "count":
+        return _counts(sentence, noun or "")
+    if kind == "date":
+        return _spans(_DATE, sentence, "date", 0.5)
+    if kind == "duration":
+        return _spans(_DURATION, sentence, "duration", 0.5)
+    if kind == "statement":
+        # Only a short quoted phrase is a short answer; a whole quoted sentence is not.
+        return [s for s in _quotes(sentence) if len(sentence[s.start : s.end].split()) <= 6]
+    names = _names(sentence)
+    prep = _TRAILING_PREP.search(question)
+    if prep:
+        for span in names:
+            before = sentence[max(0, span.start - 24) : span.start].lower()
+            if re.search(rf"\b{prep.group(1).lower()}\s+(the\s+)?$", before):
+                span.bonus += 0.4
+    if kind == "person":
+        return [s for s in names if _personish(sentence, s)]
+    if kind == "place":
+        return _places(sentence, names)
+    if kind == "instance":
+        return _instances(sentence, names, noun or "")
+    # "thing": a short quoted phrase or a name.
+    quotes = [s for s in _quotes(sentence) if len(sentence[s.start : s.end].split()) <= 6]
+    for s in quotes:
+        s.bonus += 0.3
+    return quotes + names
+
+
+def _spans(
+    pattern: re.Pattern[str], sentence: str, kind: str, bonus: float, big_only: bool = False
+) -> list[Span]:
+    out = []
+    for m in pattern.finditer(sentence):
+        start, end = _trim(sentence, m.start(), m.end())
+        if end <= start:
+            continue
+        if big_only and not re.search(_SCALE, m.group(0), re.I):
+            continue
+        out.append(Span(start, end, kind, bonus))
+    return out
+
+
+def _with_unit(sentence: str) -> list[Span]:
+    """A number with the word after it ("40 tonnes", "12 metres")."""
+    out = []
+    for m in _COUNT.finditer(sentence):
+        tail = re.match(r"\s([a-z][a-z-]+)", sentence[m.end() :])
+        end = m.end() + tail.end() if tail and tail.group(1) not in _STOP_AFTER else m.end()
+        start, end = _trim(sentence, m.start(), end)
+        out.append(Span(start, end, "count", 0.3 if tail else 0.1))
+    return out
+
+
+_STOP_AFTER = frozenset("and or to of in on at by for the a an that which who is was".split())
+
+
+def _counts(sentence: str, noun: str) -> list[Span]:
+    """A number with its noun ("more than 40 container ships"); the asked noun ranks first."""
+    stem = _stem(noun)
+    out = []
+    for m in _COUNT.finditer(sentence):
+        if _inside_date(sentence, m.start(), m.end()):
+            continue
+        rest = sentence[m.end() :]
+        tail = re.match(r"((?:\s[a-z][\w-]*){1,3})", rest)
+        end, bonus = m.end(), 0.1
+        if tail:
+            words = tail.group(1).split()
+            for i, word in enumerate(words):
+                if _stem(word) == stem or word.lower().startswith(stem[:4]):
+                    end = m.end() + len(" ".join(["", *words[: i + 1]]))
+                    bonus = 0.6
+                    break
+            else:
+                if words[0].lower() not in _STOP_AFTER:
+                    end = m.end() + len(words[0]) + 1
+        start, end = _trim(sentence, m.start(), end)
+        out.append(Span(start, end, "count", bonus))
+    return out
+
+
+def _inside_date(sentence: str, start: int, end: int) -> bool:
+    return any(d.start() <= start and end <= d.end() for d in _DATE.finditer(sentence)) and bool(
+        re.fullmatch(r"(1[6-9]|20)\d\d", sentence[start:end].strip())
+    )
+
+
+def _quotes(sentence: str) -> list[Span]:
+    out = []
+    for m in _QUOTED.finditer(sentence):
+        start, end = _trim(sentence, m.start(1), m.end(1))
+        if end > start:
+            out.append(Span(start, end, "quote", 0.2))
+    return out
+
+
+def _names(sentence: str) -> list[Span]:
+    """Capitalised runs, not counting a sentence's first word when it is a common one."""
+    out = []
+    for m in _CAP_RUN.finditer(sentence):
+        start, end = m.start(), m.end()
+        text = sentence[start:end]
+        first = _WORD.match(text)
+        at_start = not sentence[:start].strip(" “\"'‘(—–-")
+        if first and at_start and first.group(0).lower() in _COMMON_STARTS:
+            rest = _CAP_RUN.search(sentence, start + len(first.group(0)), end)
+            if not rest:
+                continue
+            start = rest.start()
+        # A trailing possessive belongs to the sentence, not to the name.
+        start, end = _trim(sentence, start, end)
+        end = start + len(re.sub(r"[’']s$", "", sentence[start:end]))
+        if end <= start:
+            continue
+        words = sentence[start:end].split()
+        bonus = 0.1 * min(len(words), 3)
+        if at_start and start == m.start() and len(words) == 1:
+            bonus -= 0.3  # one capitalised word opening a sentence is often no name
+        out.append(Span(start, end, "name", bonus))
+    return out
+
+
+def _personish(sentence: str, span: Span) -> bool:
+    text = sentence[span.start : span.end]
+    words = text.split()
+    if words[-1].lower().strip(".") in _ORG_WORDS or re.search(r"\d", text):
+        return False
+    before = sentence[max(0, span.start - 40) : span.start]
+    after = sentence[span.end : span.end + 30]
+    if _PERSON_TITLES.search(before) or _SPEECH.search(after) or _SPEECH.search(before):
+        span.bonus += 0.4
+        return True
+    if re.match(r"^\s*,\s*(?:a|an|the)?\s*\w+", after) and len(words) >= 2:
+        span.bonus += 0.2
+    return len(words) >= 2
+
+
+def _places(sentence: str, names: list[Span]) -> list[Span]:
+    out = []
+    for span in names:
+        before = sentence[max(0, span.start - 30) : span.start]
+        if re.search(
+            r"\b(in|at|from|near|to|based in|headquartered in|across|outside|inside)\s+(the\s+)?$",
+            before,
+            re.I,
+        ):
+            span.bonus += 0.4
+            out.append(span)
+        elif re.match(r"^\W*based\b", sentence[span.end : span.end + 12], re.I):
+            span.bonus += 0.3
+            out.append(span)
+    return out
+
+
+def _instances(sentence: str, names: list[Span], noun: str) -> list[Span]:
+    """Names of the thing asked for: carrying its noun, or followed by it ("M40 engines")."""
+    head = noun.split()[-1] if noun else ""
+    stem = _stem(head)
+    out = []
+    for span in names:
+        words = [w.lower().strip("’'") for w in sentence[span.start : span.end].split()]
+        if stem and any(_stem(w) == stem for w in words):
+            span.bonus += 0.5
+        else:
+            tail = re.match(r"\s+([a-z][\w-]*)", sentence[span.end : span.end + 30])
+            if tail and stem and _stem(tail.group(1)) == stem:
+                span.end += tail.end()
+                span.bonus += 0.5
+            elif head in _ORGISH and words[-1] in _ORG_WORDS:
+                span.bonus += 0.3
+        out.append(span)
+    return out
+
+
+#: Nouns of "which X" that an organisation's name answers ("which think tank": "Institute").
+_ORGISH = frozenset(
+    "tank organisation organization company firm group body institution school agency "
+    "bank university college lab laboratory startup start-up maker business".split()
+)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span without surrounding space or punctuation (a currency sign or % stays)."""
+    strip = " \t\n,.;:!?“”\"'‘’()—–-"
+    while start < end and text[start] in strip:
+        start += 1
+    while end > start and text[end - 1] in strip:
+        if text[end - 1] == "." and re.search(r"\b[A-Z]\.$|\b(Inc|Ltd|Co|Corp)\.$", text[:end]):
+            break
+        end -= 1
+    return start, end
+
+
+def _outer(spans: list[Span]) -> list[Span]:
+    """Spans not inside a longer one (a money amount hides the bare number in it)."""
+    return [
+        s
+        for s in spans
+        if not any(o is not s and o.start <= s.start and s.end <= o.end for o in spans)
+    ]
+
+
+def _stem(word: str) -> str:
+    """A crude stem: lower case without a possessive or plural ending (enough to match words
+    of the question in the sentence; the extractor must not load the BM25 stemmer)."""
+    w = word.lower().strip("’'-")
+    w = re.sub(r"[’']s$", "", w)
+    for suffix in ("ies", "es", "s", "ing", "ed"):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            return w[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return w
+
+
+_Q_STOP = frozenset(
+    """
+    what which who whom whose when where why how is are was were do does did has have had the a
+    an of in on at to for from with by about as be been being this that these those it its and
+    or much many long say said says tell told
+    """.split()
+)
+
+
+def _question_words(question: str) -> set[str]:
+    return {_stem(w) for w in _WORD.findall(question) if w.lower() not in _Q_STOP}
+
+
+def _anchors(sentence: str, asked: set[str]) -> list[tuple[int, int]]:
+    """Where words of the question appear in the sentence."""
+    return [
+        (m.start(), m.end())
+        for m in _WORD.finditer(sentence)
+        if m.group(0).lower() not in _Q_STOP and _stem(m.group(0)) in asked
+    ]
+
+
+def _gap(span: Span, anchor: tuple[int, int]) -> int:
+    if anchor[1] <= span.start:
+        return span.start - anchor[1]
+    if span.end <= anchor[0]:
+        return anchor[0] - span.end
+    return 0
