@@ -54,11 +54,14 @@ def _kinds() -> frozenset[str]:
     return frozenset(tokenize([_KINDS])[0])
 
 
-def _words(record: DocumentRecord) -> set[str]:
-    """The terms a question may name a document by: its title's and its file name's."""
-    name = re.split(r"[/\\]", record.source.rstrip("/\\"))[-1]
-    name = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", name)
-    return set(tokenize([f"{record.title} {re.sub(r'[-_.]+', ' ', name)}"])[0])
+def _names(records: list[DocumentRecord]) -> dict[str, set[str]]:
+    """The terms a question may name each document by: its title's and its file name's."""
+    texts = []
+    for record in records:
+        name = re.split(r"[/\\]", record.source.rstrip("/\\"))[-1]
+        name = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", name)
+        texts.append(f"{record.title} {re.sub(r'[-_.]+', ' ', name)}")
+    return {r.doc_id: set(t) for r, t in zip(records, tokenize(texts), strict=True)}
 
 
 def named_documents(target: str, records: list[DocumentRecord]) -> list[DocumentRecord] | None:
@@ -66,21 +69,24 @@ def named_documents(target: str, records: list[DocumentRecord]) -> list[Document
     every document whose title or file name holds all the target's words; all of ``records``
     when it names none in particular ("these documents", ""); None when it names something no
     document's title or file name matches (then the question is not an overview question)."""
-    chosen: dict[str, DocumentRecord] = {}
-    words = {r.doc_id: _words(r) for r in records}
-    for part in _PARTS.split(target) if target else [""]:
-        terms = [t for t in tokenize([part])[0] if t not in _generic()]
+    parts = [
+        [t for t in terms if t not in _generic()]
+        for terms in tokenize(_PARTS.split(target) if target else [""])
+    ]
+    if not all(parts):
+        return list(records)
+    words = _names(records)
+    chosen: set[str] = set()
+    for terms in parts:
         specific = [t for t in terms if t not in _kinds()]
-        if not terms:
-            return list(records)
         # "the memo" alone names the memos, if any document calls itself one.
         wanted = specific or terms
-        found = [r for r in records if all(t in words[r.doc_id] for t in wanted)]
+        found = {r.doc_id for r in records if all(t in words[r.doc_id] for t in wanted)}
         if not found and not specific:
             return list(records)
         if not found:
             return None
-        chosen.update((r.doc_id, r) for r in found)
+        chosen |= found
     return [r for r in records if r.doc_id in chosen]
 
 
@@ -122,24 +128,25 @@ class Overviews:
         named = named_documents(target, listed) if listed else None
         if not named:
             return None
-        records = [registry.get(collection, r.doc_id) for r in named]
-        records = [r for r in records if r is not None and r.text.strip()]
-        if not records:
-            return None
-        key = (collection, registry.generation(collection), tuple(r.doc_id for r in records))
+        key = (collection, registry.generation(collection), tuple(r.doc_id for r in named))
         with self._lock:
             spans = self._cache.get(key)
             if spans is not None:
                 self._cache.move_to_end(key)
         if spans is None:
-            spans = self._key_points(collection, records)
+            records = [registry.get(collection, r.doc_id) for r in named]
+            records = [r for r in records if r is not None and r.text.strip()]
+            spans = self._key_points(collection, records) if records else []
             with self._lock:
                 self._cache[key] = spans
                 while len(self._cache) > CACHE_SIZE:
                     self._cache.popitem(last=False)
-        if not spans:
+        # Only the cited documents' texts are read again: a large collection's overview,
+        # once chosen, costs a few reads.
+        cited = {d: registry.get(collection, d) for d in dict.fromkeys(d for d, _, _ in spans)}
+        if not spans or any(r is None for r in cited.values()):
             return None
-        answer = _cited(question, spans, {r.doc_id: r for r in records})
+        answer = _cited(question, spans, cited)
         answer.search_query = question
         elapsed = round((time.perf_counter() - started) * 1000.0, 1)
         answer.timings = {"overview_ms": elapsed, "total_ms": elapsed}
