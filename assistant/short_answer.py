@@ -43,7 +43,8 @@ _DEFINITION_HAS_VERB = re.compile(
 _WHICH = re.compile(
     r"\b(?:which|what)\s+((?:[a-z][\w-]*\s+){0,2}?[a-z][\w-]*)\s+"
     r"(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|may|might|"
-    r"[a-z]+ed|[a-z]+s)\b",
+    r"[a-z]+ed|[a-z]+s|said|told|made|led|won|ran|took|gave|built|bought|sold|paid|got|became|"
+    r"began|held|found|left|lost|met|set|put|came|went|saw|knew|brought|spent|chose|run|runs)\b",
     re.I,
 )
 _WHICH_END = re.compile(r"\b(?:which|what)\s+((?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)\s*\??\s*$", re.I)
@@ -53,7 +54,29 @@ _AUX = frozenset(
 )
 #: A trailing preposition ("Which think tank is Feld from?"): the answer often follows it.
 _TRAILING_PREP = re.compile(r"\b(from|with|at|in|for|to|by|of|on)\s*\??\s*$", re.I)
-_HOW_MANY = re.compile(r"\bhow\s+many\s+([a-z][\w-]*)", re.I)
+#: "how many licensed battery plants does": up to four words after "how many".
+_HOW_MANY_WORDS = re.compile(r"\bhow\s+many\s+((?:[a-z][\w-]*\s*){1,4})", re.I)
+_BY_WHEN = re.compile(r"\b(by|until|till|since|from) when\b|\bwhat (year|date|day|month)\b", re.I)
+#: "What is the cap on grants?": an amount is asked for, in "what is" form.
+_MEASURE_NOUN = re.compile(
+    r"^\W*what\s+(is|was|are|were|will be)\s+the\s+(cap|price|cost|total|capacity|budget|limit|"
+    r"value|size|salary|fee|fine|figure|target|ceiling|population|turnover|revenue|deficit|"
+    r"rate|share|valuation)\b",
+    re.I,
+)
+_CHANGE_Q = re.compile(
+    r"\b(raise|raises|rise|rises|increase|increases|cut|cuts|fall|falls|fell|grow|grew|drop|"
+    r"dropped|reduce|reduced|by how much)\b",
+    re.I,
+)
+_RAISE_END = re.compile(r"\b(raise|raised|bring in|brought in)\s*\?*\s*$", re.I)
+_AMOUNT_NOUNS = frozenset(
+    "budget cost costs price prices amount sum fee fees salary total figure budgets fine".split()
+)
+_ROLE_TITLES = frozenset(
+    "commissioner president senator minister chancellor governor mayor former venture mep "
+    "ceo chairman chairwoman chair director secretary general judge".split()
+)
 _MONEY_Q = re.compile(
     r"\bhow\s+(much|expensive|costly)\b|\b(cost|costs|price|worth|spend|spent|pay|paid|"
     r"budget|fund|funding|invest|investment|raise|raised|valued|value|sum|amount)\b",
@@ -63,8 +86,12 @@ _PERCENT_Q = re.compile(r"\b(percentage|per ?cent|share|proportion|rate)\b", re.
 
 # --- candidate spans of the sentence -----------------------------------------------------------
 
-_CAP_WORD = r"(?:[A-Z][\w’'.\-]*[\w]|[A-Z]|[A-Z]?\d+[A-Za-z][\w\-]*|[A-Z]+\d[\w\-]*)"
-_JOINER = r"(?:of|for|the|de|du|la|van|von|der|al|bin|da|di|del|and)"
+#: A capitalised word, a rating ("AA-"), an acronym ("U.S."), an initial or a code ("M40", "3D").
+_CAP_WORD = (
+    r"(?:[A-Z]{1,3}[+-](?![\w+-])|(?:[A-Z]\.){2,}|[A-Z][\w’'\-]*[\w]|[A-Z]\.?"
+    r"|[A-Z]?\d+[A-Za-z][\w\-]*|[A-Z]+\d[\w\-]*)"
+)
+_JOINER = r"(?:of|for|the|de|du|la|van|von|der|al|bin|da|di|del)"
 # A run of capitalised words; lower-case joiners and possessives only between two of them.
 _CAP_RUN = re.compile(
     rf"(?<![\w’']){_CAP_WORD}(?:(?:[’']s)?\s+(?:{_JOINER}\s+(?:the\s+)?)?{_CAP_WORD})*"
@@ -85,10 +112,17 @@ _MONEY = re.compile(
     rf"|\b(?:{_NUM})(?:\s{_SCALE})?\s{_CURRENCY_WORD}\b)",
     re.I,
 )
-_PERCENT = re.compile(rf"\b(?:{_NUM})\s?(?:%|per ?cent\b|percent\b|percentage points?\b)", re.I)
+#: Words that qualify an amount; they belong to the answer ("more than 40 ships").
+_HEDGE = (
+    r"(?:(?:more|fewer|less) than |about |around |nearly |almost |over |some |up to |roughly |"
+    r"at least |closer to |close to |just |only )"
+)
+_PERCENT = re.compile(
+    rf"(?<![\w.])(?:{_HEDGE})?(?:{_NUM})\s?(?:%|per ?cent\b|percent\b|percentage points?\b)",
+    re.I,
+)
 _COUNT = re.compile(
-    rf"(?<![\w$€£¥₹.])(?:(?:more|fewer|less) than |about |around |nearly |almost |over |"
-    rf"some |up to |roughly |at least )?(?:{_NUM})(?:\s{_SCALE})?(?![\w%])",
+    rf"(?<![\w$€£¥₹.])(?:{_HEDGE})?(?:{_NUM})(?:\s{_SCALE})?(?![\w%])",
     re.I,
 )
 _MONTHS = (
@@ -100,7 +134,7 @@ _DATE = re.compile(
     rf"(?:\s\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s(?:1[6-9]|20)\d\d)?\b"
     rf"|\b(?:(?:early|mid|late|the end of|the start of)[\s-])?(?:1[6-9]|20)\d\d(?:s\b)?"
     rf"(?:[-–](?:1[6-9]|20)?\d\d)?\b"
-    r"|\b(?:on |last |next )?(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+    r"|\b(?:last |next )?(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
     r"|\b(?:yesterday|today|tomorrow|(?:last|next|this) (?:week|month|year|spring|summer|"
     r"autumn|winter))\b"
     r"|\b\d{1,2}/\d{1,2}/\d{2,4}\b",
@@ -111,6 +145,9 @@ _DURATION = re.compile(
     rf"(?:{_NUM}|several|a few|many)[\s-](?:seconds?|minutes?|hours?|days?|weeks?|months?|"
     rf"years?|decades?|centuries|century)\b",
     re.I,
+)
+_DATE_WORD = re.compile(
+    rf"{_MONTHS}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday", re.I
 )
 _QUOTED = re.compile(r"[“\"]([^“”\"]{2,80})[”\"]")
 #: Words that end an organisation's name, never a person's.
@@ -209,6 +246,7 @@ def score_spans(question: Question, sentence: str) -> list[tuple[Span, float]]:
     spans = _typed(kind, noun, sentence, question.text)
     asked = _question_words(question.text)
     anchors = _anchors(sentence, asked)
+    prep = _TRAILING_PREP.search(question.text)
     scored = []
     for span in spans:
         words = [w.lower() for w in _WORD.findall(sentence[span.start : span.end])]
@@ -217,6 +255,12 @@ def score_spans(question: Question, sentence: str) -> list[tuple[Span, float]]:
         if not new:
             continue  # the question's own words are not its answer
         value = span.bonus + 0.2 * len(new) / max(len(content), 1)
+        agent = _AGENT.search(sentence[max(0, span.start - 30) : span.start])
+        if agent and _stem(agent.group(1)) in asked:
+            value += 0.6  # "Who led the project?": "... led by Airbus"
+        before = sentence[max(0, span.start - 24) : span.start].lower()
+        if prep and re.search(rf"\b{prep.group(1).lower()}\s+(the\s+)?$", before):
+            value += 0.4  # "Which think tank is Feld from?": "... from the Corbett Institute"
         outside = [a for a in anchors if a[1] <= span.start or span.end <= a[0]]
         if outside:
             gap = min(_gap(span, a) for a in outside)
@@ -225,6 +269,7 @@ def score_spans(question: Question, sentence: str) -> list[tuple[Span, float]]:
     return scored
 
 
+_AGENT = re.compile(r"\b(\w+)\s+by\s+(?:the\s+)?$")
 _JOINERS = frozenset("of for the de du la van von der al bin da di del and s".split())
 
 
@@ -236,13 +281,19 @@ def wanted(question: Question) -> tuple[str, str | None] | None:
     """
     text = question.text.strip()
     kind = question.kind
-    if kind in (None, "instance") and _NO_THING.search(text):
+    if kind is None and _BY_WHEN.search(text):
+        kind = "date"
+    if kind in (None, "instance") and _MEASURE_NOUN.search(text):
+        kind = "number"
+    if _NO_THING.search(text):
         return None
     if kind == "number":
-        many = _HOW_MANY.search(text)
+        many = _HOW_MANY_WORDS.search(text)
         if many:
-            return "count", many.group(1).lower()
-        if _PERCENT_Q.search(text):
+            # The counted noun: the first plural of the words after "how many", else the first.
+            words = many.group(1).lower().split()
+            return "count", next((w for w in words if w.endswith("s")), words[0])
+        if _PERCENT_Q.search(text) and not _MONEY_Q.search(text):
             return "percent", None
         return ("money" if _MONEY_Q.search(text) else "measure"), None
     if kind in ("person", "date", "duration", "place", "statement"):
@@ -250,6 +301,8 @@ def wanted(question: Question) -> tuple[str, str | None] | None:
     if _DEFINITION.match(text) and not _DEFINITION_HAS_VERB.search(text):
         return None
     noun = _which_noun(text)
+    if noun and noun.split()[-1] in _AMOUNT_NOUNS:
+        return "money", None  # "What budget...?" asks for an amount, not a name
     if noun:
         return "instance", noun
     if re.match(r"^\W*(what|which)\b", text, re.I):
@@ -274,8 +327,14 @@ def _which_noun(text: str) -> str | None:
 def _typed(kind: str, noun: str | None, sentence: str, question: str) -> list[Span]:
     """Candidate spans of ``kind``, each with a bonus for fitting the question's type well."""
     if kind == "money":
-        spans = _spans(_MONEY, sentence, "money", 0.5)
-        return spans or _spans(_COUNT, sentence, "count", 0.0, big_only=True)
+        # "How much did the deal raise pay?" is answered by a share as often as by a sum.
+        # ("How much would the bonds raise?" asks for a sum: the verb ends the question.)
+        change = 0.5 if _CHANGE_Q.search(question) and not _RAISE_END.search(question) else 0.3
+        spans = _spans(_MONEY, sentence, "money", 0.5) + _spans(
+            _PERCENT, sentence, "percent", change
+        )
+        spans += _spans(_COUNT, sentence, "count", 0.2, big_only=True)
+        return _outer(spans) or _outer(_with_unit(sentence))
     if kind == "percent":
         return _spans(_PERCENT, sentence, "percent", 0.5)
     if kind == "measure":
@@ -285,21 +344,27 @@ def _typed(kind: str, noun: str | None, sentence: str, question: str) -> list[Sp
     if kind == "count":
         return _counts(sentence, noun or "")
     if kind == "date":
-        return _spans(_DATE, sentence, "date", 0.5)
+        spans = _spans(_DATE, sentence, "date", 0.5)
+        if re.search(r"\byear\b", question, re.I):
+            spans = [s for s in spans if re.search(r"\d{4}", sentence[s.start : s.end])]
+        return spans
     if kind == "duration":
         return _spans(_DURATION, sentence, "duration", 0.5)
     if kind == "statement":
         # Only a short quoted phrase is a short answer; a whole quoted sentence is not.
         return [s for s in _quotes(sentence) if len(sentence[s.start : s.end].split()) <= 6]
     names = _names(sentence)
-    prep = _TRAILING_PREP.search(question)
-    if prep:
-        for span in names:
-            before = sentence[max(0, span.start - 24) : span.start].lower()
-            if re.search(rf"\b{prep.group(1).lower()}\s+(the\s+)?$", before):
-                span.bonus += 0.4
     if kind == "person":
-        return [s for s in names if _personish(sentence, s)]
+        people = [
+            s
+            for s in (_untitled(sentence, x) for x in names)
+            if _personish(sentence, s) or _AGENT.search(sentence[max(0, s.start - 30) : s.start])
+        ]
+        # "Who made the Vega rocket?": who may also be a company; other names, with less trust.
+        others = [s for s in names if s not in people]
+        for span in others:
+            span.bonus -= 0.8
+        return people + others
     if kind == "place":
         return _places(sentence, names)
     if kind == "instance":
@@ -330,13 +395,18 @@ def _with_unit(sentence: str) -> list[Span]:
     out = []
     for m in _COUNT.finditer(sentence):
         tail = re.match(r"\s([a-z][a-z-]+)", sentence[m.end() :])
-        end = m.end() + tail.end() if tail and tail.group(1) not in _STOP_AFTER else m.end()
+        unit = bool(tail) and tail.group(1) not in _STOP_AFTER
+        end = m.end() + tail.end() if tail and unit else m.end()
         start, end = _trim(sentence, m.start(), end)
-        out.append(Span(start, end, "count", 0.3 if tail else 0.1))
+        scaled = re.search(rf"\b{_SCALE}$", sentence[start:end], re.I)
+        out.append(Span(start, end, "count", 0.3 if unit or scaled else 0.1))
     return out
 
 
-_STOP_AFTER = frozenset("and or to of in on at by for the a an that which who is was".split())
+_STOP_AFTER = frozenset(
+    "and or to of in on at by for the a an that which who is was per each every from since "
+    "until after before over than as with into between during while".split()
+)
 
 
 def _counts(sentence: str, noun: str) -> list[Span]:
@@ -347,7 +417,7 @@ def _counts(sentence: str, noun: str) -> list[Span]:
         if _inside_date(sentence, m.start(), m.end()):
             continue
         rest = sentence[m.end() :]
-        tail = re.match(r"((?:\s[a-z][\w-]*){1,3})", rest)
+        tail = re.match(r"((?:\s[a-z][\w-]*){1,4})", rest)
         end, bonus = m.end(), 0.1
         if tail:
             words = tail.group(1).split()
@@ -395,8 +465,8 @@ def _names(sentence: str) -> list[Span]:
         # A trailing possessive belongs to the sentence, not to the name.
         start, end = _trim(sentence, start, end)
         end = start + len(re.sub(r"[’']s$", "", sentence[start:end]))
-        if end <= start:
-            continue
+        if end <= start or _DATE_WORD.fullmatch(sentence[start:end]):
+            continue  # "March" is a date, not a name
         words = sentence[start:end].split()
         bonus = 0.1 * min(len(words), 3)
         if at_start and start == m.start() and len(words) == 1:
@@ -405,11 +475,35 @@ def _names(sentence: str) -> list[Span]:
     return out
 
 
+def _untitled(sentence: str, span: Span) -> Span:
+    """A person's name without the role before it ("Space Commissioner Carl Brandt": "Carl
+    Brandt"); the span is unchanged when no role word leads it."""
+    words = list(re.finditer(r"[\w’'-]+", sentence[span.start : span.end]))
+    last_role = max(
+        (i for i, w in enumerate(words[:-1]) if w.group(0).lower() in _ROLE_TITLES), default=None
+    )
+    if last_role is not None:
+        span.start += words[last_role + 1].start()
+    return span
+
+
+_ROLE_AFTER = re.compile(
+    r"^\s*,\s*(?:now |currently |formerly |then )?(?:the |a |an |its |their )?(?:[\w-]+\s+){0,3}?"
+    r"(?:founder|director|chief|head|president|chair\w*|secretary|analyst|fellow|professor|"
+    r"economist|spokes\w+|minister|officer|executive|leader|manager|researcher|editor)\b",
+    re.I,
+)
+
+
 def _personish(sentence: str, span: Span) -> bool:
     text = sentence[span.start : span.end]
     words = text.split()
-    if words[-1].lower().strip(".") in _ORG_WORDS or re.search(r"\d", text):
+    lowered = {w.lower().strip(".,’'") for w in words}
+    if lowered & _ORG_WORDS or re.search(r"\d|\b(of|for|the)\b", text):
         return False
+    if _ROLE_AFTER.search(sentence[span.end : span.end + 60]):
+        span.bonus += 0.5
+        return True
     before = sentence[max(0, span.start - 40) : span.start]
     after = sentence[span.end : span.end + 30]
     if _PERSON_TITLES.search(before) or _SPEECH.search(after) or _SPEECH.search(before):
@@ -417,7 +511,10 @@ def _personish(sentence: str, span: Span) -> bool:
         return True
     if re.match(r"^\s*,\s*(?:a|an|the)?\s*\w+", after) and len(words) >= 2:
         span.bonus += 0.2
-    return len(words) >= 2
+    if re.match(r"^\s+(?:from|of|at)\s+(?:the\s+)?[A-Z]", after) and len(words) >= 2:
+        span.bonus += 0.4  # "Sofia Marin from the Institute...": a person and an affiliation
+    # Two words or more, the last no single letter or code ("Option B" is no one).
+    return len(words) >= 2 and len(words[-1]) > 2
 
 
 def _places(sentence: str, names: list[Span]) -> list[Span]:
@@ -445,16 +542,22 @@ def _instances(sentence: str, names: list[Span], noun: str) -> list[Span]:
     for span in names:
         words = [w.lower().strip("’'") for w in sentence[span.start : span.end].split()]
         if stem and any(_stem(w) == stem for w in words):
-            span.bonus += 0.5
+            span.bonus += 1.0
         else:
-            tail = re.match(r"\s+([a-z][\w-]*)", sentence[span.end : span.end + 30])
-            if tail and stem and _stem(tail.group(1)) == stem:
-                span.end += tail.end()
-                span.bonus += 0.5
+            tail = re.match(r"(?:\s+[a-z][\w-]*){1,3}", sentence[span.end :])
+            following = tail.group(0).split() if tail else []
+            hit = next((i for i, w in enumerate(following) if stem and _stem(w) == stem), None)
+            if hit is not None:
+                span.end += len(" ".join(["", *following[: hit + 1]]))
+                span.bonus += 1.0
             elif head in _ORGISH and words[-1] in _ORG_WORDS:
                 span.bonus += 0.3
         out.append(span)
-    return out
+    if head in _ROLE_TITLES:  # "Which commissioner...": the person, not the title
+        out = [_untitled(sentence, s) for s in out]
+    # A name that carries the asked noun ("KX1 rocket") beats any name that merely stands near.
+    fitting = [s for s in out if s.bonus >= 1.0]
+    return fitting or out
 
 
 #: Nouns of "which X" that an organisation's name answers ("which think tank": "Institute").
@@ -473,18 +576,26 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     while start < end and text[start] in strip:
         start += 1
     while end > start and text[end - 1] in strip:
-        if text[end - 1] == "." and re.search(r"\b[A-Z]\.$|\b(Inc|Ltd|Co|Corp)\.$", text[:end]):
-            break
+        last, kept = text[end - 1], text[start:end]
+        if last == "." and re.search(r"\b[A-Z]\.$|\b(Inc|Ltd|Co|Corp)\.$", kept):
+            break  # an initial or an abbreviation keeps its point
+        if last == ")" and kept.count("(") >= kept.count(")"):
+            break  # "(ISE)"
+        if last == "-" and re.search(r"\b[A-Z]{1,3}[+-]$", kept):
+            break  # a rating: "AA-"
         end -= 1
     return start, end
 
 
 def _outer(spans: list[Span]) -> list[Span]:
-    """Spans not inside a longer one (a money amount hides the bare number in it)."""
+    """Spans not inside a longer one (a money amount hides the bare number in it), and bare
+    counts not overlapping an amount or a share ("up to 20" against "20 per cent")."""
+    typed = [s for s in spans if s.kind in ("money", "percent")]
     return [
         s
         for s in spans
         if not any(o is not s and o.start <= s.start and s.end <= o.end for o in spans)
+        and not (s.kind == "count" and any(o.start < s.end and s.start < o.end for o in typed))
     ]
 
 
@@ -495,7 +606,10 @@ def _stem(word: str) -> str:
     w = re.sub(r"[’']s$", "", w)
     for suffix in ("ies", "es", "s", "ing", "ed"):
         if w.endswith(suffix) and len(w) - len(suffix) >= 3:
-            return w[: -len(suffix)] + ("y" if suffix == "ies" else "")
+            w = w[: -len(suffix)] + ("y" if suffix == "ies" else "")
+            if suffix in ("ing", "ed") and len(w) > 3 and w[-1] == w[-2]:
+                w = w[:-1]  # "capped": "cap"
+            return w
     return w
 
 
