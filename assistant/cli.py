@@ -248,11 +248,13 @@ def cmd_search(args: argparse.Namespace, assistant: Any) -> int:
 
 
 def answer_json(answer: Any) -> dict[str, Any]:
-    """The answer's fields for ``--json``: text, abstained, citations, related, timings."""
+    """The answer's fields for ``--json``: text, short answer (``short``, ``short_citation``,
+    ``short_start``, ``short_end``), abstained, citations, related, timings."""
     from assistant.answer import CITATION_FIELDS as keys
 
     return {
         "text": answer.text,
+        **answer.short_fields(),
         "abstained": answer.abstained,
         "citations": [{k: getattr(c, k) for k in keys} for c in answer.citations],
         "related": [p.to_dict() for p in answer.related],
@@ -265,6 +267,8 @@ def cmd_ask(args: argparse.Namespace, assistant: Any) -> int:
     if args.json:
         print(json.dumps(answer_json(answer), indent=2, ensure_ascii=False))
         return 0
+    if answer.short:
+        print(f"Answer: {answer.short}  [{answer.short_citation}]\n")
     print(answer.text)
     if answer.citations:
         print("\nSources:")

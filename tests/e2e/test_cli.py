@@ -9,6 +9,9 @@ from pathlib import Path
 from assistant.answer import CITATION_FIELDS
 from tests.conftest import run_brief
 
+#: The short-answer fields of ``--json``.
+SHORT = {"short", "short_citation", "short_start", "short_end"}
+
 
 def test_help_documents_every_command(tmp_path: Path) -> None:
     out = run_brief("--help", data_dir=tmp_path / "data")
@@ -90,7 +93,31 @@ def test_ask_prints_a_cited_answer_and_json(tmp_path: Path, article_file: Path) 
     assert "$18.5 million" in out.stdout and "Sources:" in out.stdout and "[1]" in out.stdout
     raw = run_brief("ask", "What is the capital of Peru?", "--json", data_dir=data)
     answer = json.loads(raw.stdout)
-    assert set(answer) == {"text", "abstained", "citations", "related", "timings"}
+    assert set(answer) == {"text", "abstained", "citations", "related", "timings"} | SHORT
     assert answer["abstained"] is True and answer["related"]
     cited = json.loads(run_brief("ask", "Who founded Kestrel?", "--json", data_dir=data).stdout)
     assert set(cited["citations"][0]) == set(CITATION_FIELDS)
+
+
+def test_ask_leads_with_the_short_answer(tmp_path: Path, article_file: Path) -> None:
+    data = tmp_path / "data"
+    assert run_brief("ingest", str(article_file), data_dir=data).returncode == 0
+    out = run_brief("ask", "Where is Kestrel based?", data_dir=data)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    # The short answer on its own line, before the cited sentences that hold it.
+    assert lines[0] == "Answer: Pune  [1]", out.stdout
+    assert "Based in Pune" in "\n".join(lines[1:]) and "Sources:" in out.stdout
+
+    raw = run_brief("ask", "How much did KX1 cost?", "--json", data_dir=data)
+    answer = json.loads(raw.stdout)
+    assert answer["short"] == "$18.5 million" and answer["short_citation"] == 1
+    cite = answer["citations"][0]
+    offset = answer["short_start"] - cite["start"]
+    assert cite["quote"][offset : offset + len(answer["short"])] == "$18.5 million"
+    assert answer["short_end"] - answer["short_start"] == len("$18.5 million")
+
+    refused = json.loads(
+        run_brief("ask", "What is the capital of Peru?", "--json", data_dir=data).stdout
+    )
+    assert refused["abstained"] and refused["short"] is None and refused["short_citation"] is None
