@@ -2,8 +2,11 @@
 
 Any OpenAI client (the ``openai`` package, LangChain's ``ChatOpenAI``, chat front ends) can
 talk to the assistant: the last user message is the question, the earlier turns are the
-conversation, the model name picks the collection. Responses are the standard ones with one
-extra field, ``citations`` (on the response, or on the last chunk of a stream).
+conversation, the model name picks the collection. Responses are the standard ones with extra
+fields (on the response, or on the last chunk of a stream): ``citations``, ``abstained`` and the
+short answer, ``short`` ("Priya Raman"), ``short_citation``, ``short_start``, ``short_end`` and
+``short_view``. The message content stays the cited answer text itself, so that it is the same
+text as the other faces' ``text``; a client that wants the short answer shown reads ``short``.
 """
 
 from __future__ import annotations
@@ -50,13 +53,16 @@ def create_openai_router(assistant: Any, guard: Any) -> APIRouter:
     """The ``/v1`` routes over ``assistant``, behind ``guard``'s ask scope."""
     from assistant.access import view_signer
     from assistant.answer import CitationEvent, Done, TextDelta
-    from assistant.render import with_view
+    from assistant.render import short_view, with_view
     from assistant.responder import QuestionError
 
     router = APIRouter(prefix="/v1", tags=["openai-compatible"])
     scope = [Depends(guard.needs("ask"))]
     settings = assistant.settings
     sign = view_signer(settings)
+
+    def short_fields(answer: Any, collection: str) -> dict[str, Any]:
+        return {**answer.short_fields(), "short_view": short_view(answer, collection, sign)}
 
     def collection_for(model: str) -> str:
         return model if model in assistant.collections() else settings.collection
@@ -113,6 +119,7 @@ def create_openai_router(assistant: Any, guard: Any) -> APIRouter:
                         with_view(c.to_dict(), collection, sign) for c in answer.citations
                     ],
                     "abstained": answer.abstained,
+                    **short_fields(answer, collection),
                 }
             )
 
@@ -145,6 +152,7 @@ def create_openai_router(assistant: Any, guard: Any) -> APIRouter:
                             ],
                             abstained=answer.abstained,
                             text=answer.text,
+                            **short_fields(answer, collection),
                         )
             except Exception as exc:  # the stream has begun: say so in it
                 message = str(exc) if isinstance(exc, QuestionError) else type(exc).__name__

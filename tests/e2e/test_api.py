@@ -386,3 +386,37 @@ def test_without_keys_the_server_keeps_to_loopback(tmp_path: Path) -> None:
             assert s.connect_ex((other, port)) != 0
     finally:
         stop(proc)
+
+
+def test_ask_and_stream_carry_the_short_answer(api: httpx.Client) -> None:
+    data = api.post("/api/v1/ask", json={"question": "Where is Kestrel based?"}).json()
+    assert data["short"] == "Pune" and data["short_citation"] == 1
+    # The viewer opens the document with exactly the short answer highlighted.
+    page = api.get(data["short_view"])
+    assert page.status_code == 200 and '<mark id="hl">Pune</mark>' in page.text
+
+    r = api.post("/api/v1/ask/stream", json={"question": "How much did KX1 cost?"})
+    done = events_of(r.text)[-1]
+    assert done[0] == "done" and done[1]["short"] == "$18.5 million"
+    assert done[1]["short_view"].startswith("/view/")
+
+    refused = api.post("/api/v1/ask", json={"question": "What is the capital of Peru?"}).json()
+    assert refused["abstained"] and refused["short"] is None and refused["short_view"] is None
+
+
+def test_openai_face_carries_the_short_answer(api: httpx.Client) -> None:
+    chat = {"model": "default", "messages": [{"role": "user", "content": "Who founded Kestrel?"}]}
+    reply = api.post("/v1/chat/completions", json=chat).json()
+    # The content stays the cited text; the short answer is an extra field beside citations.
+    assert reply["short"] == "Priya Raman" and reply["short_citation"] == 1
+    assert "Priya Raman" in reply["choices"][0]["message"]["content"]
+    assert reply["short_view"].startswith("/view/")
+
+    r = api.post("/v1/chat/completions", json={**chat, "stream": True})
+    chunks = [
+        json.loads(line[6:])
+        for line in r.text.splitlines()
+        if line.startswith("data: ") and line != "data: [DONE]"
+    ]
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    assert chunks[-1]["short"] == "Priya Raman"
