@@ -20,6 +20,8 @@ from assistant.passages import Passage
 MARKER = re.compile(r"\[(\d+)\]")
 #: Characters that mean something to Markdown; escaped with a backslash in answer text.
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+#: The short-answer line of a finished answer in the chat (``short_markdown``).
+_SHORT_BLOCK = re.compile(r'<div class="ba-short">.*?</div>\s*', re.S)
 #: How much of the paragraph around a quote a source card shows, each side.
 CONTEXT_CHARS = 320
 
@@ -56,11 +58,22 @@ def with_view(item: dict[str, Any], collection: str, sign: Signer | None) -> dic
 
 
 def answer_with_views(answer: Answer, collection: str, sign: Signer | None) -> dict[str, Any]:
-    """``Answer.to_dict()``, each citation and related passage with its ``view`` address."""
+    """``Answer.to_dict()``, each citation and related passage with its ``view`` address, and
+    ``short_view`` (the viewer with the short answer highlighted) when there is a short answer."""
     data = answer.to_dict()
     for item in (*data["citations"], *data["related"]):
         with_view(item, collection, sign)
+    data["short_view"] = short_view(answer, collection, sign)
     return data
+
+
+def short_view(answer: Answer, collection: str, sign: Signer | None = None) -> str | None:
+    """The viewer's address with the short answer highlighted, or None without one."""
+    cite = next((c for c in answer.citations if c.n == answer.short_citation), None)
+    if not answer.short or cite is None or answer.short_start is None:
+        return None
+    end = answer.short_end if answer.short_end is not None else answer.short_start
+    return view_url(collection, cite.doc_id, answer.short_start, end, sign)
 
 
 #: Shown after a sentence that its cited passage does not support.
@@ -80,7 +93,19 @@ def final_markdown(answer: Answer, collection: str, sign: Signer | None = None) 
         body = sentence.text + "".join(f" [{n}]" for n in sentence.citations)
         part = answer_markdown(body, cites, collection, sign=sign)
         parts.append(part if sentence.supported else f"{part} {UNSUPPORTED}")
-    return " ".join(parts)
+    return short_markdown(answer, collection, sign) + " ".join(parts)
+
+
+def short_markdown(answer: Answer, collection: str, sign: Signer | None = None) -> str:
+    """The short answer as a line above the cited sentences ("**Answer:** Priya Raman"), its
+    words a link that opens them highlighted in the source; empty when there is none."""
+    url = short_view(answer, collection, sign)
+    cite = next((c for c in answer.citations if c.n == answer.short_citation), None)
+    if url is None or cite is None or not answer.short:
+        return ""
+    hover = escape_markdown(f"{cite.title} — {cite.location}".replace('"', "'"))
+    link = f'[{escape_markdown(answer.short)}]({url} "{hover}")'
+    return f'<div class="ba-short">\n\n**Answer:** {link}\n\n</div>\n\n'
 
 
 def answer_markdown(
@@ -127,6 +152,8 @@ def plain_text(content: Any) -> str:
     elif isinstance(content, dict):
         content = str(content.get("text", ""))
     text = str(content or "")
+    # The short answer repeats words of the sentences below it: not part of the conversation.
+    text = _SHORT_BLOCK.sub("", text)
     text = re.sub(r"\[\\\[(\d+)\\\]\]\([^)]*\)", r"[\1]", text)  # marker links
     text = re.sub(r"<[^>]+>", "", text)  # our own wrapper tags; document text is escaped
     text = re.sub(r"\\(.)", r"\1", text)
