@@ -97,15 +97,15 @@ def final_markdown(answer: Answer, collection: str, sign: Signer | None = None) 
 
 
 def short_markdown(answer: Answer, collection: str, sign: Signer | None = None) -> str:
-    """The short answer as a line above the cited sentences ("**Answer:** Priya Raman"), its
-    words a link that opens them highlighted in the source; empty when there is none."""
-    url = short_view(answer, collection, sign)
+    """The short answer as a line above the cited sentences ("**Answer: Priya Raman** [1]"),
+    escaped, with the marker of the citation it lies in (a link to that quote, as the markers
+    of the sentences are); empty when there is none."""
     cite = next((c for c in answer.citations if c.n == answer.short_citation), None)
-    if url is None or cite is None or not answer.short:
+    if not answer.short or cite is None:
         return ""
-    hover = escape_markdown(f"{cite.title} — {cite.location}".replace('"', "'"))
-    link = f'[{escape_markdown(answer.short)}]({url} "{hover}")'
-    return f'<div class="ba-short">\n\n**Answer:** {link}\n\n</div>\n\n'
+    marker = answer_markdown(f"[{cite.n}]", {cite.n: cite}, collection, sign=sign)
+    line = f"**Answer: {escape_markdown(answer.short)}** {marker}"
+    return f'<div class="ba-short">\n\n{line}\n\n</div>\n\n'
 
 
 def answer_markdown(

@@ -416,3 +416,19 @@ def test_answers_from_a_chat_model_stream_and_are_checked(browser: Browser, tmp_
         pg.wait_for_timeout(1500)
         assert bots.last.inner_text() == stopped
         assert 0 < stopped.count("Word") < 400
+
+
+def test_the_short_answer_leads_the_cited_sentences(page: Page) -> None:
+    answer = ask(page, "Where is Kestrel based?")
+    short = answer.locator(".ba-short")
+    short.wait_for(timeout=10_000)
+    assert short.is_visible()
+    assert re.fullmatch(r"Answer:\s*Pune\s*\[1\]", short.inner_text().strip()), short.inner_text()
+    text = answer.inner_text()
+    assert text.index("Pune") < text.index("Based in Pune")  # above the sentences it comes from
+    # Its marker opens the cited sentence in the viewer, as the sentences' markers do.
+    short.locator("a[href*='/view/']").click()
+    highlighted = page.frame_locator("#ba-viewer iframe").locator("mark#hl")
+    highlighted.wait_for(timeout=10_000)
+    assert "Based in Pune" in highlighted.inner_text()
+    shot(page, "short-answer")
