@@ -545,7 +545,11 @@ def _instances(sentence: str, names: list[Span], noun: str) -> list[Span]:
             span.bonus += 1.0
         else:
             tail = re.match(r"(?:\s+[a-z][\w-]*){1,3}", sentence[span.end :])
-            following = tail.group(0).split() if tail else []
+            following = []
+            for word in tail.group(0).split() if tail else []:
+                if word in _STOP_AFTER or word.endswith("ed"):
+                    break  # "Residents quoted the code" is no name of a code
+                following.append(word)
             hit = next((i for i, w in enumerate(following) if stem and _stem(w) == stem), None)
             if hit is not None:
                 span.end += len(" ".join(["", *following[: hit + 1]]))

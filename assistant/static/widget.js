@@ -88,6 +88,8 @@ h2 { flex: 1; margin: 0; font-size: 16px; font-weight: 600; }
 .marker { display: inline; font-size: 12px; font-weight: 600; padding: 0 3px; border: 0;
   border-radius: 4px; background: #ddf4ff; color: #0550ae; vertical-align: 1px; }
 .flag { color: #cf222e; font-size: 12px; }
+.short { margin: 0 0 6px; font-size: 16px; }
+.short .label { display: inline; color: #57606a; margin-right: 4px; }
 .sources { margin-top: 8px; padding-top: 6px; border-top: 1px solid #d8dee4; }
 .sources h3 { margin: 0 0 2px; font-size: 12px; font-weight: 700; text-transform: uppercase;
   letter-spacing: .04em; color: #57606a; }
@@ -330,6 +332,8 @@ textarea { flex: 1; min-width: 0; height: 42px; max-height: 120px; resize: none;
       answer: {
         text: answer.text,
         abstained: !!answer.abstained,
+        short: answer.short || null,
+        short_citation: answer.short_citation || null,
         citations: (answer.citations || []).map((c) => pick(c, cited)),
         related: (answer.related || []).map((p) =>
           pick(p, ["doc_id", "title", "location", "text", "start", "end", "view"]),
@@ -471,6 +475,21 @@ textarea { flex: 1; min-width: 0; height: 42px; max-height: 120px; resize: none;
       });
     } else {
       text.append(...marked(answer.text || "", cites, id));
+    }
+    // The short answer ("Priya Raman") first, as text, with the marker of the source it is in.
+    const shortCite = answer.short ? cites[answer.short_citation] : null;
+    if (shortCite) {
+      node.append(
+        el(
+          "div",
+          { class: "short" },
+          el("span", { class: "label", text: "Answer:" }),
+          " ",
+          el("strong", { text: answer.short }),
+          " ",
+          marker(answer.short_citation, id, shortCite),
+        ),
+      );
     }
     node.append(text);
     if (answer.citations && answer.citations.length) {

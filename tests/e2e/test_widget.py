@@ -37,6 +37,7 @@ KEYS = {
     for name in ("admin", "direct", "answer", "css", "xss", "keyboard", "history", "limited")
 }
 KEYS["flaky"] = "flaky-widget-key"
+KEYS["short"] = "short-widget-key"
 ANSWER_TIMEOUT_MS = 60_000
 HOSTILE = "<img src=x onerror=window.__pwned=1>"
 
@@ -607,3 +608,29 @@ def test_rate_limit_and_network_failures_offer_a_retry(
         page.unroute(stream)
         answer = ask(page, "Where is Kestrel based?")
         assert "Pune" in answer.inner_text()
+
+
+def test_the_short_answer_is_shown_first_and_kept(
+    browser: Browser, app: str, sites: tuple[HostSite, HostSite]
+) -> None:
+    url = sites[0].add("/short.html", host_page(app, KEYS["short"], open="true"))
+    with visit(browser, url) as page:
+        part(page, ".panel").wait_for()
+        answer = ask(page, "How much did KX1 cost?")
+        short = answer.locator(".short")
+        assert short.is_visible()
+        said = short.inner_text().strip()
+        assert re.fullmatch(r"answer:\s*\$18\.5 million\s*\[1\]", said, re.I), said
+        assert short.locator("strong").inner_text() == "$18.5 million"
+        above = answer.evaluate(
+            "n => n.querySelector('.short').compareDocumentPosition(n.querySelector('p')) & 4"
+        )
+        assert above  # the short answer comes before the cited sentences
+        short.locator("button.marker").click()  # its marker opens the source it lies in
+        assert "$18.5 million" in answer.locator(".quote blockquote").first.inner_text()
+        shot(page, "widget-short-answer")
+
+        page.reload()  # kept with the conversation
+        part(page, ".panel").wait_for(timeout=10_000)
+        restored = replies(page).first.locator(".short strong")
+        assert restored.inner_text() == "$18.5 million"
