@@ -130,3 +130,53 @@ def test_langchain_components(loaded: Assistant) -> None:
     docs = loaded.as_retriever(k=2).invoke("Kitty Hawk moment")
     assert len(docs) == 2 and "Kitty Hawk" in docs[0].page_content
     assert {"doc_id", "title", "location", "start", "end"} <= set(docs[0].metadata)
+
+
+@pytest.mark.parametrize(
+    ("question", "short"),
+    [
+        ("Who founded Kestrel?", "Priya Raman"),
+        ("Which engines did Kestrel use?", "M40 engines"),
+        ("How much did KX1 reportedly cost to develop?", "$18.5 million"),
+        ("How big is Brandt's Skyway project?", "$40 billion"),
+        ("Where is Kestrel based?", "Pune"),
+    ],
+)
+def test_short_answer_is_words_of_a_cited_quote(
+    loaded: Assistant, question: str, short: str
+) -> None:
+    answer = loaded.ask(question)
+    assert answer.short == short, answer.text
+    cite = answer.citations[answer.short_citation - 1]
+    doc = loaded.document(cite.doc_id)
+    assert doc is not None and doc.text[answer.short_start : answer.short_end] == short
+    assert cite.start <= answer.short_start < answer.short_end <= cite.end
+    assert answer.to_dict()["short"] == short
+
+
+def test_short_answer_only_when_a_thing_is_answered(loaded: Assistant) -> None:
+    refused = loaded.ask("What is the capital of Peru?")
+    assert refused.abstained and refused.short is None and refused.short_citation is None
+    why = loaded.ask("Why did Kestrel's engineers design lighter rockets?")
+    assert why.short is None and why.to_dict()["short"] is None
+    done = [e for e in loaded.stream("Where is Kestrel based?") if isinstance(e, Done)]
+    assert done[0].answer.short == "Pune"
+
+
+def test_short_answer_of_a_chat_model_answer(tmp_path: Path) -> None:
+    from tests.conftest import ARTICLE
+    from tests.fake_llm import FakeChatServer
+
+    rules = [("Who founded Kestrel?", "Kestrel was founded by Priya Raman {cite:Priya Raman}.")]
+    with FakeChatServer(rules) as fake:
+        a = Assistant(
+            Settings(
+                data_dir=tmp_path / "data", llm="fake-model", llm_base_url=fake.url, llm_api_key="k"
+            )
+        )
+        a.ingest([ARTICLE])
+        answer = a.ask("Who founded Kestrel?")
+    # Taken from the cited quote (the source's words), not from the model's sentence.
+    assert answer.short == "Priya Raman" and answer.short_citation == 1
+    doc = a.document(answer.citations[0].doc_id)
+    assert doc is not None and doc.text[answer.short_start : answer.short_end] == "Priya Raman"
