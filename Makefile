@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(PY) bench/ingest.py
 	$(PY) bench/retrieval.py
 	$(PY) bench/qa.py
+	$(PY) bench/news.py
 	$(PY) bench/startup.py
 	$(PY) bench/load.py
 	$(PY) bench/soak.py

@@ -1,0 +1,414 @@
+"""News QA on the RealTime QA dev weeks: answers, abstentions and ``Assistant.ask`` latency.
+
+Each week of ``../shared/eval/realtimeqa_dev`` (ten weeks of 2023, 107-235 news articles each)
+is ingested as a collection of its own: one text file per article, its title as the first line
+(the text loader takes that line as the document's title). The week's quiz is asked of it:
+
+- answerable (``answer_in_collection``): right = not abstained, and the answer string occurs
+  in the answer text and in the quote of at least one citation. Strings are compared case-
+  insensitively, with runs of white space as one space and curly quotes and apostrophes as
+  straight ones; nothing else is normalised.
+- absent evidence: the next week's questions (the last week takes the first week's) whose
+  answer string occurs nowhere in this week's articles (titles and texts, the same comparison);
+  right = abstained.
+
+Also reported: how often the answer string is in any passage the answer was drawn from (what
+retrieval makes possible: a ceiling for the answerer), and how often ``Answer.short`` holds it
+(where the product has that field). Every ``ask`` is timed after one untimed warm-up question
+per week (the first question of a collection builds its lexical index); p50 and p95 per week
+and overall, with the CPU they were measured on.
+
+The stores are kept under ``--cache`` (default ``bench/.cache/news``, git-ignored): a rerun
+asks the questions again without ingesting. Delete the folder, or pass ``--reingest``, after a
+change to ingest.
+
+Run from the repository root:
+
+    .venv/bin/python bench/news.py                  # all ten weeks, offline answerer
+    .venv/bin/python bench/news.py --weeks 20230106,20230203
+
+With a chat model (any OpenAI-compatible server), set the usual settings and pass ``--llm``:
+
+    BRIEF_LLM=qwen2.5-7b-instruct BRIEF_LLM_BASE_URL=http://127.0.0.1:8080/v1 \\
+        .venv/bin/python bench/news.py --llm
+
+Without ``--llm`` the offline answerer is measured even if ``BRIEF_LLM`` is set. Figures go to
+``bench/results/news.json`` (``news_llm.json`` with ``--llm``), and the first 20 wrong
+answerable questions to ``bench/results/news_wrong.txt`` (``news_llm_wrong.txt``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from common import REPO, RESULTS, SHARED, need_shared  # first: offline settings, import path
+
+from assistant.answer import Answer
+from assistant.core import Assistant
+from assistant.settings import Settings
+
+DEV = SHARED / "eval" / "realtimeqa_dev"
+DEFAULT_CACHE = REPO / "bench" / ".cache" / "news"
+#: Untimed, before a week's timed questions: about nothing in particular, so that it exercises
+#: retrieval and the answerer without priming the cache for a question that is scored.
+WARM_UP = "Who said what about the weather this week?"
+WRONG_SHOWN = 20
+
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
+
+
+def norm(text: str) -> str:
+    """The comparison form: lower case, straight quotes, single spaces."""
+    return " ".join(text.translate(_QUOTES).lower().split())
+
+
+def weeks_available() -> list[str]:
+    """The week folders of the dev set, in date order."""
+    return sorted(p.name for p in DEV.iterdir() if (p / "questions.jsonl").exists())
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def collection_name(week: str) -> str:
+    return f"news-{week}"
+
+
+def ensure_store(assistant: Assistant, week: str) -> dict[str, Any]:
+    """Ingest the week's articles into its collection unless the cache already holds them all.
+
+    Returns what happened (documents, failures, seconds) for the report."""
+    articles = read_jsonl(DEV / week / "articles.jsonl")
+    name = collection_name(week)
+    have = assistant.collections().get(name, 0)
+    if have >= len(articles):
+        print(f"[{week}] store cached: {have} documents", flush=True)
+        return {"articles": len(articles), "documents": have, "cached": True}
+    started = time.perf_counter()
+    done = [0]
+
+    def on_file(result: Any) -> None:
+        done[0] += 1
+        if done[0] % 25 == 0 or done[0] == len(articles):
+            print(f"[{week}] ingested {done[0]}/{len(articles)}", flush=True)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / week
+        folder.mkdir()
+        for art in articles:
+            title = " ".join((art.get("title") or "").split()) or "Untitled"
+            (folder / f"{art['id']}.txt").write_text(f"{title}\n\n{art['text']}\n", "utf-8")
+        report = assistant.ingest([folder], collection=name, on_file=on_file)
+    failed = [
+        {"source": Path(r.source).name, "reason": getattr(r, "reason", None) or r.status}
+        for r in report.results
+        if getattr(r, "status", "") == "failed"
+    ]
+    seconds = time.perf_counter() - started
+    have = assistant.collections().get(name, 0)
+    print(f"[{week}] {have} documents in {seconds:.0f} s, {len(failed)} failed", flush=True)
+    return {
+        "articles": len(articles),
+        "documents": have,
+        "cached": False,
+        "failed": failed,
+        "ingest_seconds": round(seconds, 1),
+    }
+
+
+class RetrievalTap:
+    """Keeps the passages of the last retrieval, so a question's retrieval ceiling is read from
+    the very passages its answer was drawn from (no second search)."""
+
+    def __init__(self, assistant: Assistant) -> None:
+        self.last: list[Any] = []
+        retriever = assistant.retriever
+        original = retriever.retrieve
+
+        def retrieve(*args: Any, **kwargs: Any) -> Any:
+            passages = original(*args, **kwargs)
+            self.last = list(passages)
+            return passages
+
+        retriever.retrieve = retrieve  # type: ignore[method-assign]
+
+
+def has_short_field() -> bool:
+    return any(f.name == "short" for f in fields(Answer))
+
+
+def ask_timed(assistant: Assistant, tap: RetrievalTap, question: str, collection: str):
+    tap.last = []
+    started = time.perf_counter()
+    answer = assistant.ask(question, collection=collection)
+    return answer, (time.perf_counter() - started) * 1000.0, list(tap.last)
+
+
+def score_answerable(q: dict[str, Any], answer: Answer, passages: list[Any]) -> dict[str, Any]:
+    gold = norm(q["answer"])
+    in_text = gold in norm(answer.text)
+    in_quote = any(gold in norm(c.quote) for c in answer.citations)
+    short = getattr(answer, "short", None)
+    return {
+        "right": (not answer.abstained) and in_text and in_quote,
+        "in_text": in_text,
+        "in_quote": in_quote,
+        "in_retrieved": any(gold in norm(p.text) for p in passages),
+        "short_has_answer": bool(short) and gold in norm(short),
+    }
+
+
+def run_week(
+    assistant: Assistant, tap: RetrievalTap, week: str, absent_from: str | None
+) -> dict[str, Any]:
+    """Ask the week's questions and the absent-evidence ones; the week's figures and rows."""
+    name = collection_name(week)
+    questions = read_jsonl(DEV / week / "questions.jsonl")
+    articles = read_jsonl(DEV / week / "articles.jsonl")
+    haystack = "\n".join(norm(a.get("title") or "") + "\n" + norm(a["text"]) for a in articles)
+    absent: list[dict[str, Any]] = []
+    if absent_from:
+        absent = [
+            q
+            for q in read_jsonl(DEV / absent_from / "questions.jsonl")
+            if norm(q["answer"]) not in haystack
+        ]
+    answerable = [q for q in questions if q.get("answer_in_collection")]
+    assistant.ask(WARM_UP, collection=name)
+    rows: list[dict[str, Any]] = []
+    times: list[float] = []
+    todo = [(q, "answerable") for q in answerable] + [(q, "absent") for q in absent]
+    for i, (q, kind) in enumerate(todo, 1):
+        answer, ms, passages = ask_timed(assistant, tap, q["question"], name)
+        times.append(ms)
+        row: dict[str, Any] = {
+            "week": week,
+            "id": q["id"],
+            "kind": kind,
+            "question": q["question"],
+            "gold": q["answer"],
+            "answer": answer.text,
+            "abstained": answer.abstained,
+            "short": getattr(answer, "short", None),
+            "ms": round(ms, 1),
+        }
+        if kind == "answerable":
+            row.update(score_answerable(q, answer, passages))
+        else:
+            row["right"] = answer.abstained
+        rows.append(row)
+        if i % 10 == 0 or i == len(todo):
+            print(f"[{week}] asked {i}/{len(todo)} (last {ms:.0f} ms)", flush=True)
+    figures = summarise(rows, times)
+    figures["questions"] = len(questions)
+    figures["absent_from_week"] = absent_from
+    return {"figures": figures, "rows": rows, "times": times}
+
+
+def _share(hits: int, total: int) -> float | None:
+    return round(hits / total, 3) if total else None
+
+
+def summarise(rows: list[dict[str, Any]], times: list[float]) -> dict[str, Any]:
+    """Counts and shares of a set of rows, with the latency of their asks."""
+    ans = [r for r in rows if r["kind"] == "answerable"]
+    neg = [r for r in rows if r["kind"] == "absent"]
+    out: dict[str, Any] = {
+        "answerable": len(ans),
+        "answered_right": sum(r["right"] for r in ans),
+        "answered_right_share": _share(sum(r["right"] for r in ans), len(ans)),
+        "answerable_abstained": sum(r["abstained"] for r in ans),
+        "in_retrieved": sum(r["in_retrieved"] for r in ans),
+        "in_retrieved_share": _share(sum(r["in_retrieved"] for r in ans), len(ans)),
+        "absent": len(neg),
+        "absent_abstained": sum(r["abstained"] for r in neg),
+        "absent_abstained_share": _share(sum(r["abstained"] for r in neg), len(neg)),
+    }
+    if has_short_field():
+        hits = sum(r["short_has_answer"] for r in ans)
+        out["short_has_answer"] = hits
+        out["short_has_answer_share"] = _share(hits, len(ans))
+        out["short_given"] = sum(bool(r["short"]) for r in ans)
+    if times:
+        out["ask_ms"] = {
+            "n": len(times),
+            "p50": round(float(np.percentile(times, 50)), 1),
+            "p95": round(float(np.percentile(times, 95)), 1),
+            "max": round(max(times), 1),
+        }
+    return out
+
+
+def machine() -> dict[str, Any]:
+    """The CPU the timings come from, and how busy the machine was."""
+    model, flags = "unknown", ""
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "Model name":
+                model = value.strip()
+            elif key.strip() == "Flags":
+                flags = value
+    except OSError:
+        pass
+    import torch
+
+    return {
+        "cpu_model": model,
+        "cpu_count": os.cpu_count(),
+        "avx512_bf16": "avx512_bf16" in flags.split(),
+        "amx": sorted(f for f in flags.split() if f.startswith("amx")),
+        "torch_threads": torch.get_num_threads(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "python": sys.version.split()[0],
+    }
+
+
+def git_state() -> dict[str, Any]:
+    """The commit measured and whether the product's files differed from it."""
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", *args], cwd=REPO, capture_output=True, text=True
+            ).stdout.strip()
+        except OSError:
+            return ""
+
+    changed = git("status", "--porcelain", "--", "assistant", "ingest")
+    return {"commit": git("rev-parse", "HEAD") or None, "uncommitted": changed.splitlines()}
+
+
+def write_wrong(path: Path, rows: list[dict[str, Any]], header: str) -> None:
+    wrong = [r for r in rows if r["kind"] == "answerable" and not r["right"]][:WRONG_SHOWN]
+    lines = [header, ""]
+    for r in wrong:
+        said = "(abstained) " if r["abstained"] else ""
+        lines += [
+            f"[{r['week']}] {r['question']}",
+            f"  gold: {r['gold']}"
+            + (f"   in retrieved passages: {'yes' if r['in_retrieved'] else 'no'}"),
+            f"  ours: {said}{' '.join(r['answer'].split())[:200]}",
+        ]
+        if r.get("short") is not None:
+            lines.append(f"  short: {r['short']}")
+        lines.append("")
+    path.write_text("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="With a chat model: set BRIEF_LLM (a model name, or provider:model) and "
+        "BRIEF_LLM_BASE_URL (an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1; "
+        "BRIEF_LLM_API_KEY if it needs one), then pass --llm. Results go to news_llm.json.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--weeks", help="comma-separated weeks to run (e.g. 20230106,20230203); default all"
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=DEFAULT_CACHE,
+        help=f"where the ingested stores are kept between runs (default {DEFAULT_CACHE})",
+    )
+    parser.add_argument(
+        "--reingest", action="store_true", help="delete the whole cache first and ingest again"
+    )
+    parser.add_argument(
+        "--llm",
+        action="store_true",
+        help="answer with the chat model named by BRIEF_LLM (see below) instead of offline",
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results")
+    args = parser.parse_args()
+
+    need_shared(DEV)
+    every = weeks_available()
+    weeks = every if not args.weeks else [w.strip() for w in args.weeks.split(",") if w.strip()]
+    unknown = [w for w in weeks if w not in every]
+    if unknown:
+        sys.exit(f"unknown weeks {unknown}; the set has {', '.join(every)}")
+
+    base = Settings()  # the environment's BRIEF_* settings, for the chat model's fields
+    if args.llm and not base.llm:
+        sys.exit("--llm needs BRIEF_LLM (and BRIEF_LLM_BASE_URL for a local server); see --help")
+    if args.reingest and args.cache.exists():
+        shutil.rmtree(args.cache)
+    args.cache.mkdir(parents=True, exist_ok=True)
+    settings = base.model_copy(
+        update={"data_dir": args.cache, "chroma_host": None} | ({} if args.llm else {"llm": None})
+    )
+    assistant = Assistant(settings)
+    tap = RetrievalTap(assistant)
+
+    started = time.perf_counter()
+    stores = {w: ensure_store(assistant, w) for w in weeks}
+    per_week: dict[str, Any] = {}
+    rows: list[dict[str, Any]] = []
+    times: list[float] = []
+    for week in weeks:
+        following = every[(every.index(week) + 1) % len(every)]
+        result = run_week(assistant, tap, week, following)
+        per_week[week] = {**result["figures"], "store": stores[week]}
+        rows += result["rows"]
+        times += result["times"]
+        f = result["figures"]
+        print(
+            f"[{week}] right {f['answered_right']}/{f['answerable']}, "
+            f"absent abstained {f['absent_abstained']}/{f['absent']}, "
+            f"p50 {f['ask_ms']['p50']:.0f} ms p95 {f['ask_ms']['p95']:.0f} ms",
+            flush=True,
+        )
+    total = summarise(rows, times)
+    result = {
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "answerer": f"chat model {settings.llm}" if args.llm else "offline",
+        "git": git_state(),
+        "machine": machine(),
+        "method": {
+            "compare": "case-insensitive substring; white space collapsed; curly quotes "
+            "straightened",
+            "answerable_right": "not abstained and the answer string in the answer text and in "
+            "a cited quote",
+            "absent": "the next week's questions (last week: the first week's) whose answer "
+            "string is nowhere in this week's articles; right = abstained",
+            "in_retrieved": "the answer string in any passage retrieved for the question",
+            "timing": "wall time of Assistant.ask, after one untimed warm-up question per week",
+            "baseline_before_issue_15": {"answered_right": 0.31, "absent_abstained": 0.95},
+        },
+        "weeks": weeks,
+        "total": total,
+        "per_week": per_week,
+        "seconds": round(time.perf_counter() - started, 1),
+        "rows": rows,
+    }
+    stem = "news_llm" if args.llm else "news"
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"{stem}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+    write_wrong(
+        args.out / f"{stem}_wrong.txt",
+        rows,
+        f"First {WRONG_SHOWN} wrong answerable questions ({result['answerer']}, commit "
+        f"{result['git']['commit']}, {result['timestamp']})",
+    )
+    print(json.dumps({"total": total, "machine": result["machine"]}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
