@@ -48,6 +48,7 @@ _WHICH = re.compile(
     re.I,
 )
 _WHICH_END = re.compile(r"\b(?:which|what)\s+((?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)\s*\??\s*$", re.I)
+_THIS_NOUN = re.compile(r"^\W*(?:this|these)\s+", re.I)
 _AUX = frozenset(
     "is are was were do does did has have had can could will would should may might must be "
     "kind type sort".split()
@@ -192,6 +193,8 @@ class Span:
     end: int
     kind: str  # "name", "money", "percent", "count", "date", "duration", "quote"
     bonus: float = 0.0
+    #: A name that carries the noun of "which X" ("KX1 rocket" for "which rocket").
+    fits: bool = False
 
 
 def short_answer(question: Question, sentence_text: str) -> tuple[int, int] | None:
@@ -266,7 +269,9 @@ def score_spans(question: Question, sentence: str) -> list[tuple[Span, float]]:
             gap = min(_gap(span, a) for a in outside)
             value += 1.0 / (1.0 + gap / 12.0)
         scored.append((span, value))
-    return scored
+    # A name that carries the asked noun ("KX1 rocket") beats any name that merely stands near.
+    fitting = [pair for pair in scored if pair[0].fits]
+    return fitting or scored
 
 
 _AGENT = re.compile(r"\b(\w+)\s+by\s+(?:the\s+)?$")
@@ -281,6 +286,13 @@ def wanted(question: Question) -> tuple[str, str | None] | None:
     """
     text = question.text.strip()
     kind = question.kind
+    asking = _asking_sentence(text)
+    if asking != text:
+        # "Joe Biden was sworn in on Wednesday. Which president is he?": the kind is that of
+        # the sentence that asks, not of the story before it.
+        from assistant.question import analyse
+
+        text, kind = asking, analyse(asking).kind
     if kind is None and _BY_WHEN.search(text):
         kind = "date"
     if kind in (None, "instance") and _MEASURE_NOUN.search(text):
@@ -307,6 +319,12 @@ def wanted(question: Question) -> tuple[str, str | None] | None:
         return "instance", noun
     if re.match(r"^\W*(what|which)\b", text, re.I):
         return "thing", None
+    # A quiz's statement form: "This artist is the first to ...": an instance of "artist".
+    quiz = _THIS_NOUN.match(text)
+    if quiz and not re.search(r"\b(who|what|which|when|where|why|how)\b", text, re.I):
+        noun = _which_noun("which " + text[quiz.end() :])
+        if noun:
+            return "instance", noun
     return None
 
 
@@ -318,7 +336,37 @@ def _which_noun(text: str) -> str | None:
             words = [w for w in match.group(1).lower().split() if w not in _AUX]
             if words and words[0] not in ("did", "do", "does", "is", "was", "are"):
                 return " ".join(words)
-    return None
+    # "which major Chicago-based music festival is set to open": the last word of the run
+    # after "which" that ends before a preposition, a verb or an adverb.
+    match = re.search(r"\b(?:which|what)\s+((?:[\w’'-]+\s*){1,5})", text, re.I)
+    if not match:
+        return None
+    run = []
+    for word in match.group(1).split():
+        bare = re.sub(r"[’']s$", "", word.lower().strip("?,.;:"))
+        if bare in _AUX or bare in _STOP_AFTER or bare.endswith("ly") or bare in _NOT_NOUNS:
+            break
+        run.append(bare)
+        if word.endswith(("?", ",", ".", "’s", "'s")):
+            break
+    return run[-1] if run else None
+
+
+_NOT_NOUNS = frozenset("did do does is was are were has have had will would can could".split())
+
+
+def _asking_sentence(text: str) -> str:
+    """The sentence of a question that asks (the last with a question word or a "?")."""
+    parts = [p for p in re.split(r"(?<=[.?!])\s+(?=[A-Z“\"])", text) if p.strip()]
+    if len(parts) < 2:
+        return text
+    asking = [
+        p
+        for p in parts
+        if p.rstrip().endswith("?")
+        or re.search(r"\b(who|whom|whose|what|which|when|where|why|how)\b", p, re.I)
+    ]
+    return asking[-1] if asking else text
 
 
 # --- typing candidates -------------------------------------------------------------------------
@@ -543,6 +591,7 @@ def _instances(sentence: str, names: list[Span], noun: str) -> list[Span]:
         words = [w.lower().strip("’'") for w in sentence[span.start : span.end].split()]
         if stem and any(_stem(w) == stem for w in words):
             span.bonus += 1.0
+            span.fits = True
         else:
             tail = re.match(r"(?:\s+[a-z][\w-]*){1,3}", sentence[span.end :])
             following = []
@@ -554,16 +603,51 @@ def _instances(sentence: str, names: list[Span], noun: str) -> list[Span]:
             if hit is not None:
                 span.end += len(" ".join(["", *following[: hit + 1]]))
                 span.bonus += 1.0
+                span.fits = True
             elif head in _ORGISH and words[-1] in _ORG_WORDS:
                 span.bonus += 0.3
         out.append(span)
-    if head in _ROLE_TITLES:  # "Which commissioner...": the person, not the title
+    if head in _ROLE_TITLES or head in _PERSON_NOUNS:  # "Which commissioner...": the person
         out = [_untitled(sentence, s) for s in out]
-    # A name that carries the asked noun ("KX1 rocket") beats any name that merely stands near.
-    fitting = [s for s in out if s.bonus >= 1.0]
-    return fitting or out
+    # The noun's class decides among names that do not carry it: "which country" is no person.
+    for span in out:
+        if span.fits:
+            continue
+        person = _personish(sentence, Span(span.start, span.end, span.kind))
+        text = sentence[span.start : span.end]
+        if head in _PERSON_NOUNS:
+            span.bonus += 0.5 if person else -0.8
+        elif head in _PLACE_NOUNS or head in _ORGISH or head in _THING_NOUNS:
+            span.bonus -= 1.0 if person else 0.0
+            if head in _PLACE_NOUNS:
+                if _AFTER_PLACE_WORD.search(sentence[: span.start]):
+                    span.bonus += 0.3
+                if re.fullmatch(r"[A-Z][a-z]+(?:ian|ese|ish)|[A-Z]{2,}", text):
+                    span.bonus -= 0.6  # "Russian", "LGBTQ": no country's name
+    return out
 
 
+#: Nouns of "which X" that a person's name answers.
+_PERSON_NOUNS = frozenset(
+    """
+    person man woman leader musician singer rapper actor actress player star president politician
+    driver justice judge member icon candidate artist author writer director athlete celebrity
+    golfer footballer quarterback coach senator governor minister billionaire founder ceo
+    executive official comedian host presenter entrepreneur astronaut scientist king queen
+    prince princess pope
+    """.split()
+)
+#: Nouns of "which X" that a place answers.
+_PLACE_NOUNS = frozenset(
+    "country state city town island region continent capital nation province county village "
+    "territory place airport port river lake mountain district neighbourhood neighborhood".split()
+)
+#: Nouns of "which X" answered by a named thing that is no person.
+_THING_NOUNS = frozenset(
+    "team league brand automaker carmaker product game film movie show book song album "
+    "app platform network channel newspaper magazine event race tournament".split()
+)
+_AFTER_PLACE_WORD = re.compile(r"\b(in|at|from|to|near|across)\s+(the\s+)?$", re.I)
 #: Nouns of "which X" that an organisation's name answers ("which think tank": "Institute").
 _ORGISH = frozenset(
     "tank organisation organization company firm group body institution school agency "

@@ -30,6 +30,22 @@ def _sentences() -> list[str]:
 SENTENCES = _sentences()
 
 CASES = [
+    # News-quiz forms: a story before the question, or a statement about "this X".
+    (
+        "Kestrel surprised investors with its KX1 rocket. In which city is the company based?",
+        "Based in Pune",
+        "Pune",
+    ),
+    (
+        "This Indian start-up surprised investors with a cheap rocket.",
+        "Tight European",
+        "Kestrel Dynamics",
+    ),
+    (
+        "Which venture capitalist likened Kestrel's rise to a Kitty Hawk moment?",
+        "Kitty Hawk",
+        "Helena Ward",
+    ),
     ("Who founded Kestrel?", "Kestrel’s founder", "Priya Raman"),
     ("Who is Kestrel's founder?", "Kestrel’s founder", "Priya Raman"),
     ("Which engines did Kestrel use?", "M40 engines", "M40 engines"),
