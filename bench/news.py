@@ -67,6 +67,8 @@ WARM_UP = "Who said what about the weather this week?"
 WRONG_SHOWN = 20
 #: Timed asks of the process left out of the steady-state latency figure.
 PROCESS_WARM_UP = 30
+#: Depth of the untimed ``Assistant.search`` that finds where the answer first appears.
+DEEP_K = 20
 
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
 
@@ -224,6 +226,15 @@ def run_week(
         rows.append(row)
         if i % 10 == 0 or i == len(todo):
             print(f"[{week}] asked {i}/{len(todo)} (last {ms:.0f} ms)", flush=True)
+    # After the timed asks, so that these searches do not warm anything up for them: how deep
+    # the answer lies, for whoever works on retrieval.
+    for row in rows:
+        if row["kind"] == "answerable":
+            deeper = assistant.search(row["question"], k=DEEP_K, collection=name)
+            gold = norm(row["gold"])
+            row["first_rank_with_answer"] = next(
+                (i for i, p in enumerate(deeper, 1) if gold in norm(p.text)), None
+            )
     figures = summarise(rows, times, cpu_times)
     figures["questions"] = len(questions)
     figures["absent_from_week"] = absent_from
@@ -247,6 +258,13 @@ def summarise(
         "answerable_abstained": sum(r["abstained"] for r in ans),
         "in_retrieved": sum(r["in_retrieved"] for r in ans),
         "in_retrieved_share": _share(sum(r["in_retrieved"] for r in ans), len(ans)),
+        **{
+            f"in_search_top_{k}": sum(
+                r["first_rank_with_answer"] is not None and r["first_rank_with_answer"] <= k
+                for r in ans
+            )
+            for k in (1, 5, 10, DEEP_K)
+        },
         "absent": len(neg),
         "absent_abstained": sum(r["abstained"] for r in neg),
         "absent_abstained_share": _share(sum(r["abstained"] for r in neg), len(neg)),
@@ -425,6 +443,8 @@ def main() -> None:
             "absent": "the next week's questions (last week: the first week's) whose answer "
             "string is nowhere in this week's articles; right = abstained",
             "in_retrieved": "the answer string in any passage retrieved for the question",
+            "in_search_top_k": "the answer string in one of the first k passages of "
+            "Assistant.search (hybrid) for the question, asked untimed after the answer",
             "timing": "wall time of Assistant.ask (ask_ms) and the CPU time of this process "
             "during it (ask_cpu_ms), after one untimed warm-up question per week; "
             "cpu_pressure is /proc/pressure/cpu at the end (share of time tasks waited for a core)",
