@@ -197,6 +197,11 @@ class Span:
     fits: bool = False
 
 
+#: Longer cited sentences get no short answer: the candidates of a run-on of thousands of
+#: characters would cost time (pairwise checks) and none of them would be short.
+MAX_SENTENCE_CHARS = 2000
+
+
 def short_answer(question: Question, sentence_text: str) -> tuple[int, int] | None:
     """The short answer to ``question`` in ``sentence_text``, as ``(start, end)`` offsets.
 
@@ -243,8 +248,8 @@ def fill(answer: Answer, question: Question) -> None:
 def score_spans(question: Question, sentence: str) -> list[tuple[Span, float]]:
     """Every candidate span of the wanted type with its score (higher is better)."""
     want = wanted(question)
-    if want is None or not sentence.strip():
-        return []
+    if want is None or not sentence.strip() or len(sentence) > MAX_SENTENCE_CHARS:
+        return []  # a "sentence" of pages (a run-on a document may hold) has no short answer
     kind, noun = want
     spans = _typed(kind, noun, sentence, question.text)
     asked = _question_words(question.text)
@@ -460,9 +465,10 @@ _STOP_AFTER = frozenset(
 def _counts(sentence: str, noun: str) -> list[Span]:
     """A number with its noun ("more than 40 container ships"); the asked noun ranks first."""
     stem = _stem(noun)
+    dates = [(d.start(), d.end()) for d in _DATE.finditer(sentence)]
     out = []
     for m in _COUNT.finditer(sentence):
-        if _inside_date(sentence, m.start(), m.end()):
+        if _inside_date(dates, sentence, m.start(), m.end()):
             continue
         rest = sentence[m.end() :]
         tail = re.match(r"((?:\s[a-z][\w-]*){1,4})", rest)
@@ -482,9 +488,10 @@ def _counts(sentence: str, noun: str) -> list[Span]:
     return out
 
 
-def _inside_date(sentence: str, start: int, end: int) -> bool:
-    return any(d.start() <= start and end <= d.end() for d in _DATE.finditer(sentence)) and bool(
-        re.fullmatch(r"(1[6-9]|20)\d\d", sentence[start:end].strip())
+def _inside_date(dates: list[tuple[int, int]], sentence: str, start: int, end: int) -> bool:
+    """Whether the number is a year inside a date ("in 2029" counts nothing)."""
+    return bool(re.fullmatch(r"(1[6-9]|20)\d\d", sentence[start:end].strip())) and any(
+        a <= start and end <= b for a, b in dates
     )
 
 

@@ -315,3 +315,16 @@ def test_no_short_answer_when_abstained_or_nothing_is_asked() -> None:
     why = _answer(quote, 0)
     fill(why, analyse("Why is Kestrel based in Pune?"))
     assert why.short is None and why.short_citation is None
+
+
+def test_long_run_on_sentences_cost_little() -> None:
+    # A document can hold a "sentence" of thousands of numbers or names; the cited quote of one
+    # must not stall the answer (it once took seconds: pairwise checks over every candidate).
+    import time
+
+    question = analyse("How many ships waited offshore?")
+    started = time.perf_counter()
+    for piece in ("1,000,000 ships ", "Aa of the Bb’s ", "May 2020 "):
+        short_answer(question, (piece * 500)[:1990])
+        assert short_answer(question, piece * 500) is None  # too long to hold a short answer
+    assert time.perf_counter() - started < 1.0
