@@ -304,6 +304,9 @@ def wanted(question: Question) -> tuple[str, str | None] | None:
         kind = "number"
     if _NO_THING.search(text):
         return None
+    noun = _which_noun(text)
+    if kind in ("number", "place") and noun and _singular(noun.split()[-1]) in _KNOWN_NOUNS:
+        kind = "instance"  # "Which state has the highest price?" asks for a state
     if kind == "number":
         many = _HOW_MANY_WORDS.search(text)
         if many:
@@ -317,7 +320,6 @@ def wanted(question: Question) -> tuple[str, str | None] | None:
         return kind, None
     if _DEFINITION.match(text) and not _DEFINITION_HAS_VERB.search(text):
         return None
-    noun = _which_noun(text)
     if noun and noun.split()[-1] in _AMOUNT_NOUNS:
         return "money", None  # "What budget...?" asks for an amount, not a name
     if noun:
@@ -338,17 +340,29 @@ def _which_noun(text: str) -> str | None:
     for pattern in (_WHICH, _WHICH_END):
         match = pattern.search(text)
         if match:
-            words = [w for w in match.group(1).lower().split() if w not in _AUX]
-            if words and words[0] not in ("did", "do", "does", "is", "was", "are"):
+            words = []
+            for w in match.group(1).lower().split():
+                if w in _STOP_AFTER or w in ("did", "do", "does", "is", "was", "are"):
+                    break  # "which bank to have": "bank"
+                if w not in _AUX:
+                    words.append(w)
+            while words and words[0] in _ADJECTIVES:
+                words.pop(0)  # "which major city": "city"
+            if words:
                 return " ".join(words)
+            break
     # "which major Chicago-based music festival is set to open": the last word of the run
     # after "which" that ends before a preposition, a verb or an adverb.
-    match = re.search(r"\b(?:which|what)\s+((?:[\w’'-]+\s*){1,5})", text, re.I)
+    match = re.search(
+        r"\b(?:which|what)\s+(?:of the following\s+)?((?:[\w’'-]+\s*){1,5})", text, re.I
+    )
     if not match:
         return None
     run = []
     for word in match.group(1).split():
         bare = re.sub(r"[’']s$", "", word.lower().strip("?,.;:"))
+        if bare in _ADJECTIVES and not run:
+            continue
         if bare in _AUX or bare in _STOP_AFTER or bare.endswith("ly") or bare in _NOT_NOUNS:
             break
         run.append(bare)
@@ -357,6 +371,11 @@ def _which_noun(text: str) -> str | None:
     return run[-1] if run else None
 
 
+_ADJECTIVES = frozenset(
+    "major former classic new old popular famous iconic first last other additional big bigger "
+    "biggest large larger largest small smallest top leading two three four five several "
+    "many most the a an one".split()
+)
 _NOT_NOUNS = frozenset("did do does is was are were has have had will would can could".split())
 
 
@@ -586,6 +605,9 @@ def _places(sentence: str, names: list[Span]) -> list[Span]:
         elif re.match(r"^\W*based\b", sentence[span.end : span.end + 12], re.I):
             span.bonus += 0.3
             out.append(span)
+        elif not _personish(sentence, Span(span.start, span.end, span.kind)):
+            span.bonus -= 0.4  # a place need not follow "in": "Vienna was rocked by..."
+            out.append(span)
     return out
 
 
@@ -660,6 +682,16 @@ _ORGISH = frozenset(
     "tank organisation organization company firm group body institution school agency "
     "bank university college lab laboratory startup start-up maker business".split()
 )
+_KNOWN_NOUNS = _PERSON_NOUNS | _PLACE_NOUNS | _THING_NOUNS | _ORGISH
+
+
+def _singular(word: str) -> str:
+    """ "countries": "country", "ships": "ship" (enough for the noun classes above)."""
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        return word[:-1]
+    return word
 
 
 # --- helpers -----------------------------------------------------------------------------------
