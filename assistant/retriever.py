@@ -2,9 +2,15 @@
 
 For a question, the nearest chunks by meaning and the best chunks by BM25 are pooled; every
 pooled chunk gets both scores (its stored vector is compared with the question's, and the BM25
-score vector covers every chunk). Each score is standardised over the pool (z-scores) and the
-two are mixed, ``dense_weight`` to the dense side. A per-document cap keeps one long document
-from filling every slot. Filters (source, document, date range) apply to both sides.
+score vector covers every chunk). The two are mixed on fixed scales (``fuse``), ``dense_weight``
+to the dense side: the cosine similarity, and the BM25 score's share of the question's own
+ceiling (the score a chunk holding every term of the question would approach). A chunk's fused
+score therefore depends on the question, the chunk and the collection's term statistics only,
+never on which other chunks happen to be in the pool: an unrelated document moves it only as
+far as it changes how rare a word is. (Z-scores over the pool, used before, moved with every
+outlier: one unrelated note could change which chunk ranked first.) A per-document cap keeps
+one long document from filling every slot. Filters (source, document, date range) apply to
+both sides.
 """
 
 from __future__ import annotations
@@ -79,9 +85,19 @@ def _matches(meta: dict[str, Any], filters: dict[str, Any]) -> bool:
     return not (end is not None and (day is None or day > end))
 
 
-def _z(values: np.ndarray) -> np.ndarray:
-    std = float(values.std())
-    return (values - values.mean()) / std if std > 1e-9 else np.zeros_like(values)
+def fuse(dense: np.ndarray, lexical: np.ndarray, ceiling: float, dense_weight: float) -> np.ndarray:
+    """Fused scores (0-1) of chunks from their cosine similarities and BM25 scores for one
+    question: ``dense_weight`` times the squared cosine plus the rest times the square root of
+    the BM25 score's share of the question's ``ceiling`` (``LexicalIndex.ceiling``).
+
+    Each chunk's value depends on its own two scores and the question's ceiling only, so it is
+    the same whatever else is pooled with it. The curves were chosen on SciFact
+    (``bench/retrieval.py``): cosines of related chunks bunch together, and squaring spreads
+    them; the root gives a chunk holding half of the question's words more than half the
+    credit of one holding all of them.
+    """
+    share = np.clip(lexical / ceiling, 0.0, 1.0) if ceiling > 0 else np.zeros_like(lexical)
+    return dense_weight * np.clip(dense, 0.0, 1.0) ** 2 + (1 - dense_weight) * np.sqrt(share)
 
 
 class Retriever:
@@ -149,7 +165,7 @@ class Retriever:
         elif mode == "lexical":
             fused = lex
         else:
-            fused = cfg.dense_weight * _z(dense) + (1 - cfg.dense_weight) * _z(lex)
+            fused = fuse(dense, lex, lexical.ceiling(query), cfg.dense_weight)
         for item, value in zip(items, fused, strict=True):
             item.fused = float(value)
         items.sort(key=lambda s: -s.fused)
