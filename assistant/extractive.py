@@ -1,11 +1,15 @@
 """The offline answerer: the answer is the sources' own sentences, quoted verbatim.
 
-From the best passages, every sentence is a candidate. Each is scored on three kinds of
-evidence: its meaning (cosine to the question), its words (the share of the question's key
-terms it contains, rare terms weighing more) and whether it holds the kind of thing the
-question asks for (a person for "who", a date for "when"...). The best sentence is the answer;
-one or two more join it when they add key terms the first lacks, or when the first begins
-with a pronoun whose referent is the sentence before. Nothing is paraphrased.
+From the best passages, every sentence is a candidate. Each is scored on its evidence: its
+meaning (cosine to the question), its words (the share of the question's key terms it
+contains, rare terms weighing more), whether it holds the kind of thing the question asks for
+(a person for "who", a date for "when"...) and whether it adds something the question does
+not say. The trained reader (``reader.py``) turns that evidence into the probability that the
+sentence holds the answer: the sentence that answers wins over the one that merely restates
+the question. (Without a shipped reader, a weighted sum of the first three is the score.)
+The best sentence is the answer; one or two more join it when they add key terms the first
+lacks, or when the first begins with a pronoun whose referent is the sentence before.
+Nothing is paraphrased.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant import reader
 from assistant.index.embeddings import Embedder
 from assistant.index.registry import Registry
 from assistant.lexical import tokenize
@@ -41,6 +46,16 @@ class Weights:
     #: The kind signal for "which X" and "what did Y say" questions, whose detectors are
     #: specific (a named X; a quotation or a verb of saying) where "a number" is everywhere.
     specific_kind: float = 0.1
+    #: Score by the shipped reader (``reader.py``) where there is one; the weights above
+    #: then only choose which sentences without a stored vector to embed.
+    use_reader: bool = True
+    #: Added to the reader's logit: for the passage's rank (times 1 / (1 + rank)) and for
+    #: closeness in meaning plus key-term coverage. The reader learnt from one paragraph
+    #: and two unrelated ones; retrieval knows which passage is about the question, and
+    #: SQuAD's questions share words with their answer. The smallest values that keep SQuAD
+    #: dev500's fitting half's first citation on the gold paragraph (``bench/qa.py``).
+    reader_rank: float = 1.0
+    reader_lexical: float = 2.0
 
     @classmethod
     def shipped(cls) -> Weights:
@@ -67,6 +82,8 @@ class Candidate:
     typed: bool = False
     score: float = 0.0
     terms: set[str] = field(default_factory=set)
+    #: The reader's logit (None where no reader scored it).
+    logit: float | None = None
 
 
 class SentenceVectors:
@@ -149,7 +166,8 @@ def score(
     Meaning comes from the sentence vectors stored at ingest. Sentences without one (ingested
     by an older version) are embedded now, but only the ``EMBEDDED`` that stand best on words
     and answer type: a sentence sharing nothing with the question does not win on meaning
-    alone, and the model costs time.
+    alone, and the model costs time. With the shipped reader, ``score`` is its probability
+    that the sentence holds the answer; else the weighted sum of ``combine``.
     """
     if not found:
         return
@@ -162,18 +180,53 @@ def score(
         cand.typed = has_kind(cand.text, question.kind, question.focus)
         cand.score = combine(weights, cand, question.kind)
     missing = []
-    for cand, vec in zip(found, vectors.stored(collection, found), strict=True):
+    vecs = np.zeros((len(found), reader.DIM), dtype=np.float32)
+    for i, (cand, vec) in enumerate(zip(found, vectors.stored(collection, found), strict=True)):
         if vec is None:
-            missing.append(cand)
+            missing.append(i)
         else:
+            vecs[i] = vec
             cand.dense = float(vec @ qvec)
             cand.score = combine(weights, cand, question.kind)
-    shortlist = sorted(missing, key=lambda c: -c.score)[:EMBEDDED]
+    shortlist = sorted(missing, key=lambda i: -found[i].score)[:EMBEDDED]
     if shortlist:
-        sims = vectors.embed([c.text for c in shortlist]) @ qvec
-        for cand, sim in zip(shortlist, sims, strict=True):
-            cand.dense = float(sim)
-            cand.score = combine(weights, cand, question.kind)
+        embedded = vectors.embed([found[i].text for i in shortlist])
+        for i, vec in zip(shortlist, embedded, strict=True):
+            vecs[i] = vec
+            found[i].dense = float(vec @ qvec)
+            found[i].score = combine(weights, found[i], question.kind)
+    model = reader.shipped() if weights.use_reader else None
+    if model is not None:
+        read(model, question, qvec, found, vecs, weights)
+
+
+def read(
+    model: reader.Model,
+    question: Question,
+    qvec: np.ndarray,
+    found: list[Candidate],
+    vecs: np.ndarray,
+    weights: Weights,
+) -> None:
+    """Score each candidate by the reader: ``logit`` is the reader's own, ``score`` the
+    probability after the retrieval and wording terms of ``weights`` are added."""
+    s = reader.Sentences(
+        texts=[c.text for c in found],
+        vectors=vecs,
+        dense=np.array([c.dense for c in found]),
+        coverage=np.array([c.coverage for c in found]),
+        typed=np.array([float(c.typed) for c in found]),
+        missing=np.array([sum(1 for t in question.terms if t not in c.terms) for c in found]),
+    )
+    logits = model.score(reader.features(question, qvec, s))
+    for cand, z in zip(found, logits, strict=True):
+        cand.logit = float(z)
+        z = (
+            z
+            + weights.reader_rank / (1 + cand.rank)
+            + weights.reader_lexical * (cand.dense + cand.coverage)
+        )
+        cand.score = float(1.0 / (1.0 + np.exp(-z)))
 
 
 SPECIFIC_KINDS = frozenset({"instance", "statement"})
@@ -215,7 +268,8 @@ def lead(question: Question, found: list[Candidate]) -> Candidate | None:
 
 def _lead(question: Question, ranked: list[Candidate]) -> Candidate:
     best = ranked[0]
-    if question.kind and not best.typed:
+    # The reader has weighed the answer's kind already; the switch is for the weighted sum.
+    if question.kind and not best.typed and best.logit is None:
         typed = next((c for c in ranked if c.typed and c.score >= 0.75 * best.score), None)
         if typed is not None:
             return typed
