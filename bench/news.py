@@ -419,9 +419,9 @@ def main() -> None:
             flush=True,
         )
     total = summarise(rows, times, cpu_times)
-    # The first few dozen asks of a process cost up to 1 s of CPU each whatever the week (new
-    # input lengths for the model, caches filling), then settle: reported apart, so that the
-    # steady figure is not hidden by them nor they by it.
+    # On this shared 2-core machine, while other jobs ran, the first few dozen asks of a run
+    # took 0.1-2 s each, then settled at 30-45 ms (with the machine quiet they did not): the
+    # figure without them is reported beside the whole, so neither hides the other.
     if len(times) > PROCESS_WARM_UP:
         steady = times[PROCESS_WARM_UP:]
         total["ask_ms_after_first_asks"] = {
