@@ -245,6 +245,22 @@ def _share(hits: int, total: int) -> float | None:
     return round(hits / total, 3) if total else None
 
 
+def wrong_kinds(answerable: list[dict[str, Any]]) -> dict[str, int]:
+    """Why answerable questions went wrong: the answer not in the passages read, abstained
+    although it was there, or answered without it (or without it in a cited quote)."""
+    kinds = {"not_in_retrieved": 0, "abstained_though_retrieved": 0, "answered_without_it": 0}
+    for r in answerable:
+        if r["right"]:
+            continue
+        if not r["in_retrieved"]:
+            kinds["not_in_retrieved"] += 1
+        elif r["abstained"]:
+            kinds["abstained_though_retrieved"] += 1
+        else:
+            kinds["answered_without_it"] += 1
+    return kinds
+
+
 def summarise(
     rows: list[dict[str, Any]], times: list[float], cpu_times: list[float]
 ) -> dict[str, Any]:
@@ -265,6 +281,7 @@ def summarise(
             )
             for k in (1, 5, 10, DEEP_K)
         },
+        "wrong_kinds": wrong_kinds(ans),
         "absent": len(neg),
         "absent_abstained": sum(r["abstained"] for r in neg),
         "absent_abstained_share": _share(sum(r["abstained"] for r in neg), len(neg)),
