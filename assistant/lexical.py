@@ -31,8 +31,8 @@ def _query_stop() -> frozenset[str]:
     """Words that carry no key content in a query: NLTK's English stop words, as written and as
     stemmed. The index keeps them (BM25 gives them little weight in a large collection), but in
     a small one "which" or "did" can be rarer than the question's subject and decide the
-    ranking. Leaving them out of the query costs nothing on SciFact (nDCG@10 of the shipped
-    fusion: 0.739 with them, 0.742 without; ``bench/retrieval.py``)."""
+    ranking. Leaving them out of the query costs nothing on SciFact (``bench/retrieval.py``:
+    BM25 alone 0.679 -> 0.684 nDCG@10)."""
     from bm25s.stopwords import STOPWORDS_EN_PLUS
 
     words = frozenset(STOPWORDS_EN_PLUS)
@@ -138,11 +138,18 @@ class LexicalIndex:
         return [t for t in tokenize([query])[0] if t in self._bm25.vocab_dict and t not in stop]
 
     def ceiling(self, query: str) -> float:
-        """The highest BM25 score any chunk could reach for ``query``: the sum of its terms'
-        idf, since BM25's term-frequency part stays below 1. A score divided by it is the
-        share of the question's term weight a chunk holds, on a 0-1 scale that no other
-        chunk's score moves; 0 when no term is known."""
-        return float(sum(self.idf(t) for t in self.terms(query)))
+        """The BM25 score a chunk holding every term of ``query`` would approach: the sum of the
+        terms' idf, since BM25's term-frequency part stays below 1. A score divided by it is
+        the share of the question's term weight a chunk holds, on a 0-1 scale that no other
+        chunk's score moves. Terms no chunk contains count too (as the rarest), so a chunk
+        matching only the common half of a question is not scored as a full match, and a
+        document that brings such a term into the collection changes the scale only a little;
+        0 for an empty collection or a question of stop words only."""
+        self.refresh()
+        if self._bm25 is None:
+            return 0.0
+        stop = _query_stop()
+        return float(sum(self.idf(t) for t in tokenize([query])[0] if t not in stop))
 
     def scores(self, query: str, mask: np.ndarray | None = None) -> np.ndarray:
         """BM25 score of every chunk (aligned with ``chunks``) for ``query``; 0 where masked out."""
