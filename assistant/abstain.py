@@ -4,8 +4,10 @@ Several signals are combined in a logistic model whose coefficients and threshol
 SQuAD 2.0 dev500 by ``bench/qa.py`` and shipped in ``assistant/calibration.json``:
 how close in meaning the best sentence is, how much of the question's key terms it covers
 (rare terms weigh more), whether it holds the kind of thing asked for, how well its words align
-with the question's in context, and how close the best passage is. ``p_answerable`` below the
-threshold means "the documents don't say".
+with the question's in context, and how close the best passage is. The reader's probability
+that the best sentence holds the answer, and whether the question's names are in that
+sentence, are signals too; a calibration fitted before they existed gives them no weight.
+``p_answerable`` below the threshold means "the documents don't say".
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from assistant.question import Question
 
 CALIBRATION = Path(__file__).with_name("calibration.json")
 FEATURES = (
+    "reader",
     "sent_dense",
     "coverage",
     "typed",
@@ -34,6 +37,7 @@ FEATURES = (
     "rarest_found",
     "bigrams",
     "entities_found",
+    "entities_in_sentence",
     "negated",
     "align_min",
     "align_min2",
@@ -82,6 +86,10 @@ def features(
 ) -> dict[str, float]:
     """The signals the decision uses, each roughly in [0, 1].
 
+    The first is the reader's probability that the sentence to be quoted holds the answer:
+    it reads an answer given in other words than the question's, where closeness in words
+    does not.
+
     Besides closeness in meaning and words, two signals target questions written against a
     passage that does not answer them (a swapped name, an added condition): whether the
     question's rarest term occurs in the best passage at all, and whether pairs of adjacent
@@ -103,6 +111,8 @@ def features(
     # the rarest term is one the collection knows.
     rarest = max(question.terms, key=lambda t: weight[t]) if question.terms else None
     return {
+        # The reader's probability that the best sentence holds the answer (``reader.py``).
+        "reader": (_sigmoid(best.logit) if best.logit is not None else 0.5) if best else 0.0,
         "sent_dense": best.dense if best else 0.0,
         "coverage": best.coverage if best else 0.0,
         "typed": typed,
@@ -113,6 +123,9 @@ def features(
         "rarest_found": 1.0 if rarest is None or rarest in passage_terms else 0.0,
         "bigrams": _bigram_share(question.terms, best.text if best else ""),
         "entities_found": _entities_found(question.text, top.text if top else ""),
+        # "Which think tank is Marcus Feld from?": the sentence that names Feld is about him,
+        # however far "think tank" is from its words.
+        "entities_in_sentence": _entities_found(question.text, best.text) if best else 0.0,
         # Questions that ask what did *not* happen are rarely answered by a retrieved sentence.
         "negated": 1.0 if _NEGATION.search(question.text) else 0.0,
         "align_min": alignment[0] if best else 0.0,
@@ -171,6 +184,10 @@ def _bigram_share(terms: list[str], sentence: str) -> float:
     near = {(a, b) for i, a in enumerate(words) for b in words[i + 1 : i + 3]}
     near |= {(b, a) for a, b in near}
     return sum(1 for p in pairs if p in near) / len(pairs)
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z))
 
 
 def p_answerable(signals: dict[str, float], calibration: Calibration | None = None) -> float:

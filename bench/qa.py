@@ -12,8 +12,13 @@ sentence weights and the abstention model can be fitted and then reported on hel
 (b) Absent evidence: a seeded random half of the paragraphs in a collection of its own; the
     answerable questions whose paragraph is missing must be abstained on.
 
-The shipped model is fitted on half the questions (a seeded split), in (a) and on seeds 1-3 of
-(b); its figures are reported on the other half of the questions, in (a) and on seeds 4-6.
+The sentences are scored by the shipped reader (``train/reader.py``, trained on other data;
+without one, the sentence weights are tuned here). The abstention model is fitted on half the
+questions (a seeded split), in (a) and on seeds 1-3 of (b); its figures are reported on the
+other half of the questions, in (a) and on seeds 4-6. With ``--evidence-only`` it is fitted
+on evidence present or absent alone: SQuAD's unanswerable questions left out, news quiz
+questions of the reader's training set asked of a month's evidence paragraphs added
+(``draft_news``; drafted into the cache in any case).
 Because 250 questions make a noisy report, abstention is also cross-fitted (``cross_fit``):
 every question reported on by a model fitted without it, over four fold assignments.
 ``--write-calibration`` stores the fitted sentence weights and abstention model in
@@ -146,10 +151,18 @@ def collect(
 
 
 def rescore(case: Case, w: extractive.Weights) -> list[dict[str, Any]]:
+    """Candidates scored with the weights ``w``; those the reader scored keep its score."""
     kind = case.draft.question.kind
     for c in case.candidates:
-        c["cand"].score = extractive.combine(w, c["cand"], kind)
+        if c["cand"].logit is None:
+            c["cand"].score = extractive.combine(w, c["cand"], kind)
     return case.candidates
+
+
+def read_by_reader(cases: list[Case]) -> bool:
+    """Whether the drafts were scored by the shipped reader (then there are no weights to
+    tune: the reader is trained by ``train/reader.py`` on other data)."""
+    return any(c["cand"].logit is not None for case in cases for c in case.candidates)
 
 
 def best_hit_rate(cases: list[Case], w: extractive.Weights) -> float:
@@ -195,14 +208,28 @@ def answer_of(case: Case, w: extractive.Weights) -> list[dict[str, Any]]:
 #: regularisation strength of the logistic model.
 GRID = [(weight, c) for weight in (1.0, 2.0, 4.0, 8.0) for c in (0.3, 1.0, 3.0)]
 FOLDS = 5
+#: Whether SQuAD's unanswerable questions are fitted on as negatives and the grid chosen by
+#: them (the shipped way); ``--evidence-only`` fits on evidence present or absent alone, with
+#: the news questions of ``draft_news`` (measured, not shipped: see README).
+FIT_IMPOSSIBLE = True
+NEWS = SHARED / "eval" / "realtimeqa_train" / "questions.jsonl"
+#: Months of the news training set asked of their own evidence paragraphs, and questions
+#: drafted per month: answerable (the answer in its evidence) and absent (another month's
+#: questions whose answer is nowhere in this month's paragraphs).
+NEWS_MONTHS = 6
+NEWS_PER_MONTH = 60
 
 
 def fit_abstention(cases: list[Case], quiet: bool = False) -> abstain.Calibration:
     """Logistic regression on the signals: evidence present (answerable, paragraph there) or
-    not. Its two settings' balance and its regularisation are chosen by ``FOLDS``-fold
-    cross-validation within ``cases`` (folds by question, so a question's rows in both settings
-    fall in the same fold): the pair that abstains on most unanswerable questions out of fold,
-    at the threshold rule below, while absent evidence stays abstained on for at least 0.75.
+    not. Its settings' balance and its regularisation are chosen by ``FOLDS``-fold
+    cross-validation within ``cases`` (folds by question, so a question's rows in all settings
+    fall in the same fold). With ``FIT_IMPOSSIBLE`` (the default): the pair that abstains on
+    most unanswerable questions out of fold, at the threshold rule below, while absent evidence
+    stays abstained on for at least 0.75. Without it (``--evidence-only``), SQuAD's
+    unanswerable questions, written against a paragraph to look answered by it, are left out,
+    news quiz questions (``draft_news``) are added, and the pair chosen is the one that
+    abstains most where the evidence is absent (SQuAD's (b) and the news), out of fold.
 
     The threshold is set on those out-of-fold scores too, not on the model's scores of its own
     fitting rows: those are optimistic, and a threshold set on them wrongly abstains on more
@@ -220,13 +247,22 @@ def fit_abstention(cases: list[Case], quiet: bool = False) -> abstain.Calibratio
                 if f == k:
                     scores[i] = abstain.p_answerable(c.signals, cal)
         threshold = _threshold(cases, scores)
-        unanswerable = [s < threshold for c, s in zip(cases, scores, strict=True) if c.impossible]
         absent = [
-            s < threshold
-            for c, s in zip(cases, scores, strict=True)
-            if not c.impossible and not c.present
+            [
+                s < threshold
+                for c, s in zip(cases, scores, strict=True)
+                if not c.impossible and not c.present and (c.setting == "news") == news
+            ]
+            for news in (False, True)
         ]
-        score = rate(unanswerable) if rate(absent) >= 0.75 else -1.0
+        if FIT_IMPOSSIBLE:
+            # Most unanswerable questions abstained on, while absent evidence stays at 0.75.
+            unanswerable = [
+                s < threshold for c, s in zip(cases, scores, strict=True) if c.impossible
+            ]
+            score = rate(unanswerable) if rate(absent[0]) >= 0.75 else -1.0
+        else:
+            score = float(np.mean([rate(a) for a in absent if a]))
         if score > best_score or best_oof is None:
             best, best_score, best_oof = (weight, c_value), score, scores
     cal = _fit_logistic(cases, *best)
@@ -255,21 +291,27 @@ def cross_fit(cases: list[Case]) -> dict[str, Any]:
     """
     import zlib
 
+    if FIT_IMPOSSIBLE:
+        cases = [c for c in cases if c.setting != "news"]
     qids = sorted({c.qid for c in cases})
     runs = []
     for repeat in range(REPEATS):
         fold = {q: zlib.crc32(f"{repeat}:{q}".encode()) % FOLDS for q in qids}
         held: list[tuple[Case, float]] = []
         for k in range(FOLDS):
+            # News rows are other data than SQuAD's: always fitted on, never reported here.
             train = [
                 c
                 for c in cases
-                if fold[c.qid] != k and (c.setting == "all" or _seed(c) in FIT_SEEDS)
+                if c.setting == "news"
+                or (fold[c.qid] != k and (c.setting == "all" or _seed(c) in FIT_SEEDS))
             ]
             test = [
                 c
                 for c in cases
-                if fold[c.qid] == k and (c.setting == "all" or _seed(c) in REPORT_SEEDS)
+                if c.setting != "news"
+                and fold[c.qid] == k
+                and (c.setting == "all" or _seed(c) in REPORT_SEEDS)
             ]
             cal = fit_abstention(train, quiet=True)
             # Relative to the fold's threshold: below 0 means abstain.
@@ -309,6 +351,7 @@ def _seed(case: Case) -> int:
 def _fit_logistic(cases: list[Case], weight_a: float, c_value: float) -> abstain.Calibration:
     from sklearn.linear_model import LogisticRegression
 
+    cases = [c for c in cases if FIT_IMPOSSIBLE or not c.impossible]
     x = np.array([[c.signals[f] for f in abstain.FEATURES] for c in cases])
     y = np.array([int(not c.impossible and c.present) for c in cases])
     w = np.array([weight_a if c.setting == "all" else 1.0 for c in cases])
@@ -321,6 +364,7 @@ def _fit_logistic(cases: list[Case], weight_a: float, c_value: float) -> abstain
 
 def _threshold(cases: list[Case], scores: Any) -> float:
     """One threshold must keep both settings within the limit: the lower of the two."""
+    # News rows shape the coefficients but not the threshold: the limit is SQuAD's.
     thresholds = []
     for setting in ("all", "half"):
         positives = sorted(
@@ -358,9 +402,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write-calibration", action="store_true")
     parser.add_argument(
+        "--evidence-only",
+        action="store_true",
+        help="fit abstention on evidence present/absent (SQuAD and news), not unanswerable",
+    )
+    parser.add_argument(
         "--cache", type=Path, help="keep the drafted answers in this file and reuse them"
     )
     args = parser.parse_args()
+    global FIT_IMPOSSIBLE
+    FIT_IMPOSSIBLE = not args.evidence_only
     if args.cache and args.cache.exists():
         with open(args.cache, "rb") as f:
             queries, contexts, cases = pickle.load(f)
@@ -401,7 +452,59 @@ def draft_all() -> tuple[list[dict[str, Any]], list[str], list[Case]]:
             cases += collect(
                 a, f"half{seed}", queries, truth, doc_of, present, f"half-{seed}", split_ids, True
             )
+        if NEWS.exists():
+            cases += draft_news(a, Path(tmp))
     return queries, contexts, cases
+
+
+def draft_news(a: Assistant, tmp: Path) -> list[Case]:
+    """News quiz questions of the training set (never a date of 2023, the benchmark's dev
+    weeks) asked of one month's evidence paragraphs ingested as a collection: answerable
+    where the answer is in the question's own paragraph, absent where it is nowhere in the
+    month. Only the abstention model is fitted on these."""
+    from collections import defaultdict
+
+    rows = [json.loads(line) for line in NEWS.read_text().splitlines() if line.strip()]
+    by_month: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        if r["evidence"].strip() and not r["date"].startswith("2023"):
+            by_month[r["date"][:7]].append(r)
+    rng = random.Random(0)
+    months = rng.sample(sorted(m for m in by_month if len(by_month[m]) >= 100), NEWS_MONTHS)
+    cases = []
+    for k, month in enumerate(months):
+        folder = tmp / f"news-{month}"
+        folder.mkdir()
+        paragraphs = list(dict.fromkeys(r["evidence"] for r in by_month[month]))
+        for i, text in enumerate(paragraphs):
+            (folder / f"{i:04d}.txt").write_text(text)
+        a.ingest([folder], collection=f"news{k}")
+        everything = "\n".join(paragraphs).lower()
+        answerable = [r for r in by_month[month] if r["answer"].lower() in r["evidence"].lower()]
+        other = by_month[months[(k + 1) % len(months)]]
+        absent = [r for r in other if r["answer"].lower() not in everything]
+        asked = [(r, True) for r in rng.sample(answerable, min(NEWS_PER_MONTH, len(answerable)))]
+        asked += [(r, False) for r in rng.sample(absent, min(NEWS_PER_MONTH, len(absent)))]
+        for r, present in asked:
+            started = time.perf_counter()
+            draft = a.responder.draft(r["question"], None, f"news{k}")
+            cases.append(
+                Case(
+                    qid=f"news:{month}:{r['id']}",
+                    question=r["question"],
+                    golds=[normalize(r["answer"])],
+                    gold_doc=None,
+                    impossible=False,
+                    present=present,
+                    split="fit",
+                    setting="news",
+                    signals=draft.signals,
+                    candidates=[{"cand": c} for c in draft.candidates],
+                    draft=draft,
+                    seconds=time.perf_counter() - started,
+                )
+            )
+    return cases
 
 
 def evaluate(
@@ -419,19 +522,32 @@ def evaluate(
     half_report = [c for c in cases if c.setting.startswith("half") and _seed(c) in REPORT_SEEDS]
     half_report = [c for c in half_report if c.qid not in fit_ids]
 
-    weights = tune_weights([c for c in all_fit if not c.impossible])
+    by_reader = read_by_reader(cases)
+    weights = (
+        extractive.Weights.shipped()
+        if by_reader
+        else tune_weights([c for c in all_fit if not c.impossible])
+    )
     aligner = Aligner(get_embedder())
-    # Abstention signals depend on the best sentence, which the weights choose: recompute.
+    # Abstention signals depend on the best sentence, which the weights choose: recompute
+    # (the reader's choice is the draft's: its alignment is kept, the rest recomputed, so that
+    # a cached draft has every signal of ``abstain.FEATURES``).
     for case in cases:
         cands = rescore(case, weights)
         d = case.draft
         best = extractive.lead(d.question, [c["cand"] for c in cands])
-        alignment = (
-            aligner(d.question.text, best.text, d.question.terms) if best else (0.0, 0.0, 0.0)
-        )
+        if by_reader:
+            s = case.signals
+            alignment = (s["align_min"], s["align_min2"], s["align_mean"])
+        else:
+            alignment = (
+                aligner(d.question.text, best.text, d.question.terms) if best else (0.0, 0.0, 0.0)
+            )
         case.signals = abstain.features(d.question, best, d.passages, d.idf, alignment)
     crossed = cross_fit(cases)
-    cal = fit_abstention(all_fit + half_fit)
+    news = [c for c in cases if c.setting == "news" and not FIT_IMPOSSIBLE]
+    squad = [c for c in cases if c.setting != "news"]
+    cal = fit_abstention(all_fit + half_fit + news)
 
     def report_a(group: list[Case]) -> dict[str, Any]:
         answerable = [c for c in group if not c.impossible]
@@ -482,8 +598,8 @@ def evaluate(
         "b_absent_evidence": {"fit": report_b(half_fit), "report": report_b(half_report)},
         "abstention_cross_fitted": crossed,
         "draft_latency_ms": {
-            "p50": float(np.percentile([c.seconds for c in cases], 50) * 1000),
-            "p95": float(np.percentile([c.seconds for c in cases], 95) * 1000),
+            "p50": float(np.percentile([c.seconds for c in squad], 50) * 1000),
+            "p95": float(np.percentile([c.seconds for c in squad], 95) * 1000),
         },
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
