@@ -163,8 +163,23 @@ class Responder:
         q = Question(text=question, terms=analyse(query).terms, kind=asked.kind, focus=asked.focus)
         lexical = self.retriever.lexical(collection)
         idf = lexical.weights(q.terms)
+        # The sentence is chosen with word rarity counted among the documents of the strong
+        # passages only, so unrelated documents elsewhere in the collection (or weak ones that
+        # fill the last places) cannot change which sentence is cited. The abstention signals
+        # keep the collection-wide rarity they were calibrated with.
+        strong = (
+            {p.doc_id for p in passages if p.score >= 0.5 * passages[0].score} if passages else ()
+        )
         found = extractive.candidates(passages)
-        extractive.score(q, vector, found, self.vectors, idf, self.weights, collection)
+        extractive.score(
+            q,
+            vector,
+            found,
+            self.vectors,
+            lexical.weights(q.terms, strong),
+            self.weights,
+            collection,
+        )
         best = extractive.lead(q, found)
         alignment = (
             self.aligner(query, best.text, q.terms, query_tokens) if best else (0.0, 0.0, 0.0)

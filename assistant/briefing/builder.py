@@ -62,14 +62,14 @@ class Briefer:
 
     def _relevance(self, material: Material, collection: str, focus: str) -> np.ndarray:
         """Each sentence's closeness to the focus (``keypoints.relevance``), using the
-        passages that hybrid search ranks above the pool's average for it."""
+        passages hybrid search scores at least half as high as its best one for it."""
         vector = self.index.embedder.embed_one(focus)
         k = min(60, 3 + 2 * len(material.records))
         passages = self.retriever.retrieve(focus, vector, collection, k=k)
         near = {
             (s.doc.doc_id, s.start)
             for p in passages
-            if p.score > 0
+            if p.score >= 0.5 * passages[0].score
             for s in material.sentences
             if s.doc.doc_id == p.doc_id and p.start <= s.start < p.end
         }
