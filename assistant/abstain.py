@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -24,6 +23,7 @@ from assistant.extractive import Candidate, with_stems
 from assistant.lexical import tokenize
 from assistant.passages import Passage
 from assistant.question import Question
+from assistant.reader import sigmoid
 
 CALIBRATION = Path(__file__).with_name("calibration.json")
 FEATURES = (
@@ -112,7 +112,7 @@ def features(
     rarest = max(question.terms, key=lambda t: weight[t]) if question.terms else None
     return {
         # The reader's probability that the best sentence holds the answer (``reader.py``).
-        "reader": (_sigmoid(best.logit) if best.logit is not None else 0.5) if best else 0.0,
+        "reader": (sigmoid(best.logit) if best.logit is not None else 0.5) if best else 0.0,
         "sent_dense": best.dense if best else 0.0,
         "coverage": best.coverage if best else 0.0,
         "typed": typed,
@@ -186,15 +186,11 @@ def _bigram_share(terms: list[str], sentence: str) -> float:
     return sum(1 for p in pairs if p in near) / len(pairs)
 
 
-def _sigmoid(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-z))
-
-
 def p_answerable(signals: dict[str, float], calibration: Calibration | None = None) -> float:
     """Probability that the evidence answers the question."""
     cal = calibration or load_calibration()
     z = cal.bias + sum(cal.weights.get(k, 0.0) * v for k, v in signals.items())
-    return 1.0 / (1.0 + math.exp(-z))
+    return sigmoid(z)
 
 
 def should_abstain(signals: dict[str, float], calibration: Calibration | None = None) -> bool:

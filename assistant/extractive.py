@@ -226,7 +226,7 @@ def read(
             + weights.reader_rank / (1 + cand.rank)
             + weights.reader_lexical * (cand.dense + cand.coverage)
         )
-        cand.score = float(1.0 / (1.0 + np.exp(-z)))
+        cand.score = reader.sigmoid(z)
 
 
 SPECIFIC_KINDS = frozenset({"instance", "statement"})

@@ -27,6 +27,8 @@ from assistant.index.registry import DocumentRecord
 from assistant.index.store import Index
 from assistant.lexical import tokenize
 from assistant.question import is_instruction, overview_target
+from assistant.retriever import matches
+from ingest.prepare import day_number
 
 #: Key-point choices kept per (collection, generation, documents); a new document invalidates.
 CACHE_SIZE = 16
@@ -91,18 +93,11 @@ def named_documents(target: str, records: list[DocumentRecord]) -> list[Document
 
 
 def _allowed(record: DocumentRecord, filters: dict[str, Any] | None) -> bool:
-    """Whether a document passes the question's filters (source, doc_id, date range)."""
+    """Whether a document passes the question's filters, judged as search judges its chunks."""
     if not filters:
         return True
-    for key in ("source", "doc_id"):
-        value = filters.get(key)
-        if value and getattr(record, key) not in ([value] if isinstance(value, str) else value):
-            return False
-    day = (record.date or "")[:10]
-    start, end = str(filters.get("date_from") or "")[:10], str(filters.get("date_to") or "")[:10]
-    if start and (not day or day < start):
-        return False
-    return not (end and (not day or day > end))
+    meta = {"source": record.source, "doc_id": record.doc_id, "date_ts": day_number(record.date)}
+    return matches(meta, filters)
 
 
 class Overviews:

@@ -14,6 +14,7 @@ likely to hold the answer, and ``sigmoid(logit)`` is that probability for a sent
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -61,6 +62,11 @@ class Sentences:
     coverage: np.ndarray  # share of key terms, rarity-weighted
     typed: np.ndarray  # holds the kind of thing asked for (0/1)
     missing: np.ndarray  # key terms absent, counted
+
+
+def sigmoid(z: float) -> float:
+    """The probability a logit stands for (written with tanh, which cannot overflow)."""
+    return 0.5 * (1.0 + math.tanh(0.5 * float(z)))
 
 
 def features(question: Question, qvec: np.ndarray, s: Sentences) -> np.ndarray:

@@ -73,7 +73,9 @@ def chroma_where(filters: dict[str, Any] | None) -> dict[str, Any] | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-def _matches(meta: dict[str, Any], filters: dict[str, Any]) -> bool:
+def matches(meta: dict[str, Any], filters: dict[str, Any]) -> bool:
+    """Whether a chunk's (or a document's) metadata passes ``filters``: ``source``, ``doc_id``
+    (one or a list), and ``date_from``/``date_to`` against its ``date_ts`` day number."""
     for key in ("source", "doc_id"):
         value = filters.get(key)
         if value and meta.get(key) not in ([value] if isinstance(value, str) else value):
@@ -137,7 +139,7 @@ class Retriever:
         if mode in ("hybrid", "lexical"):
             mask = None
             if filters:
-                mask = np.array([_matches(c.metadata, filters) for c in lexical.chunks], np.float32)
+                mask = np.array([matches(c.metadata, filters) for c in lexical.chunks], np.float32)
             scores = lexical.scores(query, mask)
             if len(scores):
                 top = np.argsort(-scores)[: cfg.lexical_k]

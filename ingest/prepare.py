@@ -119,7 +119,7 @@ def prepare(
     for c, embedded in zip(chunks, inputs, strict=True):
         shift = len(embedded) - len(c.text)  # the title prefix before the chunk, if any
         sentence_spans.append([(a - c.start + shift, b - c.start + shift) for a, b in c.sentences])
-    date_ts = _day_number(extracted.date)
+    date_ts = day_number(extracted.date)
     para_starts = [0] + [m.end() for m in re.finditer(r"\n\n", text)]
     metadatas = []
     for c in chunks:
@@ -155,7 +155,7 @@ def prepare(
     )
 
 
-def _day_number(iso: str | None) -> int | None:
+def day_number(iso: str | None) -> int | None:
     """Days since 1970-01-01, for date-range filters in the store (which compares numbers)."""
     if not iso:
         return None
