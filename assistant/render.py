@@ -69,11 +69,16 @@ def answer_with_views(answer: Answer, collection: str, sign: Signer | None) -> d
 
 def short_view(answer: Answer, collection: str, sign: Signer | None = None) -> str | None:
     """The viewer's address with the short answer highlighted, or None without one."""
-    cite = next((c for c in answer.citations if c.n == answer.short_citation), None)
+    cite = _short_citation(answer)
     if not answer.short or cite is None or answer.short_start is None:
         return None
     end = answer.short_end if answer.short_end is not None else answer.short_start
     return view_url(collection, cite.doc_id, answer.short_start, end, sign)
+
+
+def _short_citation(answer: Answer) -> Citation | None:
+    """The citation whose quote holds the short answer, if there is one."""
+    return next((c for c in answer.citations if c.n == answer.short_citation), None)
 
 
 #: Shown after a sentence that its cited passage does not support.
@@ -100,7 +105,7 @@ def short_markdown(answer: Answer, collection: str, sign: Signer | None = None) 
     """The short answer as a line above the cited sentences ("**Answer: Priya Raman** [1]"),
     escaped, with the marker of the citation it lies in (a link to that quote, as the markers
     of the sentences are); empty when there is none."""
-    cite = next((c for c in answer.citations if c.n == answer.short_citation), None)
+    cite = _short_citation(answer)
     if not answer.short or cite is None:
         return ""
     marker = answer_markdown(f"[{cite.n}]", {cite.n: cite}, collection, sign=sign)
