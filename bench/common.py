@@ -60,3 +60,18 @@ def start_app(
         stdout=subprocess.DEVNULL,
         stderr=stderr or subprocess.DEVNULL,
     )
+
+
+def cpu() -> tuple[str, set[str]]:
+    """The CPU's model name and flags (from /proc/cpuinfo): the figures of a benchmark depend on
+    them (bfloat16 is fast only with AVX-512 BF16 or AMX)."""
+    model, flags = "unknown", set()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and model == "unknown":
+                model = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    return model, flags

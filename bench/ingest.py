@@ -43,7 +43,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from common import RESULTS, SHARED, need_shared  # first: offline settings, import path
+from common import RESULTS, SHARED, cpu, need_shared  # first: offline settings, import path
 
 CORPUS = SHARED / "eval" / "scifact" / "corpus.jsonl"
 DEFAULT_OUT = RESULTS / "ingest.json"
@@ -272,15 +272,7 @@ def spawn(name: str, folder: Path) -> dict[str, Any]:
 
 def machine_info() -> dict[str, Any]:
     """CPU model and flags that decide the precision, core count, library versions."""
-    cpu_model, flags = "unknown", set()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and cpu_model == "unknown":
-                cpu_model = value.strip()
-            elif key.strip() == "flags" and not flags:
-                flags = set(value.split())
+    cpu_model, flags = cpu()
     return {
         "cpu_model": cpu_model,
         "cpu_count": os.cpu_count(),

@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import REPO, RESULTS, SHARED, need_shared  # first: offline settings, import path
+from common import REPO, RESULTS, SHARED, cpu, need_shared  # first: offline settings, import path
 
 from assistant.answer import Answer
 from assistant.core import Assistant
@@ -304,23 +304,14 @@ def summarise(
 
 def machine() -> dict[str, Any]:
     """The CPU the timings come from, and how busy the machine was."""
-    model, flags = "unknown", ""
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "Model name":
-                model = value.strip()
-            elif key.strip() == "Flags":
-                flags = value
-    except OSError:
-        pass
+    model, flags = cpu()
     import torch
 
     return {
         "cpu_model": model,
         "cpu_count": os.cpu_count(),
-        "avx512_bf16": "avx512_bf16" in flags.split(),
-        "amx": sorted(f for f in flags.split() if f.startswith("amx")),
+        "avx512_bf16": "avx512_bf16" in flags,
+        "amx": sorted(f for f in flags if f.startswith("amx")),
         "torch_threads": torch.get_num_threads(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "cpu_pressure": _pressure(),
