@@ -8,6 +8,12 @@ AMX) the model runs about twice as fast in bfloat16 as in float32, with cosine >
 between the two. On CPUs without it (AVX2 only) torch emulates bfloat16 and a matrix product
 is several times *slower* than in float32, so ``dtype="auto"`` times one product of the model's
 own shape in both precisions when the model loads and keeps the faster one.
+
+Every pass runs on one core: torch is set to one thread when the model loads, and no pass
+ever switches it to more. A question's pass (about 5 ms) split across both cores of a 2-core
+machine waits at every layer for the other core; while any other process or thread holds that
+core (an ingest, a second request, another program) each such pass took about 0.5 s instead
+(``bench/speed.py``). Parallelism comes from threads: the ingest's workers, one core each.
 """
 
 from __future__ import annotations
@@ -17,9 +23,8 @@ import queue
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -124,10 +129,8 @@ class Embedder:
         self.batch_tokens = batch_tokens
         self.workers = workers or os.cpu_count() or 1
         self.dtype: str | None = None  # the precision in use, known once the model is loaded
-        #: Guards the count of batches in flight and the cache of question passes.
+        #: Guards the caches of question and sentence passes.
         self._lock = threading.Lock()
-        self._query_lock = threading.Lock()
-        self._in_flight = 0
         self._queries: OrderedDict[str, tuple[np.ndarray, tuple[np.ndarray, Any]]] = OrderedDict()
         self._sentences: OrderedDict[str, tuple[np.ndarray, Any]] = OrderedDict()
 
@@ -147,9 +150,10 @@ class Embedder:
 
         transformers.logging.set_verbosity_error()
         transformers.logging.disable_progress_bar()
-        # Parallelism comes from our worker threads, one core each: splitting one forward pass
-        # across cores costs more in synchronisation than it gains on a model this small.
-        torch.set_num_threads(1 if self.workers > 1 else os.cpu_count() or 1)
+        # Every pass on one core (see the module's docstring): parallelism comes from our
+        # worker threads. Splitting a pass of a model this small across cores gains little
+        # even on an idle machine, and on a busy one each layer waits for a core it cannot get.
+        torch.set_num_threads(1)
         dtype = self.requested_dtype
         if dtype == "auto":
             dtype = _fastest_dtype()
@@ -226,8 +230,7 @@ class Embedder:
         out = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
         if len(batches) == 1 and (len(batches[0]) < 4 or self.workers == 1):
             # A query or two: no need to queue behind other work.
-            with self._all_cores():
-                out[batches[0]] = self._forward([encoded[i] for i in batches[0]])
+            out[batches[0]] = self._forward([encoded[i] for i in batches[0]])
             return out
         if len(batches) < self.workers:
             # A few sentences: deal them out so that every core gets a share.
@@ -337,7 +340,7 @@ class Embedder:
         ids = enc["input_ids"]
         pooled = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
         rows: list[Any] = [None] * len(texts)
-        with self._all_cores(), torch.inference_mode():
+        with torch.inference_mode():
             for batch in plan_batches([len(x) for x in ids], self.batch_tokens):
                 vectors, tokens = self._forward([ids[i] for i in batch], tokens=True)
                 pooled[batch] = vectors
@@ -347,39 +350,9 @@ class Embedder:
                     rows[i] = (t, enc[i])
         return pooled, rows
 
-    def _submit(self, ids: list[list[int]], spans: Any = None) -> Any:
-        """Queue a batch on the worker threads, counting batches in flight."""
-        with self._lock:
-            self._in_flight += 1
-
-        def run() -> Any:
-            try:
-                return self._forward(ids, spans)
-            finally:
-                with self._lock:
-                    self._in_flight -= 1
-
-        return self._pool.submit(run)
-
-    @contextmanager
-    def _all_cores(self) -> Iterator[None]:
-        """A question's short pass on every core (about 1.3x faster than on one), unless
-        batches are in flight on the workers (an ingest): then on one core, as they run."""
-        import torch
-
-        cores = os.cpu_count() or 1
-        if cores == 1 or self.workers == 1 or self._in_flight:
-            yield
-            return
-        if not self._query_lock.acquire(blocking=False):
-            yield
-            return
-        try:
-            torch.set_num_threads(cores)
-            yield
-        finally:
-            torch.set_num_threads(1)
-            self._query_lock.release()
+    def _submit(self, ids: list[list[int]], spans: Any = None) -> Future[Any]:
+        """Queue a batch on the worker threads."""
+        return self._pool.submit(self._forward, ids, spans)
 
     def embed_one(self, text: str) -> np.ndarray:
         """Embed a single text (a query); returns a vector of 384 numbers."""
