@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from assistant import short_answer
 from assistant.extractive import Candidate, with_stems
 from assistant.lexical import tokenize
 from assistant.passages import Passage
@@ -27,6 +28,8 @@ from assistant.reader import sigmoid
 
 CALIBRATION = Path(__file__).with_name("calibration.json")
 FEATURES = (
+    "lead",
+    "answer_span",
     "reader",
     "sent_dense",
     "coverage",
@@ -113,6 +116,13 @@ def features(
     return {
         # The reader's probability that the best sentence holds the answer (``reader.py``).
         "reader": (sigmoid(best.logit) if best.logit is not None else 0.5) if best else 0.0,
+        # The score that made it the lead: the reader's, with its passage's rank and its
+        # closeness in meaning and words added (``extractive.read``).
+        "lead": best.score if best else 0.0,
+        # Whether the sentence holds a span of the kind asked for, near the question's own
+        # words ("... said Marcus Feld from the Corbett Institute" for "Which think tank is
+        # Feld from?"): what the short answer would be cut from (``short_answer``).
+        "answer_span": _answer_span(question, best),
         "sent_dense": best.dense if best else 0.0,
         "coverage": best.coverage if best else 0.0,
         "typed": typed,
@@ -141,6 +151,18 @@ def features(
         if best
         else 0.0,
     }
+
+
+def _answer_span(question: Question, best: Candidate | None) -> float:
+    """The best short-answer span's score in the sentence, squashed into [0, 1): 0 with no
+    span of the asked kind, 0.5 when the question asks for no thing."""
+    if best is None:
+        return 0.0
+    if short_answer.wanted(question) is None:
+        return 0.5
+    values = [v for _, v in short_answer.score_spans(question, best.text)]
+    top = max(values, default=0.0)
+    return top / (1.0 + top) if top > 0 else 0.0
 
 
 #: Counted up to this many missing key terms; words of a sentence counted up to this many.

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from assistant import abstain, extractive, followup, overview
+from assistant import abstain, extractive, followup, overview, people, short_answer
 from assistant.alignment import Aligner
 from assistant.answer import (
     NOT_FOUND,
@@ -33,7 +33,6 @@ from assistant.passages import Passage, location_at
 from assistant.question import Question, analyse
 from assistant.retriever import Retriever
 from assistant.settings import Settings
-from assistant.short_answer import fill as fill_short
 from assistant.verify import MARKER, verify
 
 ABSTAIN_TEXT = NOT_FOUND + " None of the passages found answers this question."
@@ -155,9 +154,8 @@ class Responder:
         started = time.perf_counter()
         query = followup.resolve(question, history)
         vector, query_tokens = self.index.embedder.embed_query(query)
-        passages = self.retriever.retrieve(
-            query, vector, collection, k=self.settings.top_k, filters=filters
-        )
+        depth = max(self.settings.top_k, self.settings.read_passages)
+        passages = self.retriever.retrieve(query, vector, collection, k=depth, filters=filters)
         retrieved = _ms(started)
         asked = analyse(question)
         q = Question(text=question, terms=analyse(query).terms, kind=asked.kind, focus=asked.focus)
@@ -170,7 +168,7 @@ class Responder:
         strong = (
             {p.doc_id for p in passages if p.score >= 0.5 * passages[0].score} if passages else ()
         )
-        found = extractive.candidates(passages)
+        found = extractive.candidates(passages, depth)
         extractive.score(
             q,
             vector,
@@ -185,6 +183,14 @@ class Responder:
             self.aligner(query, best.text, q.terms, query_tokens) if best else (0.0, 0.0, 0.0)
         )
         signals = abstain.features(q, best, passages, idf, alignment)
+        p_answerable = abstain.p_answerable(signals)
+        # "Which think tank is Feld from?" asked of "..., said Marcus Feld from the Corbett
+        # Institute": a sentence that quotes the person asked about answers (``people.py``).
+        threshold = abstain.load_calibration().threshold
+        if best is not None and p_answerable < threshold and people.asks_about_person(question):
+            record = self.index.registry.get(collection, best.passage.doc_id)
+            if record is not None and people.vouches(question, record.text, best.start, best.end):
+                p_answerable = threshold
         return Draft(
             question=q,
             query=query,
@@ -192,7 +198,7 @@ class Responder:
             candidates=found,
             chosen=extractive.pick(q, found),
             signals=signals,
-            p_answerable=abstain.p_answerable(signals),
+            p_answerable=p_answerable,
             idf=idf,
             timings={"retrieve_ms": retrieved, "answer_ms": _ms(started) - retrieved},
         )
@@ -209,12 +215,18 @@ class Responder:
         if not d.chosen or d.p_answerable < abstain.load_calibration().threshold:
             answer = self._abstention(d.question.text, d.passages)
         else:
-            answer = self._cite(d.question.text, d.chosen, collection)
-            fill_short(answer, d.question)
+            answer = self.compose(d, collection)
         answer.search_query = d.query
         answer.confidence = round(d.p_answerable, 4)
         timings = {**d.timings, "total_ms": _ms(started)}
         answer.timings = {k: round(v, 1) for k, v in timings.items()}
+        return answer
+
+    def compose(self, d: Draft, collection: str) -> Answer:
+        """The answer a draft gives when it is not abstained on: its sentences, cited, and
+        the short answer (``short_answer``)."""
+        answer = self._cite(d.question.text, d.chosen, collection)
+        short_answer.fill(answer, d.question)
         return answer
 
     @cached_property
@@ -271,7 +283,7 @@ class Responder:
                     record.text, record.layout, citation.start, record.title
                 )
         answer = Answer(question=question, text=text, citations=citations, sentences=sentences)
-        fill_short(answer, analyse(question))
+        short_answer.fill(answer, analyse(question))
         return answer
 
     def _abstention(self, question: str, passages: list[Passage]) -> Answer:

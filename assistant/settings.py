@@ -103,6 +103,13 @@ class Settings(BaseSettings):
 
     # --- answering -----------------------------------------------------------------------
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved for each question.")
+    read_passages: int = Field(
+        12,
+        ge=1,
+        le=50,
+        description="Passages whose sentences the offline answerer reads (the answer is often "
+        "in a passage ranked below the first few).",
+    )
     max_question_chars: int = Field(
         2000, ge=10, description="Questions longer than this many characters are refused."
     )

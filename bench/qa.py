@@ -87,6 +87,8 @@ class Case:
     draft: Any = None
     first_doc: str | None = None
     seconds: float = 0.0
+    #: The answer's short answer were it given (``Responder.compose``), or None.
+    short: str | None = None
 
 
 def load() -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
@@ -115,6 +117,7 @@ def collect(
         started = time.perf_counter()
         draft = assistant.responder.draft(row["question"], None, collection)
         elapsed = time.perf_counter() - started
+        short = assistant.responder.compose(draft, collection).short if draft.chosen else None
         gold_doc = doc_of[row["context"]]
         golds = [normalize(a) for a in gold["answers"] if normalize(a)]
         cases.append(
@@ -145,6 +148,7 @@ def collect(
                 first_doc=draft.passages[0].doc_id if draft.passages else None,
                 draft=draft,
                 seconds=elapsed,
+                short=short,
             )
         )
     return cases
@@ -565,6 +569,15 @@ def evaluate(
             ),
             "answer_contains_gold": rate([any(s["gold"] for s in ans) for ans in answers]),
             "best_sentence_contains_gold": best_hit_rate(answerable, weights),
+            # The short answer (``Answer.short``) holds a gold answer, SQuAD-normalised; over
+            # all answerable questions, a missing short answer counting as wrong.
+            "short_contains_gold": rate(
+                [
+                    bool(c.short) and any(g in normalize(c.short) for g in c.golds)
+                    for c in answerable
+                ]
+            ),
+            "short_given": rate([bool(c.short) for c in answerable]),
             "max_sentences": max(len(ans) for ans in answers),
             "median_words": statistics.median(words) if words else 0,
             "unanswerable_abstained": rate(

@@ -1,4 +1,5 @@
-"""The cross reader: the question and one candidate sentence read together, word against word.
+"""A cross reader (an experiment, not shipped; see ``train/cross_reader.py``): the question and
+one candidate sentence read together, word against word.
 
 The sentence reader (``reader.py``) weighs signals that cost nothing at question time; it
 cannot see that "think tank" is what "Corbett Institute" answers, or that a sentence restates
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-WEIGHTS = Path(__file__).with_name("cross_reader.npz")
+WEIGHTS = Path(__file__).with_name("cross_reader.npz")  # written by train/cross_reader.py
 #: Question plus sentence, in word pieces; longer sentences are cut at the end.
 MAX_TOKENS = 128
 #: The longest short answer, in word pieces.
