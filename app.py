@@ -115,7 +115,9 @@ class ChatApp:
                 load_samples(self.assistant)
             collection = self.assistant.settings.collection
             if self.assistant.documents(collection):
-                self.assistant.ask("What is this about?", collection=collection)
+                # A question of the usual path (not an overview one, which loads no model):
+                # the model, Chroma and the word index are ready before the first real one.
+                self.assistant.ask("Who is quoted in these documents?", collection=collection)
             else:
                 self.assistant.index.embedder.embed_one("warm up")
         except Exception as exc:  # keep serving: the chat reports it

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from assistant import abstain, extractive, followup, overview, people, short_answer
+from assistant import abstain, definition, extractive, followup, overview, people, short_answer
 from assistant.alignment import Aligner
 from assistant.answer import (
     NOT_FOUND,
@@ -178,6 +178,10 @@ class Responder:
             self.weights,
             collection,
         )
+        # "What is Kestrel?": the sentence that introduces the name (``definition.py``) leads.
+        introducing = definition.defining(question, found)
+        if introducing is not None:
+            introducing.score = max(c.score for c in found) + 1e-3
         best = extractive.lead(q, found)
         alignment = (
             self.aligner(query, best.text, q.terms, query_tokens) if best else (0.0, 0.0, 0.0)
@@ -187,7 +191,10 @@ class Responder:
         # "Which think tank is Feld from?" asked of "..., said Marcus Feld from the Corbett
         # Institute": a sentence that quotes the person asked about answers (``people.py``).
         threshold = abstain.load_calibration().threshold
-        if best is not None and p_answerable < threshold and people.asks_about_person(question):
+        if introducing is not None and best is introducing:
+            # the documents say what the name is: that is the answer
+            p_answerable = max(p_answerable, threshold)
+        elif best is not None and p_answerable < threshold and people.asks_about_person(question):
             record = self.index.registry.get(collection, best.passage.doc_id)
             if record is not None and people.vouches(question, record.text, best.start, best.end):
                 p_answerable = threshold
@@ -226,7 +233,9 @@ class Responder:
         """The answer a draft gives when it is not abstained on: its sentences, cited, and
         the short answer (``short_answer``)."""
         answer = self._cite(d.question.text, d.chosen, collection)
-        short_answer.fill(answer, d.question)
+        # "Who is Priya Raman?" is answered by a description, which has no short form here
+        if definition.asked_name(d.question.text) is None:
+            short_answer.fill(answer, d.question)
         return answer
 
     @cached_property

@@ -59,10 +59,21 @@ def test_paraphrase_is_answered_from_its_sentence(
     assert answer.short in cited.quote
 
 
-def test_what_is_names_the_company(assistant: Assistant) -> None:
-    answer = assistant.ask("What is Kestrel?")
-    assert not answer.abstained
-    assert "start-up Kestrel Dynamics" in answer.text or "Based in Pune" in answer.text
+@pytest.mark.parametrize(
+    ("question", "introduction"),
+    [
+        ("What is Kestrel?", "Indian start-up Kestrel Dynamics"),
+        ("What is Orbitex?", "Satellite maker Orbitex"),
+        ("Who is Helena Ward?", "Venture capitalist Helena Ward"),
+        ("Who is Priya Raman?", "founder, Priya Raman"),
+    ],
+)
+def test_what_is_answered_by_the_sentence_that_introduces_it(
+    assistant: Assistant, question: str, introduction: str
+) -> None:
+    answer = assistant.ask(question)
+    assert not answer.abstained, f"abstained on {question!r}"
+    assert introduction in answer.citations[0].quote, answer.text
 
 
 @pytest.mark.parametrize("question", ABSENT)
