@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(PY) bench/retrieval.py
 	$(PY) bench/qa.py
 	$(PY) bench/news.py
+	$(PY) bench/speed.py
 	$(PY) bench/startup.py
 	$(PY) bench/load.py
 	$(PY) bench/soak.py
