@@ -359,6 +359,10 @@ def _places(sentence: str, names: list[Span]) -> list[Span]:
     return out
 
 
+#: A capitalised word of origin alone ("Indian", "Chinese", "Swedish", "Israeli").
+_DEMONYM = re.compile(r"^[A-Z][a-z]+(?:an|ese|ish|i)$")
+
+
 def _instances(sentence: str, names: list[Span], noun: str) -> list[Span]:
     """Names of the thing asked for: carrying its noun, or followed by it ("M40 engines")."""
     head = noun.split()[-1] if noun else ""
@@ -377,7 +381,9 @@ def _instances(sentence: str, names: list[Span], noun: str) -> list[Span]:
                     break  # "Residents quoted the code" is no name of a code
                 following.append(word)
             hit = next((i for i, w in enumerate(following) if root and stem(w) == root), None)
-            if hit is not None:
+            if hit is not None and _DEMONYM.match(sentence[span.start : span.end]):
+                pass  # "an Indian company" describes one; it names none
+            elif hit is not None:
                 span.end += len(" ".join(["", *following[: hit + 1]]))
                 span.bonus += 1.0
                 span.fits = True

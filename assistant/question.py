@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from assistant.lexical import tokenize
+from assistant.lexical import FUNCTION_WORDS, tokenize
 
 _SPEECH_VERBS = (
     "say|says|said|argue|argued|claim|claimed|warn|warned|think|believe|suggest|add|added|"
@@ -119,7 +119,8 @@ def _question_stop() -> frozenset[str]:
     """Words that carry no key content in a question: NLTK's English stop words, stemmed."""
     from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-    return frozenset(tokenize([" ".join(STOPWORDS_EN_PLUS)])[0]) | frozenset(STOPWORDS_EN_PLUS)
+    words = frozenset(STOPWORDS_EN_PLUS) | FUNCTION_WORDS
+    return frozenset(tokenize([" ".join(sorted(words))])[0]) | words
 
 
 def analyse(text: str) -> Question:

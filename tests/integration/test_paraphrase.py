@@ -22,6 +22,7 @@ PARAPHRASES = [
     ("Where is Amara Okafor a senior fellow?", "Leiden University", "Leiden University"),
     ("What did Helena Ward compare Kestrel's rise to?", "Kitty Hawk moment", "Kitty Hawk"),
     ("Who does Marcus Feld work for?", "Corbett Institute", "Corbett Institute"),
+    ("Which company returned to profitability despite sanctions?", "Orbitex", "Orbitex"),
     ("What did Marcus Feld say about the development costs?", "historical trends", None),
 ]
 
