@@ -407,6 +407,9 @@ def _instances(sentence: str, names: list[Span], noun: str) -> list[Span]:
                     span.bonus += 0.3
                 if re.fullmatch(r"[A-Z][a-z]+(?:ian|ese|ish)|[A-Z]{2,}", text):
                     span.bonus -= 0.6  # "Russian", "LGBTQ": no country's name
+    if head in _THING_NOUNS:
+        # a thing made or used is never a person: "Which chips ...?" is not "Liang Wenfeng"
+        out = [s for s in out if s.fits or not _personish(sentence, Span(s.start, s.end, s.kind))]
     return out
 
 
@@ -428,7 +431,12 @@ _PLACE_NOUNS = frozenset(
 #: Nouns of "which X" answered by a named thing that is no person.
 _THING_NOUNS = frozenset(
     "team league brand automaker carmaker product game film movie show book song album "
-    "app platform network channel newspaper magazine event race tournament".split()
+    "app platform network channel newspaper magazine event race tournament "
+    # things made and used, which no person's name answers ("Which chips did it use?")
+    "chip chips engine engines rocket rockets satellite satellites vaccine vaccines drug drugs "
+    "weapon weapons missile missiles device devices phone phones model models software system "
+    "systems technology technologies car cars vehicle vehicles aircraft plane planes ship ships "
+    "tool tools material materials chemical chemicals processor processors".split()
 )
 _AFTER_PLACE_WORD = re.compile(r"\b(in|at|from|to|near|across)\s+(the\s+)?$", re.I)
 #: Nouns of "which X" that an organisation's name answers ("which think tank": "Institute").

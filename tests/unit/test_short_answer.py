@@ -47,6 +47,8 @@ CASES = [
         "Helena Ward",
     ),
     ("Who founded Kestrel?", "Kestrel’s founder", "Priya Raman"),
+    # engines are no person: the founder's name is no answer to "which engines"
+    ("Which engines did Kestrel use?", "Kestrel’s founder", None),
     ("Who is Kestrel's founder?", "Kestrel’s founder", "Priya Raman"),
     ("Which engines did Kestrel use?", "M40 engines", "M40 engines"),
     ("How much did KX1 reportedly cost to develop?", "$18.5 million", "$18.5 million"),
