@@ -36,12 +36,13 @@ FUNCTION_WORDS = frozenset(
 
 
 @lru_cache(maxsize=1)
-def _query_stop() -> frozenset[str]:
-    """Words that carry no key content in a query: NLTK's English stop words, as written and as
-    stemmed. The index keeps them (BM25 gives them little weight in a large collection), but in
-    a small one "which" or "did" can be rarer than the question's subject and decide the
-    ranking. Leaving them out of the query costs nothing on SciFact (``bench/retrieval.py``:
-    BM25 alone 0.679 -> 0.684 nDCG@10)."""
+def query_stop() -> frozenset[str]:
+    """Words that carry no key content in a query or a question (``question.analyse``):
+    NLTK's English stop words and ``FUNCTION_WORDS``, as written and as stemmed. The index
+    keeps them (BM25 gives them little weight in a large collection), but in a small one
+    "which" or "did" can be rarer than the question's subject and decide the ranking. Leaving
+    them out of the query costs nothing on SciFact (``bench/retrieval.py``: BM25 alone 0.679
+    -> 0.684 nDCG@10)."""
     from bm25s.stopwords import STOPWORDS_EN_PLUS
 
     words = frozenset(STOPWORDS_EN_PLUS) | FUNCTION_WORDS
@@ -143,7 +144,7 @@ class LexicalIndex:
         self.refresh()
         if self._bm25 is None:
             return []
-        stop = _query_stop()
+        stop = query_stop()
         return [t for t in tokenize([query])[0] if t in self._bm25.vocab_dict and t not in stop]
 
     def ceiling(self, query: str) -> float:
@@ -157,7 +158,7 @@ class LexicalIndex:
         self.refresh()
         if self._bm25 is None:
             return 0.0
-        stop = _query_stop()
+        stop = query_stop()
         return float(sum(self.idf(t) for t in tokenize([query])[0] if t not in stop))
 
     def scores(self, query: str, mask: np.ndarray | None = None) -> np.ndarray:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
-from assistant.lexical import FUNCTION_WORDS, tokenize
+from assistant.lexical import query_stop, tokenize
 
 _SPEECH_VERBS = (
     "say|says|said|argue|argued|claim|claimed|warn|warned|think|believe|suggest|add|added|"
@@ -114,18 +113,9 @@ _NOT_A_NOUN = frozenset(
 )
 
 
-@lru_cache(maxsize=1)
-def _question_stop() -> frozenset[str]:
-    """Words that carry no key content in a question: NLTK's English stop words, stemmed."""
-    from bm25s.stopwords import STOPWORDS_EN_PLUS
-
-    words = frozenset(STOPWORDS_EN_PLUS) | FUNCTION_WORDS
-    return frozenset(tokenize([" ".join(sorted(words))])[0]) | words
-
-
 def analyse(text: str) -> Question:
     """Key terms and expected answer type of a question."""
-    stop = _question_stop()
+    stop = query_stop()
     terms = [t for t in dict.fromkeys(tokenize([text])[0]) if t not in stop]
     kind = next((k for pattern, k in _TYPE_RULES if pattern.search(text)), None)
     focus = None
