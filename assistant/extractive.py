@@ -130,7 +130,7 @@ class SentenceVectors:
             return np.stack([self._cache[t] for t in texts])
 
 
-def candidates(passages: list[Passage], max_passages: int = 12) -> list[Candidate]:
+def candidates(passages: list[Passage], max_passages: int) -> list[Candidate]:
     """The sentences of the best passages, each once (passages of one document may overlap).
 
     Headings and titles (a line of its own without closing punctuation) are candidates only

@@ -13,10 +13,10 @@ that sentence answers: ``vouches`` says so, and the answer is given rather than 
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
 
 from assistant.briefing.attribution import statements
 from assistant.briefing.sources import Sentence
+from assistant.index.registry import DocumentRecord
 
 _ORGS = (
     r"think[- ]tanks?|universit(?:y|ies)|institut(?:e|es|ion|ions)|organi[sz]ations?|"
@@ -61,17 +61,15 @@ def asks_about_person(question: str) -> str | None:
     return None
 
 
-def vouches(question: str, document_text: str, start: int, end: int) -> bool:
-    """True when the sentence ``document_text[start:end]`` attributes a statement to a person
-    the question names (matched by surname), with an affiliation where the question asks for
-    one. Names in the sentence are resolved against the whole document ("Feld" is "Marcus
-    Feld")."""
+def vouches(question: str, record: DocumentRecord, start: int, end: int) -> bool:
+    """True when the sentence ``record.text[start:end]`` attributes a statement to a person the
+    question names (matched by surname), with an affiliation where the question asks for one.
+    Names in the sentence are resolved against the whole document ("Feld" is "Marcus Feld")."""
     kind = asks_about_person(question)
     if kind is None:
         return False
     asked = {re.sub(r"['’]s?$", "", w.lower()) for w in _CAPITAL.findall(question)}
-    doc = SimpleNamespace(text=document_text)
-    for said in statements([Sentence(doc, 0, 0, start, end, document_text[start:end])]):
+    for said in statements([Sentence(record, 0, 0, start, end, record.text[start:end])]):
         if not said.person or not said.speaker:
             continue
         surname = said.speaker.split()[-1].lower()

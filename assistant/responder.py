@@ -196,7 +196,7 @@ class Responder:
             p_answerable = max(p_answerable, threshold)
         elif best is not None and p_answerable < threshold and people.asks_about_person(question):
             record = self.index.registry.get(collection, best.passage.doc_id)
-            if record is not None and people.vouches(question, record.text, best.start, best.end):
+            if record is not None and people.vouches(question, record, best.start, best.end):
                 p_answerable = threshold
         return Draft(
             question=q,
