@@ -13,8 +13,9 @@ gives two things per sentence:
   the model finds none better than "no span".
 
 The bottom layers are the packaged model's own; only the fine-tuned top layers and the two
-small heads ship, in ``cross_reader.npz`` (float16, numpy arrays only, a few MB). It runs on
-the sentences the sentence reader ranks best, a dozen or so per question.
+small heads are saved, in ``train/cross_reader.npz`` (float16, numpy arrays only, 9.9 MB;
+git-ignored). ``Reader`` reads sentences with it; it was tried on the dozen sentences the
+sentence reader ranks best (README, "Readers tried").
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -195,17 +195,3 @@ class Reader:
                 short = widen(text, int(offsets[k, a, 0]), int(offsets[k, b, 1]))
             out.append(Reading(float(rel[k]), short, margin))
         return out
-
-
-_loading = threading.Lock()
-
-
-@lru_cache(maxsize=1)
-def _load(dtype: str) -> Reader | None:
-    return Reader(WEIGHTS, dtype) if WEIGHTS.exists() else None
-
-
-def shipped(dtype: str = "float32") -> Reader | None:
-    """The cross reader shipped with the package (loaded once), or None if there is none."""
-    with _loading:
-        return _load(dtype)
