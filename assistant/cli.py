@@ -29,6 +29,9 @@ commands:
       collections and how many documents each holds
   brief serve [--host HOST] [--port PORT] [--workers N]
       start the web app, the HTTP API and its docs (/docs)
+  brief mcp [--http [--host HOST] [--port PORT]]
+      serve agents and desktop assistants over the Model Context Protocol: on stdio, or
+      with --http at /mcp of the API server (keys and scopes as /api/v1)
 
 Files: .txt .md .html .htm .pdf .docx. Settings come from BRIEF_* environment variables or a
 .env file: BRIEF_DATA_DIR (default ./brief-data), BRIEF_COLLECTION (default 'default'),
@@ -109,6 +112,17 @@ def build_parser() -> argparse.ArgumentParser:
         "the main one; with the embedded store a local Chroma server is started for them)",
     )
     p.add_argument("--no-samples", action="store_true", help="do not load the sample documents")
+
+    p = sub.add_parser(
+        "mcp", help="serve agents and desktop assistants (Model Context Protocol, stdio)"
+    )
+    p.add_argument(
+        "--http",
+        action="store_true",
+        help="serve streamable HTTP at /mcp of the API server instead of stdio",
+    )
+    p.add_argument("--host", help="with --http: address to bind (default BRIEF_HOST or 127.0.0.1)")
+    p.add_argument("--port", type=int, help="with --http: port (default BRIEF_PORT or 7860)")
     return parser
 
 
@@ -340,6 +354,16 @@ def cmd_serve(args: argparse.Namespace, assistant: Any) -> int:
     return 0
 
 
+def cmd_mcp(args: argparse.Namespace, assistant: Any) -> int:
+    from assistant.mcp_server import serve
+
+    if (args.host or args.port) and not args.http:
+        print("error: --host and --port go with --http", file=sys.stderr)
+        return 2
+    serve(assistant, http=args.http, host=args.host, port=args.port)
+    return 0
+
+
 COMMANDS = {
     "ingest": cmd_ingest,
     "list": cmd_list,
@@ -349,6 +373,7 @@ COMMANDS = {
     "me": cmd_me,
     "collections": cmd_collections,
     "serve": cmd_serve,
+    "mcp": cmd_mcp,
 }
 
 

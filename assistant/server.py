@@ -45,6 +45,10 @@ def create_app(assistant: Any, ready: Any = None) -> Any:
     app.state.guard = guard  # one rate limit per caller, also for routes forwarded to workers
     app.include_router(create_router(assistant, ready, guard))
     app.include_router(create_openai_router(assistant, guard))
+    if assistant.settings.mcp:  # BRIEF_MCP: the MCP server at /mcp, under the same keys
+        from assistant.mcp_server import mount
+
+        mount(app, assistant, guard)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:

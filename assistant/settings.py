@@ -131,6 +131,12 @@ class Settings(BaseSettings):
     max_upload_files: int = Field(
         20, ge=1, description="Files one upload request may carry (HTTP API)."
     )
+    mcp: bool = Field(
+        False,
+        description="Also serve the Model Context Protocol server (assistant/mcp_server.py) at "
+        "/mcp of the web server, for agents and desktop assistants, under the API keys, "
+        "scopes and rate limit of /api/v1. `brief mcp` serves it on its own (stdio or HTTP).",
+    )
 
     # --- help widget (/widget.js) ----------------------------------------------------------
     widget_origins: Annotated[tuple[str, ...], NoDecode] = Field(
