@@ -18,6 +18,7 @@ body, ``{"error": {"code", "message"}}``, with the API's codes and messages.
 # No ``from __future__ import annotations``: the SDK reads the tools' annotations (their JSON
 # schemas) at run time, and some name values local to ``build_server``.
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -25,12 +26,11 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
-import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError, UnexpectedToolError
 from mcp.server.transport_security import TransportSecuritySettings
-from mcp_types import ListToolsResult, ToolAnnotations
-from mcp_types import Resource as McpResource
+from mcp.types import ListToolsResult, ToolAnnotations
+from mcp.types import Resource as McpResource
 from pydantic import Field, ValidationError
 
 from assistant.api import ApiError, Message, checked_turn, error_body
@@ -104,7 +104,7 @@ class BriefServer(MCPServer):
 
     async def list_resources(self) -> list[McpResource]:
         """Every document of every collection, as ``brief://<collection>/<doc_id>``."""
-        return [*await super().list_resources(), *await anyio.to_thread.run_sync(self._documents)]
+        return [*await super().list_resources(), *await asyncio.to_thread(self._documents)]
 
     def _documents(self) -> list[McpResource]:
         out = []
