@@ -89,11 +89,12 @@ class BriefServer(MCPServer):
         except UnexpectedToolError as exc:
             from assistant.llm import ModelUnavailable
 
-            root = _root(exc)
-            if isinstance(root, ModelUnavailable):  # the chat model's server: try again later
-                raise ToolError(error_text("model_unavailable", str(root)[:500])) from exc
+            causes = _causes(exc)
+            down = next((c for c in causes if isinstance(c, ModelUnavailable)), None)
+            if down is not None:  # the chat model's server: try again later
+                raise ToolError(error_text("model_unavailable", str(down)[:500])) from exc
             # A crash: the SDK logs it with its traceback; the caller learns only its kind.
-            raise UnexpectedToolError(error_text("internal", type(root).__name__)) from exc
+            raise UnexpectedToolError(error_text("internal", type(causes[-1]).__name__)) from exc
         except ToolError as exc:
             cause = exc.__cause__
             if isinstance(cause, Refused):
@@ -129,10 +130,14 @@ def _problems(exc: ValidationError) -> str:
     return problems[:1000]
 
 
-def _root(exc: BaseException) -> BaseException:
-    while exc.__cause__ is not None:
-        exc = exc.__cause__
-    return exc
+def _causes(exc: BaseException) -> list[BaseException]:
+    """What ``exc`` was raised from, outermost first."""
+    chain = []
+    cause = exc.__cause__
+    while cause is not None and len(chain) < 20:
+        chain.append(cause)
+        cause = cause.__cause__
+    return chain or [exc]
 
 
 def build_server(assistant: Any, guard: Any = None) -> BriefServer:

@@ -252,6 +252,8 @@ def test_http_wrong_types_and_unknown_names_keep_the_server_answering(mcp_url: s
             assert nowhere["code"] == "not_found" and "'nowhere'" in nowhere["message"]
             huge_k = error_of(await client.call_tool("search", {"query": "x", "k": 10_000}))
             assert huge_k["code"] == "invalid_request"
+            long_focus = error_of(await client.call_tool("brief", {"focus": "x" * 600}))
+            assert long_focus["code"] == "focus_too_long"
             unknown = error_of(await client.call_tool("delete_everything", {}))
             assert unknown["code"] == "not_found"
             with pytest.raises(MCPError):
@@ -261,6 +263,34 @@ def test_http_wrong_types_and_unknown_names_keep_the_server_answering(mcp_url: s
             assert fine.structured_content["collections"] == {"default": 1}
 
     run(session)
+
+
+def test_an_unreachable_chat_model_is_the_apis_error(tmp_path: Path) -> None:
+    """With a chat model whose server is down, ask is a tool error the agent may retry later
+    (the API's 503 ``model_unavailable``), and the server goes on serving."""
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        mcp=True,
+        llm="fake-model",
+        llm_base_url=f"http://127.0.0.1:{free_port()}/v1",
+        llm_timeout_s=5,
+    )
+    assistant = Assistant(settings)
+    assert assistant.ingest([ARTICLE]).ok
+
+    async def session(url: str) -> dict[str, str]:
+        async with http_client(url, None) as client:
+            down = error_of(await client.call_tool("ask", {"question": "Who founded Kestrel?"}))
+            found = await client.call_tool("search", {"query": "Who founded Kestrel?"})
+            assert not found.is_error and found.structured_content["passages"]
+            return down
+
+    with served(assistant) as api:
+        down = run(lambda: session(f"{str(api.base_url).rstrip('/')}/mcp"))
+        from_api = api.post("/api/v1/ask", json={"question": "Who founded Kestrel?"})
+    assert from_api.status_code == 503
+    assert down["code"] == from_api.json()["error"]["code"] == "model_unavailable"
+    assert down["message"]
 
 
 def test_http_needs_a_valid_key(api: httpx.Client, mcp_url: str) -> None:
