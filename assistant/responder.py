@@ -33,6 +33,7 @@ from assistant.passages import Passage, location_at
 from assistant.question import Question, analyse
 from assistant.retriever import Retriever
 from assistant.settings import Settings
+from assistant.span_reader import SpanReader
 from assistant.verify import MARKER, verify
 
 ABSTAIN_TEXT = NOT_FOUND + " None of the passages found answers this question."
@@ -90,6 +91,8 @@ class Responder:
         self.vectors = extractive.SentenceVectors(index.embedder, index.registry)
         self.weights = extractive.Weights.shipped()
         self.aligner = Aligner(index.embedder)
+        #: The learned short-answer reader (loaded on first use), unless the rules are asked for.
+        self.span_reader = SpanReader() if settings.short_reader == "model" else None
 
     # --- public --------------------------------------------------------------------------
 
@@ -235,7 +238,7 @@ class Responder:
         answer = self._cite(d.question.text, d.chosen, collection)
         # "Who is Priya Raman?" is answered by a description, which has no short form here
         if definition.asked_name(d.question.text) is None:
-            short_answer.fill(answer, d.question)
+            short_answer.fill(answer, d.question, self.span_reader)
         return answer
 
     @cached_property
@@ -292,7 +295,7 @@ class Responder:
                     record.text, record.layout, citation.start, record.title
                 )
         answer = Answer(question=question, text=text, citations=citations, sentences=sentences)
-        short_answer.fill(answer, analyse(question))
+        short_answer.fill(answer, analyse(question), self.span_reader)
         return answer
 
     def _abstention(self, question: str, passages: list[Passage]) -> Answer:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -109,6 +109,11 @@ class Settings(BaseSettings):
         le=50,
         description="Passages whose sentences the offline answerer reads (the answer is often "
         "in a passage ranked below the first few).",
+    )
+    short_reader: Literal["model", "rules"] = Field(
+        "model",
+        description="What finds the short answer of a question asking for a name or thing: the "
+        "learned span reader (assistant/span_reader.py) or the rules alone.",
     )
     max_question_chars: int = Field(
         2000, ge=10, description="Questions longer than this many characters are refused."

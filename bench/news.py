@@ -172,13 +172,29 @@ def score_answerable(q: dict[str, Any], answer: Answer, passages: list[Any]) -> 
     in_text = gold in norm(answer.text)
     in_quote = any(gold in norm(c.quote) for c in answer.citations)
     short = getattr(answer, "short", None)
+    rules = rules_short(answer)
     return {
         "right": (not answer.abstained) and in_text and in_quote,
         "in_text": in_text,
         "in_quote": in_quote,
         "in_retrieved": any(gold in norm(p.text) for p in passages),
         "short_has_answer": bool(short) and gold in norm(short),
+        # the baseline beside it: the same answer's short answer by the rules alone
+        "short_rules": rules,
+        "short_rules_has_answer": bool(rules) and gold in norm(rules),
     }
+
+
+def rules_short(answer: Answer) -> str | None:
+    """The short answer the rules alone would give ``answer`` (as ``Responder.compose`` does
+    with ``BRIEF_SHORT_READER=rules``), to set beside the learned reader's in the same run."""
+    from assistant import definition, short_answer
+    from assistant.question import analyse
+
+    if answer.abstained or not answer.citations or definition.asked_name(answer.question):
+        return None
+    found = short_answer.best_of(analyse(answer.question), [c.quote for c in answer.citations])
+    return None if found is None else answer.citations[found[0]].quote[found[1] : found[2]]
 
 
 def run_week(
@@ -291,6 +307,9 @@ def summarise(
         out["short_has_answer"] = hits
         out["short_has_answer_share"] = _share(hits, len(ans))
         out["short_given"] = sum(bool(r["short"]) for r in ans)
+        rules = sum(r.get("short_rules_has_answer", False) for r in ans)
+        out["short_rules_has_answer"] = rules
+        out["short_rules_has_answer_share"] = _share(rules, len(ans))
     for key, values in (("ask_ms", times), ("ask_cpu_ms", cpu_times)):
         if values:
             out[key] = {

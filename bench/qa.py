@@ -89,6 +89,8 @@ class Case:
     seconds: float = 0.0
     #: The answer's short answer were it given (``Responder.compose``), or None.
     short: str | None = None
+    #: The short answer by the rules alone, the baseline beside it.
+    short_rules: str | None = None
 
 
 def load() -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
@@ -117,7 +119,13 @@ def collect(
         started = time.perf_counter()
         draft = assistant.responder.draft(row["question"], None, collection)
         elapsed = time.perf_counter() - started
-        short = assistant.responder.compose(draft, collection).short if draft.chosen else None
+        short = short_rules = None
+        if draft.chosen:
+            short = assistant.responder.compose(draft, collection).short
+            # the baseline in the same run: the rules alone (BRIEF_SHORT_READER=rules)
+            reader, assistant.responder.span_reader = assistant.responder.span_reader, None
+            short_rules = assistant.responder.compose(draft, collection).short
+            assistant.responder.span_reader = reader
         gold_doc = doc_of[row["context"]]
         golds = [normalize(a) for a in gold["answers"] if normalize(a)]
         cases.append(
@@ -149,6 +157,7 @@ def collect(
                 draft=draft,
                 seconds=elapsed,
                 short=short,
+                short_rules=short_rules,
             )
         )
     return cases
@@ -578,6 +587,12 @@ def evaluate(
                 ]
             ),
             "short_given": rate([bool(c.short) for c in answerable]),
+            "short_contains_gold_rules_alone": rate(
+                [
+                    bool(c.short_rules) and any(g in normalize(c.short_rules) for g in c.golds)
+                    for c in answerable
+                ]
+            ),
             "max_sentences": max(len(ans) for ans in answers),
             "median_words": statistics.median(words) if words else 0,
             "unanswerable_abstained": rate(
