@@ -160,7 +160,9 @@ class SpanReader:
 
     def _tail(self, question: str) -> str:
         """``question`` cut to its last ``MAX_QUESTION_TOKENS`` word pieces."""
-        pieces = self._tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
+        pieces = self._tokenizer(
+            question, add_special_tokens=False, return_offsets_mapping=True, verbose=False
+        )
         offsets = pieces["offset_mapping"]
         if len(offsets) <= MAX_QUESTION_TOKENS:
             return question
