@@ -92,7 +92,9 @@ class Responder:
         self.weights = extractive.Weights.shipped()
         self.aligner = Aligner(index.embedder)
         #: The learned short-answer reader (loaded on first use), unless the rules are asked for.
-        self.span_reader = SpanReader() if settings.short_reader == "model" else None
+        self.span_reader = (
+            SpanReader(dtype=settings.embed_dtype) if settings.short_reader == "model" else None
+        )
 
     # --- public --------------------------------------------------------------------------
 

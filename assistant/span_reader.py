@@ -16,13 +16,19 @@ piece): the short answer is given only where the margin is positive. The rules o
 
 from __future__ import annotations
 
+import queue
 import re
 import threading
+from collections import OrderedDict
+from concurrent.futures import Future
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from assistant.index.embeddings import fastest_dtype
 
 WEIGHTS = Path(__file__).with_name("span_reader.npz")
 #: Question plus sentence, in word pieces; a longer sentence is cut at its end.
@@ -32,6 +38,12 @@ MAX_SPAN = 24
 #: A longer question (a news quiz's story before it) keeps its last this many word pieces,
 #: where it asks; the sentence is what must not be cut.
 MAX_QUESTION_TOKENS = 96
+#: (question, sentence) pairs whose spans are kept.
+CACHE_SIZE = 4096
+#: Calls merged into one pass at most (a pass pads every pair to the longest).
+MAX_CALLS_PER_PASS = 16
+#: Marks a pair not read yet (None is a reading: nothing found).
+_UNREAD: Any = object()
 
 
 @dataclass(frozen=True)
@@ -139,11 +151,16 @@ def load_base() -> tuple[Any, Any]:
 class SpanReader:
     """The shipped span reader; loads on first use, one pass at a time, on one thread."""
 
-    def __init__(self, path: Path = WEIGHTS) -> None:
+    def __init__(self, path: Path = WEIGHTS, dtype: str = "auto") -> None:
         self.path = path
+        #: "float32", "bfloat16", or "auto": the faster on this CPU, timed as the embedder
+        #: times it (bfloat16 halves a pass where the CPU has bfloat16 instructions).
+        self.dtype = dtype
         self._model: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()
+        #: Spans already read, by (question, sentence): a repeated question costs no pass.
+        self._cache: OrderedDict[tuple[str, str], Span | None] = OrderedDict()
 
     def _load(self) -> None:
         import torch
@@ -156,7 +173,8 @@ class SpanReader:
         if missing:
             raise ValueError(f"{self.path.name} lacks {sorted(missing)[:3]}")
         model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=False)
-        self._model = model.eval()
+        dtype = fastest_dtype() if self.dtype == "auto" else self.dtype
+        self._model = model.to(getattr(torch, dtype)).eval()
 
     def _tail(self, question: str) -> str:
         """``question`` cut to its last ``MAX_QUESTION_TOKENS`` word pieces."""
@@ -170,17 +188,34 @@ class SpanReader:
 
     def read(self, question: str, sentences: list[str]) -> list[Span | None]:
         """The best span of each sentence (None for an empty one), in order."""
+        with self._lock:
+            known = [self._cache.get((question, s), _UNREAD) for s in sentences]
+        todo = [s for s, k in zip(sentences, known, strict=True) if k is _UNREAD and s.strip()]
+        fresh = dict(zip(todo, self._passes([(question, s) for s in todo]), strict=True))
+        with self._lock:
+            for s, span in fresh.items():
+                self._cache[(question, s)] = span
+                self._cache.move_to_end((question, s))
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return [fresh.get(s) if k is _UNREAD else k for s, k in zip(sentences, known, strict=True)]
+
+    @cached_property
+    def _passes(self) -> _Queue:
+        return _Queue(self._read)
+
+    def _read(self, pairs: list[tuple[str, str]]) -> list[Span | None]:
+        """One pass over (question, sentence) pairs; on the queue's thread only."""
         import torch
 
-        texts = [s for s in sentences if s.strip()]
-        if not texts:
-            return [None] * len(sentences)
+        if not pairs:
+            return []
+        texts = [text for _, text in pairs]
         with self._lock:
             if self._model is None:
                 self._load()
-            question = self._tail(question)
             batch = self._tokenizer(
-                [question] * len(texts),
+                [self._tail(q) for q, _ in pairs],
                 texts,
                 truncation="only_second",
                 max_length=MAX_TOKENS,
@@ -203,5 +238,44 @@ class SpanReader:
                 continue
             lo, hi = widen(text, int(offsets[k, a, 0]), int(offsets[k, b, 1]))
             found.append(Span(lo, hi, margin))
-        it = iter(found)
-        return [next(it) if s.strip() else None for s in sentences]
+        return found
+
+
+class _Queue:
+    """Passes of the span reader for callers on any thread, in the order they came.
+
+    One thread runs them and takes every call that queued meanwhile into the same pass, so a
+    burst of questions shares passes and none waits behind a lock it may lose again and again
+    (under 32 clients, waiting on a plain lock left some questions seconds behind).
+    """
+
+    def __init__(self, fn: Any) -> None:
+        self._fn = fn
+        self._calls: queue.SimpleQueue[tuple[list[Any], Future[Any]]] = queue.SimpleQueue()
+        threading.Thread(target=self._loop, name="span-reader", daemon=True).start()
+
+    def __call__(self, items: list[Any]) -> list[Any]:
+        if not items:
+            return []
+        future: Future[Any] = Future()
+        self._calls.put((items, future))
+        return future.result()
+
+    def _loop(self) -> None:
+        while True:
+            calls = [self._calls.get()]
+            while len(calls) < MAX_CALLS_PER_PASS:
+                try:
+                    calls.append(self._calls.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                results = self._fn([item for items, _ in calls for item in items])
+            except BaseException as exc:  # every waiting caller gets the error, not a hang
+                for _, future in calls:
+                    future.set_exception(exc)
+                continue
+            at = 0
+            for items, future in calls:
+                future.set_result(results[at : at + len(items)])
+                at += len(items)

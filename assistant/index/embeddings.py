@@ -74,7 +74,7 @@ class TokenCounter:
         return list(self._tok.encode(text, add_special_tokens=False).offsets)
 
 
-def _fastest_dtype() -> str:
+def fastest_dtype() -> str:
     """Time one matrix product of the model's feed-forward shape in both precisions."""
     import torch
 
@@ -156,7 +156,7 @@ class Embedder:
         torch.set_num_threads(1)
         dtype = self.requested_dtype
         if dtype == "auto":
-            dtype = _fastest_dtype()
+            dtype = fastest_dtype()
         if dtype == "float32":
             # In float32, oneDNN runs only the GELUs and compiles and keeps a kernel for every new
             # input shape (up to 1,024), which pin heap pages: a server's memory crept up by
