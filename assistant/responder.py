@@ -33,7 +33,7 @@ from assistant.passages import Passage, location_at
 from assistant.question import Question, analyse
 from assistant.retriever import Retriever
 from assistant.settings import Settings
-from assistant.span_reader import SpanReader
+from assistant.span_reader import get_span_reader
 from assistant.verify import MARKER, verify
 
 ABSTAIN_TEXT = NOT_FOUND + " None of the passages found answers this question."
@@ -93,7 +93,7 @@ class Responder:
         self.aligner = Aligner(index.embedder)
         #: The learned short-answer reader (loaded on first use), unless the rules are asked for.
         self.span_reader = (
-            SpanReader(dtype=settings.embed_dtype) if settings.short_reader == "model" else None
+            get_span_reader(settings.embed_dtype) if settings.short_reader == "model" else None
         )
 
     # --- public --------------------------------------------------------------------------

@@ -279,3 +279,16 @@ class _Queue:
             for items, future in calls:
                 future.set_result(results[at : at + len(items)])
                 at += len(items)
+
+
+_shared: dict[tuple[Path, str], SpanReader] = {}
+_shared_lock = threading.Lock()
+
+
+def get_span_reader(dtype: str = "auto", path: Path = WEIGHTS) -> SpanReader:
+    """The process-wide span reader for these settings: its model (about 45 MB in bfloat16)
+    is loaded once, however many assistants the process holds."""
+    with _shared_lock:
+        if (path, dtype) not in _shared:
+            _shared[(path, dtype)] = SpanReader(path, dtype)
+        return _shared[(path, dtype)]

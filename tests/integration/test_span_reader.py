@@ -72,3 +72,9 @@ def test_long_question_and_blank_sentences_are_read_safely() -> None:
     assert found[0] is None and found[2] is None
     span = found[1]
     assert span is not None and 0 <= span.start < span.end <= len(sentence)
+
+
+def test_one_reader_per_process(tmp_path) -> None:
+    first = Assistant(Settings(data_dir=tmp_path / "a"))
+    second = Assistant(Settings(data_dir=tmp_path / "b"))
+    assert first.responder.span_reader is second.responder.span_reader
