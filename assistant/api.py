@@ -305,17 +305,10 @@ def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
             report = await run_in_threadpool(assistant.ingest, [body.url], collection=name)
         else:
             raise ApiError(415, "unsupported_media_type", "send multipart/form-data or JSON {url}")
-        results = [
-            {
-                "source": Path(r.source).name if not r.source.startswith("http") else r.source,
-                "status": r.status,
-                "doc_id": r.doc_id,
-                "title": r.title,
-                "chunks": r.chunks,
-                "reason": r.reason,
-            }
-            for r in report.results
-        ]
+        results = [r.to_dict() for r in report.results]
+        for r in results:  # an uploaded file's name, not the temporary folder it was saved in
+            if not r["source"].startswith("http"):
+                r["source"] = Path(r["source"]).name
         return JSONResponse(
             {"collection": name, "summary": report.summary(), "results": results},
             status_code=200 if report.ok else 207,

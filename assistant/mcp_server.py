@@ -333,17 +333,7 @@ def build_server(assistant: Any, guard: Any = None) -> BriefServer:
         return {
             "collection": name,
             "summary": report.summary(),
-            "results": [
-                {
-                    "source": r.source,
-                    "status": r.status,
-                    "doc_id": r.doc_id,
-                    "title": r.title,
-                    "chunks": r.chunks,
-                    "reason": r.reason,
-                }
-                for r in report.results
-            ],
+            "results": [r.to_dict() for r in report.results],
         }
 
     @server.resource(

@@ -68,16 +68,18 @@ def widen(text: str, a: int, b: int) -> tuple[int, int]:
     return a, b
 
 
-def best_span(start: np.ndarray, end: np.ndarray, allowed: np.ndarray) -> tuple[int, int, float]:
+def best_span(
+    start: np.ndarray, end: np.ndarray, allowed: np.ndarray, max_span: int = MAX_SPAN
+) -> tuple[int, int, float]:
     """The best (first, last) allowed word piece and its margin over "no answer" (piece 0):
-    start plus end logit, first <= last < first + MAX_SPAN."""
+    start plus end logit, first <= last < first + ``max_span``."""
     idx = np.flatnonzero(allowed)
     if idx.size == 0:
         return 0, 0, float("-inf")
     s, e = start[idx], end[idx]
     n = idx.size
     i, j = np.indices((n, n))
-    scores = np.where((j >= i) & (j < i + MAX_SPAN), s[:, None] + e[None, :], -np.inf)
+    scores = np.where((j >= i) & (j < i + max_span), s[:, None] + e[None, :], -np.inf)
     a, b = divmod(int(np.argmax(scores)), n)
     return int(idx[a]), int(idx[b]), float(scores[a, b] - (start[0] + end[0]))
 

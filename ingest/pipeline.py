@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,10 @@ class FileResult:
     title: str | None = None
     chunks: int = 0
     reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Its fields, for a JSON reply (the HTTP API's and the MCP tool's)."""
+        return asdict(self)
 
 
 @dataclass

@@ -20,12 +20,13 @@ sentence reader ranks best (README, "Readers tried").
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from assistant.span_reader import best_span, widen
 
 WEIGHTS = Path(__file__).with_name("cross_reader.npz")  # written by train/cross_reader.py
 #: Question plus sentence, in word pieces; longer sentences are cut at the end.
@@ -112,33 +113,8 @@ def span_from_logits(
     start: np.ndarray, end: np.ndarray, in_sentence: np.ndarray
 ) -> tuple[int, int, float]:
     """The best (first, last) word piece of the sentence as the answer, and its margin over
-    "no span" (the [CLS] piece at 0): start plus end logits, first <= last < first + MAX_SPAN."""
-    idx = np.flatnonzero(in_sentence)
-    if idx.size == 0:
-        return 0, 0, -1e9
-    s = start[idx]
-    e = end[idx]
-    n = idx.size
-    # scores[i, j] = s[i] + e[j] for j in [i, i + MAX_SPAN)
-    scores = s[:, None] + e[None, :]
-    i, j = np.indices((n, n))
-    scores = np.where((j >= i) & (j < i + MAX_SPAN), scores, -np.inf)
-    flat = int(np.argmax(scores))
-    a, b = divmod(flat, n)
-    margin = float(scores[a, b] - (start[0] + end[0]))
-    return int(idx[a]), int(idx[b]), margin
-
-
-_WORD_CHAR = re.compile(r"[\w'’]")
-
-
-def widen(text: str, a: int, b: int) -> tuple[int, int]:
-    """Character span ``a:b`` grown to whole words (a word piece may start mid-word)."""
-    while a > 0 and _WORD_CHAR.match(text[a - 1]) and _WORD_CHAR.match(text[a]):
-        a -= 1
-    while b < len(text) and _WORD_CHAR.match(text[b]) and _WORD_CHAR.match(text[b - 1]):
-        b += 1
-    return a, b
+    "no span" (the [CLS] piece at 0): the shipped span reader's rule, spans of MAX_SPAN."""
+    return best_span(start, end, in_sentence, MAX_SPAN)
 
 
 class Reader:
