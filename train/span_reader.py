@@ -110,14 +110,16 @@ def encode(tokenizer, batch: list[Example]):
     return enc, allowed, torch.tensor(starts), torch.tensor(ends)
 
 
-def train(model, tokenizer, data: list[Example], rng: random.Random) -> float:
+def train(
+    model, tokenizer, data: list[Example], rng: random.Random, epochs: float = EPOCHS
+) -> float:
     import torch
     import torch.nn.functional as F
 
     for p in model.base.embeddings.parameters():
         p.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
-    steps = int(len(data) / BATCH * EPOCHS)
+    steps = int(len(data) / BATCH * epochs)
     opt = torch.optim.AdamW(params, lr=LR, weight_decay=0.01)
     warm = max(1, int(0.1 * steps))
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -182,6 +184,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="save assistant/span_reader.npz")
     parser.add_argument("--out", type=Path, default=sr.WEIGHTS)
+    parser.add_argument("--epochs", type=float, default=EPOCHS)
     args = parser.parse_args()
     need_shared()
     import torch
@@ -197,7 +200,7 @@ def main() -> None:
     print(f"{len(data)} examples from {len(fit)} questions; {len(held)} held out")
     base, tokenizer = sr.load_base()
     model = sr.build(base)
-    seconds = train(model, tokenizer, data, rng)
+    seconds = train(model, tokenizer, data, rng, args.epochs)
     path = args.out if args.write else Path("/tmp/span_reader.npz")
     np.savez_compressed(path, **sr.pack(model.trained()))
     reader = sr.SpanReader(path)
@@ -205,7 +208,7 @@ def main() -> None:
         "data": "realtimeqa_train (2020-2022, 2024; 2023 dropped); "
         "held out: 1/5 of 2024 by id hash",
         "examples": len(data),
-        "epochs": EPOCHS,
+        "epochs": args.epochs,
         "train_seconds": round(seconds),
         "held_out": held_out_figures(reader, held),
         "weights_bytes": path.stat().st_size,
