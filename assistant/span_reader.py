@@ -16,11 +16,9 @@ piece): the short answer is given only where the margin is positive. The rules o
 
 from __future__ import annotations
 
-import queue
 import re
 import threading
 from collections import OrderedDict
-from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -28,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.index.embeddings import fastest_dtype
+from assistant.index.embeddings import PassQueue, fastest_dtype
 
 WEIGHTS = Path(__file__).with_name("span_reader.npz")
 #: Question plus sentence, in word pieces; a longer sentence is cut at its end.
@@ -203,8 +201,10 @@ class SpanReader:
         return [fresh.get(s) if k is _UNREAD else k for s, k in zip(sentences, known, strict=True)]
 
     @cached_property
-    def _passes(self) -> _Queue:
-        return _Queue(self._read)
+    def _passes(self) -> PassQueue:
+        """The passes of all callers, in order, merged (under 32 clients, waiting on a plain
+        lock left some questions seconds behind)."""
+        return PassQueue(self._read, "span-reader", MAX_CALLS_PER_PASS)
 
     def _read(self, pairs: list[tuple[str, str]]) -> list[Span | None]:
         """One pass over (question, sentence) pairs; on the queue's thread only."""
@@ -241,46 +241,6 @@ class SpanReader:
             lo, hi = widen(text, int(offsets[k, a, 0]), int(offsets[k, b, 1]))
             found.append(Span(lo, hi, margin))
         return found
-
-
-class _Queue:
-    """Passes of the span reader for callers on any thread, in the order they came.
-
-    One thread runs them and takes every call that queued meanwhile into the same pass, so a
-    burst of questions shares passes and none waits behind a lock it may lose again and again
-    (under 32 clients, waiting on a plain lock left some questions seconds behind).
-    """
-
-    def __init__(self, fn: Any) -> None:
-        self._fn = fn
-        self._calls: queue.SimpleQueue[tuple[list[Any], Future[Any]]] = queue.SimpleQueue()
-        threading.Thread(target=self._loop, name="span-reader", daemon=True).start()
-
-    def __call__(self, items: list[Any]) -> list[Any]:
-        if not items:
-            return []
-        future: Future[Any] = Future()
-        self._calls.put((items, future))
-        return future.result()
-
-    def _loop(self) -> None:
-        while True:
-            calls = [self._calls.get()]
-            while len(calls) < MAX_CALLS_PER_PASS:
-                try:
-                    calls.append(self._calls.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                results = self._fn([item for items, _ in calls for item in items])
-            except BaseException as exc:  # every waiting caller gets the error, not a hang
-                for _, future in calls:
-                    future.set_exception(exc)
-                continue
-            at = 0
-            for items, future in calls:
-                future.set_result(results[at : at + len(items)])
-                at += len(items)
 
 
 _shared: dict[tuple[Path, str], SpanReader] = {}

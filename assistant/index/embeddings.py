@@ -295,9 +295,9 @@ class Embedder:
                     out[i] = hit
         missing = [i for i, row in enumerate(out) if row is None]
         if missing:
-            _, rows = self._passes([texts[i] for i in missing])
+            done = self._passes([texts[i] for i in missing])
             with self._lock:
-                for i, row in zip(missing, rows, strict=True):
+                for i, (_, row) in zip(missing, done, strict=True):
                     out[i] = row
                     self._sentences[texts[i]] = row
                 while len(self._sentences) > SENTENCE_CACHE:
@@ -315,8 +315,7 @@ class Embedder:
             if hit is not None:
                 self._queries.move_to_end(text)
                 return hit
-        vectors, tokens = self._passes([text])
-        value = (vectors[0], tokens[0])
+        value = self._passes([text])[0]
         with self._lock:
             self._queries[text] = value
             while len(self._queries) > QUERY_CACHE:
@@ -324,16 +323,17 @@ class Embedder:
         return value
 
     @cached_property
-    def _passes(self) -> _Batcher:
+    def _passes(self) -> PassQueue:
         """Short passes (questions, answer sentences) of all threads, run together.
 
         Under concurrent questions, the passes that queued while one ran go through the model
         as one batch: a small batch costs little more than a single text, since a pass this
         short is dominated by reading the weights and by per-layer overhead.
         """
-        return _Batcher(self._token_pass)
+        return PassQueue(self._token_pass, "embed-passes")
 
-    def _token_pass(self, texts: Sequence[str]) -> tuple[np.ndarray, list[tuple[np.ndarray, Any]]]:
+    def _token_pass(self, texts: Sequence[str]) -> list[tuple[np.ndarray, tuple[np.ndarray, Any]]]:
+        """Each text's pooled vector with its token embeddings and encoding."""
         import torch
 
         enc = self.model.tokenizer(list(texts), truncation=True, max_length=MODEL_MAX_TOKENS)
@@ -348,7 +348,7 @@ class Embedder:
                     t = tokens[k, : len(ids[i])]
                     t = t / np.maximum(np.linalg.norm(t, axis=1, keepdims=True), 1e-9)
                     rows[i] = (t, enc[i])
-        return pooled, rows
+        return list(zip(pooled, rows, strict=True))
 
     def _submit(self, ids: list[list[int]], spans: Any = None) -> Future[Any]:
         """Queue a batch on the worker threads."""
@@ -359,42 +359,47 @@ class Embedder:
         return self.embed([text])[0]
 
 
-class _Batcher:
-    """Runs ``fn(texts)`` for callers on any thread, merging the calls that wait meanwhile.
+class PassQueue:
+    """Runs ``fn(items)``, which gives one result per item in order, for callers on any
+    thread, merging the calls that wait meanwhile (at most ``max_calls`` of them).
 
-    One thread does the work. It takes every call queued while it was busy and runs them as
-    one list, so one caller alone waits for nothing, and many callers share passes.
+    One thread does the work, in the order the calls came. It takes every call queued while it
+    was busy and runs them as one list, so one caller alone waits for nothing, many callers
+    share passes, and none waits behind a lock it may lose again and again. Serves the
+    embedder's short passes and the span reader's (``assistant/span_reader.py``).
     """
 
-    def __init__(self, fn: Any) -> None:
+    def __init__(self, fn: Any, name: str, max_calls: int | None = None) -> None:
         self._fn = fn
-        self._queue: queue.SimpleQueue[tuple[list[str], Future[Any]]] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._loop, name="embed-passes", daemon=True)
+        self._max_calls = max_calls
+        self._queue: queue.SimpleQueue[tuple[list[Any], Future[Any]]] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
-    def __call__(self, texts: Sequence[str]) -> tuple[np.ndarray, list[Any]]:
+    def __call__(self, items: Sequence[Any]) -> list[Any]:
+        if not items:
+            return []
         future: Future[Any] = Future()
-        self._queue.put((list(texts), future))
+        self._queue.put((list(items), future))
         return future.result()
 
     def _loop(self) -> None:
         while True:
             calls = [self._queue.get()]
-            while True:
+            while self._max_calls is None or len(calls) < self._max_calls:
                 try:
                     calls.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            texts = [text for call, _ in calls for text in call]
             try:
-                vectors, rows = self._fn(texts)
+                results = self._fn([item for call, _ in calls for item in call])
             except BaseException as exc:  # every waiting caller gets the error, not a hang
                 for _, future in calls:
                     future.set_exception(exc)
                 continue
             at = 0
             for call, future in calls:
-                future.set_result((vectors[at : at + len(call)], rows[at : at + len(call)]))
+                future.set_result(results[at : at + len(call)])
                 at += len(call)
 
 

@@ -24,10 +24,12 @@ from assistant.memory import _glibc, limit_malloc_arenas
 from assistant.settings import Settings
 
 
-def _fake_passes(texts: list[str]) -> tuple[np.ndarray, list[tuple[np.ndarray, None]]]:
+def _fake_passes(texts: list[str]) -> list[tuple[np.ndarray, tuple[np.ndarray, None]]]:
     """What ``Embedder._passes`` returns, without the model."""
-    rows = [(np.zeros((3, EMBEDDING_DIM), np.float32), None) for _ in texts]
-    return np.zeros((len(texts), EMBEDDING_DIM), np.float32), rows
+    return [
+        (np.zeros(EMBEDDING_DIM, np.float32), (np.zeros((3, EMBEDDING_DIM), np.float32), None))
+        for _ in texts
+    ]
 
 
 def test_question_and_sentence_passes_are_kept_to_their_bounds() -> None:
