@@ -201,7 +201,7 @@ def _spans(
 ) -> list[Span]:
     out = []
     for m in pattern.finditer(sentence):
-        start, end = _trim(sentence, m.start(), m.end())
+        start, end = trim(sentence, m.start(), m.end())
         if end <= start:
             continue
         if big_only and not re.search(_SCALE, m.group(0), re.I):
@@ -217,7 +217,7 @@ def _with_unit(sentence: str) -> list[Span]:
         tail = re.match(r"\s([a-z][a-z-]+)", sentence[m.end() :])
         unit = bool(tail) and tail.group(1) not in STOP_AFTER
         end = m.end() + tail.end() if tail and unit else m.end()
-        start, end = _trim(sentence, m.start(), end)
+        start, end = trim(sentence, m.start(), end)
         scaled = re.search(rf"\b{_SCALE}$", sentence[start:end], re.I)
         out.append(Span(start, end, "count", 0.3 if unit or scaled else 0.1))
     return out
@@ -250,7 +250,7 @@ def _counts(sentence: str, noun: str) -> list[Span]:
             else:
                 if words[0].lower() not in STOP_AFTER:
                     end = m.end() + len(words[0]) + 1
-        start, end = _trim(sentence, m.start(), end)
+        start, end = trim(sentence, m.start(), end)
         out.append(Span(start, end, "count", bonus))
     return out
 
@@ -265,7 +265,7 @@ def _inside_date(dates: list[tuple[int, int]], sentence: str, start: int, end: i
 def _quotes(sentence: str) -> list[Span]:
     out = []
     for m in _QUOTED.finditer(sentence):
-        start, end = _trim(sentence, m.start(1), m.end(1))
+        start, end = trim(sentence, m.start(1), m.end(1))
         if end > start:
             out.append(Span(start, end, "quote", 0.2))
     return out
@@ -285,7 +285,7 @@ def _names(sentence: str) -> list[Span]:
                 continue
             start = rest.start()
         # A trailing possessive belongs to the sentence, not to the name.
-        start, end = _trim(sentence, start, end)
+        start, end = trim(sentence, start, end)
         end = start + len(re.sub(r"[’']s$", "", sentence[start:end]))
         if end <= start or _DATE_WORD.fullmatch(sentence[start:end]):
             continue  # "March" is a date, not a name
@@ -459,7 +459,7 @@ def singular(word: str) -> str:
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+def trim(text: str, start: int, end: int) -> tuple[int, int]:
     """The span without surrounding space or punctuation (a currency sign or % stays)."""
     strip = " \t\n,.;:!?“”\"'‘’()—–-"
     while start < end and text[start] in strip:

@@ -34,6 +34,7 @@ from assistant.answer_spans import (
     candidates,
     singular,
     stem,
+    trim,
 )
 from assistant.question import Question
 from assistant.span_reader import SpanReader
@@ -185,7 +186,7 @@ def read(question: Question, quotes: list[str], reader: SpanReader) -> tuple[int
         return None
     if not typed and span.margin <= 0:
         return None  # the reader finds "no answer" likelier than its best span
-    start, end = _trim(lead, span.start, span.end)
+    start, end = trim(lead, span.start, span.end)
     words = [w.lower() for w in WORD.findall(lead[start:end])]
     asked = _question_words(question.text)
     if not [w for w in words if w not in _JOINERS and w not in _Q_STOP and stem(w) not in asked]:
@@ -195,20 +196,6 @@ def read(question: Question, quotes: list[str], reader: SpanReader) -> tuple[int
         if candidate.start <= start and end <= candidate.end and size < 3 * (end - start) + 20:
             return 0, candidate.start, candidate.end
     return 0, start, end
-
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    """``start:end`` without space, quotes or punctuation at either end; a currency sign
-    before, a per cent sign after, and a closing bracket whose opening one is inside, stay."""
-    while start < end and not (text[start].isalnum() or text[start] in "$£€¥"):
-        start += 1
-    while end > start and not (
-        text[end - 1].isalnum()
-        or text[end - 1] == "%"
-        or (text[end - 1] == ")" and "(" in text[start : end - 1])
-    ):
-        end -= 1
-    return start, end
 
 
 def score_spans(question: Question, sentence: str) -> list[tuple[Span, float]]:
