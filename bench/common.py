@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,18 @@ if str(REPO) not in sys.path[:1]:
     sys.path.insert(0, str(REPO))
 
 from assistant.workers import free_port as free_port  # noqa: E402 - the product's, after the path
+
+
+@contextmanager
+def rules_alone(assistant: Any) -> Iterator[None]:
+    """Within it, ``assistant`` finds short answers by the rules alone, as with
+    ``BRIEF_SHORT_READER=rules``: the baseline beside the span reader, in the same run."""
+    responder = assistant.responder
+    reader, responder.span_reader = responder.span_reader, None
+    try:
+        yield
+    finally:
+        responder.span_reader = reader
 
 
 def need_shared(*paths: Path) -> None:

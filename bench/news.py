@@ -53,7 +53,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import REPO, RESULTS, SHARED, cpu, need_shared  # first: offline settings, import path
+from common import (  # first: offline settings, import path
+    REPO,
+    RESULTS,
+    SHARED,
+    cpu,
+    need_shared,
+    rules_alone,
+)
 
 from assistant.answer import Answer
 from assistant.core import Assistant
@@ -167,34 +174,24 @@ def ask_timed(assistant: Assistant, tap: RetrievalTap, question: str, collection
     return answer, wall, (time.process_time() - cpu) * 1000.0, list(tap.last)
 
 
-def score_answerable(q: dict[str, Any], answer: Answer, passages: list[Any]) -> dict[str, Any]:
+def score_answerable(
+    q: dict[str, Any], answer: Answer, passages: list[Any], rules: str | None
+) -> dict[str, Any]:
+    """How the answer fares; ``rules`` is the short answer the rules alone give it."""
     gold = norm(q["answer"])
     in_text = gold in norm(answer.text)
     in_quote = any(gold in norm(c.quote) for c in answer.citations)
     short = getattr(answer, "short", None)
-    rules = rules_short(answer)
     return {
         "right": (not answer.abstained) and in_text and in_quote,
         "in_text": in_text,
         "in_quote": in_quote,
         "in_retrieved": any(gold in norm(p.text) for p in passages),
         "short_has_answer": bool(short) and gold in norm(short),
-        # the baseline beside it: the same answer's short answer by the rules alone
+        # the baseline beside it: the same question's short answer by the rules alone
         "short_rules": rules,
         "short_rules_has_answer": bool(rules) and gold in norm(rules),
     }
-
-
-def rules_short(answer: Answer) -> str | None:
-    """The short answer the rules alone would give ``answer`` (as ``Responder.compose`` does
-    with ``BRIEF_SHORT_READER=rules``), to set beside the learned reader's in the same run."""
-    from assistant import definition, short_answer
-    from assistant.question import analyse
-
-    if answer.abstained or not answer.citations or definition.asked_name(answer.question):
-        return None
-    found = short_answer.best_of(analyse(answer.question), [c.quote for c in answer.citations])
-    return None if found is None else answer.citations[found[0]].quote[found[1] : found[2]]
 
 
 def run_week(
@@ -236,7 +233,9 @@ def run_week(
             "timings": answer.timings,
         }
         if kind == "answerable":
-            row.update(score_answerable(q, answer, passages))
+            with rules_alone(assistant):  # asked again, after the timing
+                rules = assistant.ask(q["question"], collection=name).short
+            row.update(score_answerable(q, answer, passages, rules))
         else:
             row["right"] = answer.abstained
         rows.append(row)

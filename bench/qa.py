@@ -45,7 +45,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import REPO, RESULTS, SHARED, need_shared  # first: offline settings, import path
+from common import (  # first: offline settings, import path
+    REPO,
+    RESULTS,
+    SHARED,
+    need_shared,
+    rules_alone,
+)
 
 from assistant import abstain, extractive
 from assistant.alignment import Aligner
@@ -122,10 +128,8 @@ def collect(
         short = short_rules = None
         if draft.chosen:
             short = assistant.responder.compose(draft, collection).short
-            # the baseline in the same run: the rules alone (BRIEF_SHORT_READER=rules)
-            reader, assistant.responder.span_reader = assistant.responder.span_reader, None
-            short_rules = assistant.responder.compose(draft, collection).short
-            assistant.responder.span_reader = reader
+            with rules_alone(assistant):  # the baseline in the same run
+                short_rules = assistant.responder.compose(draft, collection).short
         gold_doc = doc_of[row["context"]]
         golds = [normalize(a) for a in gold["answers"] if normalize(a)]
         cases.append(
