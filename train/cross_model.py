@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.span_reader import best_span, widen
+from assistant.span_reader import best_span, load_base, widen
 
 WEIGHTS = Path(__file__).with_name("cross_reader.npz")  # written by train/cross_reader.py
 #: Question plus sentence, in word pieces; longer sentences are cut at the end.
@@ -91,24 +91,6 @@ def save(model, path: Path) -> None:
     np.savez_compressed(path, **arrays)
 
 
-def base_model():
-    """The packaged MiniLM as a plain BertModel, loaded from the package's folder."""
-    from transformers import AutoModel
-
-    from assistant.index.embeddings import model_path
-
-    return AutoModel.from_pretrained(str(model_path()))
-
-
-def tokenizer():
-    """The packaged model's word-piece tokenizer (fast: it gives character offsets)."""
-    from transformers import AutoTokenizer
-
-    from assistant.index.embeddings import model_path
-
-    return AutoTokenizer.from_pretrained(str(model_path()))
-
-
 def span_from_logits(
     start: np.ndarray, end: np.ndarray, in_sentence: np.ndarray
 ) -> tuple[int, int, float]:
@@ -126,7 +108,8 @@ class Reader:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
         layers = int(arrays.pop("trained_layers")[0])
-        self.model = build_model(base_model(), layers)
+        base, self.tokenizer = load_base()
+        self.model = build_model(base, layers)
         state = {k: torch.from_numpy(v.astype(np.float32)) for k, v in arrays.items()}
         missing = set(self.model.trained_parameters()) - set(state)
         if missing:
@@ -134,7 +117,6 @@ class Reader:
         self.model.load_state_dict(state, strict=False)
         self.dtype = getattr(torch, dtype)
         self.model = self.model.to(self.dtype).eval()
-        self.tokenizer = tokenizer()
         self._lock = threading.Lock()
 
     def read(self, question: str, sentences: list[str]) -> list[Reading]:

@@ -300,8 +300,7 @@ def main() -> None:
         f"{time.perf_counter() - started:.0f} s",
         flush=True,
     )
-    tok = cr.tokenizer()
-    base = cr.base_model()
+    base, tok = cr.load_base()
     model = cr.build_model(base, args.layers)
     trained = model.trained_parameters()
     for name, p in model.named_parameters():
