@@ -8,7 +8,7 @@ which opens in a side panel. Documents are uploaded (several at once, drag and d
 current collection; collections are created and switched from the library tab.
 
 Nothing leaves the machine: analytics are off, fonts are the system's, nothing comes from a CDN.
-Everything from a document or a model is escaped (``assistant/render.py``).
+Everything from a document or a model is escaped (``assistant/faces/render.py``).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ for _var in ("NO_PROXY", "no_proxy"):
     _hosts = [h for h in os.environ.get(_var, "").split(",") if h]
     os.environ[_var] = ",".join(dict.fromkeys([*_hosts, "127.0.0.1", "localhost"]))
 
-from assistant import uploads  # noqa: E402 - after the environment above
-from assistant.access import view_signer  # noqa: E402
+from assistant.faces import uploads  # noqa: E402 - after the environment above
+from assistant.faces.http.access import view_signer  # noqa: E402
 
 SAMPLES_DIR = Path(__file__).resolve().parent / "assistant" / "samples"
 #: Questions the sample documents answer, offered on an empty chat.
@@ -68,7 +68,7 @@ SHOW_BRIEFING_START = """() => {
 
 log = logging.getLogger("briefing.app")
 
-STATIC = Path(__file__).resolve().parent / "assistant" / "static"
+STATIC = Path(__file__).resolve().parent / "assistant" / "faces" / "web" / "static"
 #: chat.js opens a marker or source link in a side panel (a new tab with a modifier key, or
 #: without scripts: the links are ordinary links); chat.css is the page's look.
 HEAD = "<script>\n" + (STATIC / "chat.js").read_text() + "</script>\n"
@@ -132,10 +132,10 @@ class ChatApp:
         self, message: str, history: list[dict[str, Any]], collection: str
     ) -> Iterator[tuple[str, str]]:
         """Stream an answer into the chat; the sources panel follows."""
-        from assistant.answer import CitationEvent, Done, TextDelta
-        from assistant.briefing_view import requested_focus, without_briefings
-        from assistant.render import answer_markdown, final_markdown, plain_text, sources_html
-        from assistant.responder import QuestionError
+        from assistant.answering.answer import CitationEvent, Done, TextDelta
+        from assistant.answering.responder import QuestionError
+        from assistant.faces.render import answer_markdown, final_markdown, plain_text, sources_html
+        from assistant.faces.viewer import requested_focus, without_briefings
 
         collection = collection or self.assistant.settings.collection
         focus = requested_focus(message)
@@ -183,7 +183,7 @@ class ChatApp:
         """The "Brief me" button, at once: the request and a "writing" line in the chat."""
         import gradio as gr
 
-        from assistant.briefing_view import request_text
+        from assistant.faces.viewer import request_text
 
         asked = {"role": "user", "content": request_text(focus)}
         writing = {"role": "assistant", "content": WRITING}
@@ -196,7 +196,7 @@ class ChatApp:
         in the Sources panel, its Markdown export offered for download."""
         import gradio as gr
 
-        from assistant.briefing_view import write_export
+        from assistant.faces.viewer import write_export
 
         *_, (text, panel, briefing) = self.briefing(focus, collection)
         download = gr.update(visible=False)
@@ -207,8 +207,8 @@ class ChatApp:
     def briefing(self, focus: str | None, collection: str) -> Iterator[tuple[str, Any, Any]]:
         """A briefing of ``collection`` for the chat, as (Markdown, Sources panel, Briefing);
         before it is ready, a line saying what is happening (and no briefing)."""
-        from assistant.briefing_view import chat_markdown, sources_panel
-        from assistant.render import sources_html
+        from assistant.faces.render import sources_html
+        from assistant.faces.viewer import chat_markdown, sources_panel
 
         collection = collection or self.assistant.settings.collection
         if not self.ready.is_set():
@@ -375,7 +375,7 @@ def _after_listening(host: str, port: int, then: Any, delay: float = 0.0) -> Non
 
 
 def _escape(text: str) -> str:
-    from assistant.render import escape_markdown
+    from assistant.faces.render import escape_markdown
 
     return escape_markdown(text)
 
@@ -394,7 +394,7 @@ def build_ui(chat: ChatApp) -> Any:
     """The Gradio Blocks of the page."""
     import gradio as gr
 
-    from assistant.render import sources_html
+    from assistant.faces.render import sources_html
 
     default = chat.assistant.settings.collection
     # Gradio keeps a copy of every file it serves or receives (uploads are copied into the
@@ -598,7 +598,7 @@ def make_app(assistant: Any = None, samples: bool = True) -> tuple[Any, ChatApp]
     import gradio as gr
 
     from assistant import Assistant
-    from assistant.server import create_app
+    from assistant.faces.http.server import create_app
 
     assistant = assistant or Assistant()
     chat = ChatApp(assistant, samples=samples)
@@ -637,11 +637,11 @@ def serve(
     workers: int = 1,
 ) -> None:
     """Serve the app until interrupted; with ``workers`` > 1, questions from the API are
-    answered by that many worker processes (``assistant/workers.py``)."""
+    answered by that many worker processes (``assistant/faces/http/workers.py``)."""
     import uvicorn
 
     from assistant import Assistant
-    from assistant.memory import limit_malloc_arenas
+    from assistant.faces.http.arenas import limit_malloc_arenas
     from ingest.locking import ServeLock
 
     started = time.perf_counter()
@@ -654,7 +654,7 @@ def serve(
     pool = None
     try:
         if workers > 1:
-            from assistant.workers import Pool, worker_env
+            from assistant.faces.http.workers import Pool, worker_env
 
             logs = settings.data_dir / "logs"
             logs.mkdir(parents=True, exist_ok=True)
@@ -672,9 +672,9 @@ def serve(
         if pool is not None:
             from starlette.middleware import Middleware
 
-            from assistant.workers import Forwarder
+            from assistant.faces.http.workers import Forwarder
 
-            # Innermost: the origin check (assistant/server.py:OriginGate) runs first.
+            # Innermost: the origin check (assistant/faces/http/server.py:OriginGate) runs first.
             app.user_middleware.append(
                 Middleware(Forwarder, ports=pool.ports, guard=app.state.guard)
             )

@@ -12,12 +12,12 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from assistant.core import Assistant
-    from assistant.passages import Passage
+    from assistant.index.passages import Passage
     from assistant.settings import Settings, get_settings
 
 _LAZY = {
     "Assistant": "assistant.core",
-    "Passage": "assistant.passages",
+    "Passage": "assistant.index.passages",
     "Settings": "assistant.settings",
     "get_settings": "assistant.settings",
 }

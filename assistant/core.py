@@ -7,13 +7,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from assistant.answer import Answer, Event
+from assistant.answering.answer import Answer, Event
+from assistant.answering.responder import Responder
+from assistant.answering.retriever import Retriever
 from assistant.briefing import Briefing
+from assistant.index.passages import Passage
 from assistant.index.registry import DocumentRecord
 from assistant.index.store import Index
-from assistant.passages import Passage
-from assistant.responder import Responder
-from assistant.retriever import Retriever
 from assistant.settings import Settings, check_collection_name, get_settings
 
 
@@ -130,13 +130,13 @@ class Assistant:
     @cached_property
     def chain(self) -> Any:
         """This assistant as a LangChain ``Runnable``: question (or dict) in, ``Answer`` out."""
-        from assistant.chain import AnswerChain
+        from assistant.answering.chain import AnswerChain
 
         return AnswerChain(self)
 
     def as_retriever(self, k: int = 5, collection: str | None = None) -> Any:
         """Hybrid search as a LangChain retriever (returns ``Document``s)."""
-        from assistant.chain import PassageRetriever
+        from assistant.answering.chain import PassageRetriever
 
         return PassageRetriever(assistant=self, k=k, collection=collection)
 

@@ -59,7 +59,8 @@ class Settings(BaseSettings):
         ge=0,
         le=1024,
         description="Memory pools (arenas) glibc's malloc may keep in the server, set when it "
-        "starts (assistant/memory.py). Each thread otherwise gets its own, up to eight per core, "
+        "starts (assistant/faces/http/arenas.py). Each thread otherwise gets its own, up to eight "
+        "per core, "
         "and memory freed in one is not reused by the others: the server's memory creeps up "
         "under load. 0: glibc's default. No effect on other C libraries.",
     )
@@ -113,7 +114,7 @@ class Settings(BaseSettings):
     short_reader: Literal["model", "rules"] = Field(
         "model",
         description="What finds the short answer of a question asking for a name or thing: the "
-        "learned span reader (assistant/span_reader.py) or the rules alone.",
+        "learned span reader (assistant/answering/span_reader.py) or the rules alone.",
     )
     max_question_chars: int = Field(
         2000, ge=10, description="Questions longer than this many characters are refused."
@@ -138,7 +139,8 @@ class Settings(BaseSettings):
     )
     mcp: bool = Field(
         False,
-        description="Also serve the Model Context Protocol server (assistant/mcp_server.py) at "
+        description="Also serve the Model Context Protocol server "
+        "(assistant/faces/mcp_server.py) at "
         "/mcp of the web server, for agents and desktop assistants, under the API keys, "
         "scopes and rate limit of /api/v1. `brief mcp` serves it on its own (stdio or HTTP).",
     )

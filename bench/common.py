@@ -28,14 +28,14 @@ RESULTS = REPO / "bench" / "results"
 if str(REPO) not in sys.path[:1]:
     sys.path.insert(0, str(REPO))
 
-from assistant.workers import free_port as free_port  # noqa: E402 - the product's, after the path
+from assistant.faces.http.workers import free_port as free_port  # noqa: E402 - the product's, after the path
 
 
 @contextmanager
 def rules_alone(assistant: Any) -> Iterator[None]:
     """Within it, ``assistant`` finds short answers by the rules alone, as with
     ``BRIEF_SHORT_READER=rules``: the baseline beside the span reader, in the same run."""
-    responder = assistant.responder
+    responder = assistant.answering.responder
     reader, responder.span_reader = responder.span_reader, None
     try:
         yield

@@ -62,7 +62,7 @@ from common import (  # first: offline settings, import path
     rules_alone,
 )
 
-from assistant.answer import Answer
+from assistant.answering.answer import Answer
 from assistant.core import Assistant
 from assistant.settings import Settings
 
@@ -147,7 +147,7 @@ class RetrievalTap:
 
     def __init__(self, assistant: Assistant) -> None:
         self.last: list[Any] = []
-        retriever = assistant.retriever
+        retriever = assistant.answering.retriever
         original = retriever.retrieve
 
         def retrieve(*args: Any, **kwargs: Any) -> Any:

@@ -22,7 +22,7 @@ questions of the reader's training set asked of a month's evidence paragraphs ad
 Because 250 questions make a noisy report, abstention is also cross-fitted (``cross_fit``):
 every question reported on by a model fitted without it, over four fold assignments.
 ``--write-calibration`` stores the fitted sentence weights and abstention model in
-``assistant/calibration.json``.
+``assistant/answering/calibration.json``.
 
 Run from the repository root: ``.venv/bin/python bench/qa.py [--write-calibration]``.
 """
@@ -53,14 +53,14 @@ from common import (  # first: offline settings, import path
     rules_alone,
 )
 
-from assistant import abstain, extractive
-from assistant.alignment import Aligner
+from assistant.answering import abstain, extractive
+from assistant.answering.alignment import Aligner
 from assistant.core import Assistant
 from assistant.index.embeddings import get_embedder
 from assistant.settings import Settings
 
 SQUAD = SHARED / "eval" / "squad2_dev500"
-CALIBRATION = REPO / "assistant" / "calibration.json"
+CALIBRATION = REPO / "assistant" / "answering" / "calibration.json"
 FIT_SEEDS, REPORT_SEEDS = (1, 2, 3), (4, 5, 6)
 MAX_WRONG_ABSTAIN = 0.10
 #: The threshold is set on the fitting data a little inside the limit, so that held-out
@@ -123,13 +123,13 @@ def collect(
         if only_answerable and gold["is_impossible"]:
             continue
         started = time.perf_counter()
-        draft = assistant.responder.draft(row["question"], None, collection)
+        draft = assistant.answering.responder.draft(row["question"], None, collection)
         elapsed = time.perf_counter() - started
         short = short_rules = None
         if draft.chosen:
-            short = assistant.responder.compose(draft, collection).short
+            short = assistant.answering.responder.compose(draft, collection).short
             with rules_alone(assistant):  # the baseline in the same run
-                short_rules = assistant.responder.compose(draft, collection).short
+                short_rules = assistant.answering.responder.compose(draft, collection).short
         gold_doc = doc_of[row["context"]]
         golds = [normalize(a) for a in gold["answers"] if normalize(a)]
         cases.append(

@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 from common import RESULTS, SHARED, need_shared  # first: offline settings, import path
 
+from assistant.answering.retriever import Scored, fuse
 from assistant.core import Assistant
-from assistant.retriever import Scored, fuse
 from assistant.settings import Settings
 
 SCIFACT = SHARED / "eval" / "scifact"
@@ -122,7 +122,7 @@ def main() -> None:
         ingest_seconds = time.perf_counter() - started
         print(report.summary(), flush=True)
         scifact_id = {d.doc_id: Path(d.source).stem for d in assistant.documents()}
-        retriever = assistant.retriever
+        retriever = assistant.answering.retriever
         retriever.lexical("default").refresh()
         chunks = len(retriever.lexical("default").chunks)
 

@@ -54,7 +54,7 @@ import gc, json, runpy, sys, threading, time
 from pathlib import Path
 
 def watch(out):
-    from assistant.alignment import Aligner
+    from assistant.answering.alignment import Aligner
     from assistant.index import embeddings
     aligner = None
     while True:

@@ -13,7 +13,7 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ingest.sentences import sentence_spans
+from assistant.text.sentences import sentence_spans
 
 
 class Counter(Protocol):

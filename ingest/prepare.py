@@ -10,8 +10,8 @@ from datetime import date
 from typing import Any
 
 from assistant.index.embeddings import MAX_CHUNK_TOKENS, TokenCounter
+from assistant.index.passages import below_title
 from assistant.index.registry import DocumentRecord
-from assistant.passages import below_title
 from ingest.chunking import Chunk, chunk_text
 from ingest.errors import EmptyDocument, TooLarge
 from ingest.loaders import Extracted

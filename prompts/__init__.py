@@ -1,1 +1,1 @@
-"""Prompt texts, one file per prompt, loaded by name with ``assistant.prompts.load``."""
+"""Prompt texts, one file per prompt, loaded by name with ``assistant.answering.prompts.load``."""

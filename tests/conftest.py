@@ -26,8 +26,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 
 from assistant.core import Assistant
+from assistant.faces.http.workers import free_port
 from assistant.settings import Settings
-from assistant.workers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Documents the tests read, all written for this repository (see tests/data/README.md).
@@ -201,7 +201,7 @@ def served(assistant: Assistant, app: Any = None) -> Iterator[httpx.Client]:
     free loopback port."""
     import uvicorn
 
-    from assistant.server import create_app
+    from assistant.faces.http.server import create_app
 
     port = free_port()
     server = uvicorn.Server(

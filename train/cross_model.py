@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.span_reader import best_span, load_base, widen
+from assistant.answering.span_reader import best_span, load_base, widen
 
 WEIGHTS = Path(__file__).with_name("cross_reader.npz")  # written by train/cross_reader.py
 #: Question plus sentence, in word pieces; longer sentences are cut at the end.

@@ -45,7 +45,7 @@ sys.path.insert(0, str(REPO / "train"))
 import cross_model as cr  # noqa: E402 - beside this script
 from common import RESULTS, SHARED, need_shared  # noqa: E402 - offline settings first
 
-from ingest.sentences import sentence_spans  # noqa: E402
+from assistant.text.sentences import sentence_spans  # noqa: E402
 
 DATA = SHARED / "eval" / "realtimeqa_train" / "questions.jsonl"
 SEED = 15

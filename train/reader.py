@@ -1,4 +1,4 @@
-"""Train the answer-sentence reader (``assistant/reader.py``) on news quiz questions.
+"""Train the answer-sentence reader (``assistant/answering/reader.py``) on news quiz questions.
 
 Data: ``../shared/eval/realtimeqa_train/questions.jsonl`` (quiz questions of 2020-2022 and
 2024, each with its answer and an evidence paragraph). Rows dated 2023 are dropped: the
@@ -42,12 +42,12 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 from common import RESULTS, SHARED, need_shared  # noqa: E402 - offline settings first
 
-from assistant import reader  # noqa: E402
-from assistant.extractive import Weights, with_stems  # noqa: E402
+from assistant.answering import reader  # noqa: E402
+from assistant.answering.extractive import Weights, with_stems  # noqa: E402
+from assistant.answering.question import Question, analyse, has_kind  # noqa: E402
 from assistant.index.embeddings import get_embedder  # noqa: E402
-from assistant.lexical import tokenize  # noqa: E402
-from assistant.question import Question, analyse, has_kind  # noqa: E402
-from ingest.sentences import sentence_spans  # noqa: E402
+from assistant.index.lexical import tokenize  # noqa: E402
+from assistant.text.sentences import sentence_spans  # noqa: E402
 
 DATA = SHARED / "eval" / "realtimeqa_train" / "questions.jsonl"
 SEED = 15

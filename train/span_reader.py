@@ -1,4 +1,5 @@
-"""Train the span reader (``assistant/span_reader.py``): which words of a text answer a question.
+"""Train the span reader (``assistant/answering/span_reader.py``): which words of a text answer a
+question.
 
 Data: ``../shared/eval/realtimeqa_train/questions.jsonl`` (news quiz questions of 2020-2022 and
 2024 with their answer and evidence paragraph). Rows of 2023 are dropped (the news benchmark's
@@ -16,7 +17,7 @@ decay, 2 epochs of batches of 16); the word-piece embeddings stay frozen, so onl
 the head are saved (int8 with a scale per row: ``span_reader.pack``).
 
 Run from the repository root: ``.venv/bin/python train/span_reader.py [--write]``; about 15
-minutes on 2 cores. ``--write`` saves ``assistant/span_reader.npz``; the figures go to
+minutes on 2 cores. ``--write`` saves ``assistant/answering/span_reader.npz``; the figures go to
 ``bench/results/span_reader.json``.
 """
 
@@ -37,8 +38,8 @@ sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO))
 from common import RESULTS, need_shared  # noqa: E402 - offline settings first
 
-from assistant import span_reader as sr  # noqa: E402
-from ingest.sentences import sentence_spans  # noqa: E402
+from assistant.answering import span_reader as sr  # noqa: E402
+from assistant.text.sentences import sentence_spans  # noqa: E402
 
 SEED = 0
 EPOCHS = 2.0
@@ -182,7 +183,9 @@ def held_out_figures(reader: sr.SpanReader, rows: list[dict]) -> dict[str, float
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="save assistant/span_reader.npz")
+    parser.add_argument(
+        "--write", action="store_true", help="save assistant/answering/span_reader.npz"
+    )
     parser.add_argument("--out", type=Path, default=sr.WEIGHTS)
     parser.add_argument("--epochs", type=float, default=EPOCHS)
     args = parser.parse_args()

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.briefing.sources import Sentence
-from ingest.sentences import sentence_spans
+from assistant.text.sentences import sentence_spans
 
 _VERBS = (
     "said|says|say|told|tells|added|adds|noted|notes|argued|argues|warned|warns|stated|"

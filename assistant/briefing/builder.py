@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from assistant.answering.question import analyse
+from assistant.answering.retriever import Retriever
 from assistant.briefing import attribution, conflicts, figures, keypoints
 from assistant.briefing.items import Briefing, Event, Figure, Point, Statement
 from assistant.briefing.sources import Citer, Material, Sentence
 from assistant.index.store import Index
-from assistant.question import analyse
-from assistant.retriever import Retriever
 
 #: Weight of each kind of figure when only the most important can be listed.
 #: Money is what a briefing's reader asks about first; a bare count least.

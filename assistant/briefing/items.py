@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from assistant.answer import Citation
+from assistant.answering.answer import Citation
 
 
 @dataclass
@@ -103,6 +103,6 @@ class Briefing:
 
     def to_markdown(self) -> str:
         """The briefing as a Markdown document with markers [n] and its sources at the end."""
-        from assistant.briefing.markdown import briefing_markdown
+        from assistant.briefing.as_markdown import briefing_markdown
 
         return briefing_markdown(self)

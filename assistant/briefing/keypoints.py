@@ -14,8 +14,8 @@ import re
 
 import numpy as np
 
+from assistant.answering.question import is_instruction
 from assistant.briefing.sources import Material, Sentence
-from assistant.question import is_instruction
 
 #: Sentences shorter or longer than this (in words) do not make a key point on their own.
 MIN_WORDS, MAX_WORDS = 8, 60
@@ -128,7 +128,7 @@ def relevance(
 ) -> np.ndarray:
     """How much each sentence is about the focus: cosine to it, plus the share of its key terms
     the sentence holds, plus a little when search ranked the sentence's passage high."""
-    from assistant.lexical import tokenize
+    from assistant.index.lexical import tokenize
 
     v = np.asarray(focus_vector, dtype=np.float32)
     cosine = material.vectors @ (v / (np.linalg.norm(v) + 1e-9))

@@ -2,7 +2,8 @@
 
 Map: each document (in groups of passages of a few sentences, a dozen passages per call) gets
 one call asking for its key points and open questions with passage markers
-(``prompts/brief_map.md``). Every line is checked like an answer (``assistant/verify.py``): a
+(``prompts/brief_map.md``). Every line is checked like an answer
+(``assistant/answering/verify.py``): a
 sentence its cited passage does not support is dropped, and each kept sentence cites the span
 of the document that supports it. Reduce: when the notes are more than the briefing's points,
 one more call merges them (``prompts/brief_reduce.md``), citing notes; each note marker becomes
@@ -17,16 +18,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.answer import Citation
+from assistant.answering.answer import Citation
+from assistant.answering.llm import LLMWriter, ModelUnavailable, echoes_prompt, passages_block
+from assistant.answering.prompts import render
+from assistant.answering.verify import verify
 from assistant.briefing import keypoints
 from assistant.briefing.items import Point
 from assistant.briefing.sources import Citer, Material, Sentence
+from assistant.index.passages import Passage, location_at
 from assistant.index.store import Index
-from assistant.llm import LLMWriter, ModelUnavailable, echoes_prompt, passages_block
-from assistant.passages import Passage, location_at
-from assistant.prompts import render
 from assistant.settings import Settings
-from assistant.verify import verify
 
 #: A map passage: consecutive sentences up to about this many characters.
 PASSAGE_CHARS = 1200

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.answer import Citation
+from assistant.answering.answer import Citation
 from assistant.index.embeddings import Embedder
+from assistant.index.passages import location_at
 from assistant.index.registry import DocumentRecord, Registry
-from assistant.passages import location_at
-from ingest.sentences import sentence_spans
+from assistant.text.sentences import sentence_spans
 
 #: Documents larger than this many sentences are read in their first part only; in a large
 #: collection each document gets its share of ``MAX_SENTENCES`` (at least 50 sentences).

@@ -366,7 +366,7 @@ class PassQueue:
     One thread does the work, in the order the calls came. It takes every call queued while it
     was busy and runs them as one list, so one caller alone waits for nothing, many callers
     share passes, and none waits behind a lock it may lose again and again. Serves the
-    embedder's short passes and the span reader's (``assistant/span_reader.py``).
+    embedder's short passes and the span reader's (``assistant/answering/span_reader.py``).
     """
 
     def __init__(self, fn: Any, name: str, max_calls: int | None = None) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant.answer import CITATION_FIELDS
+from assistant.answering.answer import CITATION_FIELDS
 from assistant.core import Assistant
 from assistant.settings import Settings
 from tests.conftest import ARTICLE, ROOT, free_port, served, stop, wait_for

@@ -217,7 +217,7 @@ def test_downloaded_exports_do_not_pile_up(tmp_path: Path) -> None:
     import time
 
     from assistant.briefing.items import Briefing
-    from assistant.briefing_view import EXPORT_TTL_S, write_export
+    from assistant.faces.viewer import EXPORT_TTL_S, write_export
 
     folder = tmp_path / "exports"
     old = write_export(Briefing(collection="harbour", focus="ferries", documents=1), folder)

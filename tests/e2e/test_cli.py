@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from assistant.answer import CITATION_FIELDS
+from assistant.answering.answer import CITATION_FIELDS
 from tests.conftest import run_brief
 
 #: The short-answer fields of ``--json``.

@@ -80,7 +80,7 @@ def drop_then_die(self, entries):
 
 store.Index.write_chunks = write_then_die
 store.Index.drop = drop_then_die
-from assistant.cli import main
+from assistant.faces.cli import main
 sys.exit(main(["ingest", folder]))
 """
 

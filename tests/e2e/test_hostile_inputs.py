@@ -20,11 +20,11 @@ from typing import Any
 import httpx
 import pytest
 
-from assistant.answer import NOT_FOUND
+from assistant.answering.answer import NOT_FOUND
+from assistant.answering.prompts import load, render
 from assistant.core import Assistant
-from assistant.prompts import load, render
+from assistant.faces.uploads import MAX_NAME_BYTES, safe_name
 from assistant.settings import Settings
-from assistant.uploads import MAX_NAME_BYTES, safe_name
 from tests.conftest import ARTICLE, free_port, run_brief, served
 from tests.fake_llm import FakeChatServer
 

@@ -1,5 +1,6 @@
 """What a long-running server keeps stays bounded: caches, the store under replacement, and
-glibc's malloc arenas (``assistant/memory.py``). The figures over time are in ``bench/soak.py``."""
+glibc's malloc arenas (``assistant/faces/http/arenas.py``). The figures over time are in
+``bench/soak.py``."""
 
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from assistant import uploads
-from assistant.alignment import Aligner
+from assistant.answering.alignment import Aligner
 from assistant.core import Assistant
+from assistant.faces import uploads
+from assistant.faces.http.arenas import _glibc, limit_malloc_arenas
 from assistant.index import embeddings
 from assistant.index.embeddings import EMBEDDING_DIM, Embedder
-from assistant.memory import _glibc, limit_malloc_arenas
 from assistant.settings import Settings
 
 
@@ -78,14 +79,14 @@ def test_a_document_replaced_again_and_again_leaves_the_store_its_size(
             }
         finally:
             db.close()
-        lexical = assistant.retriever.lexical("default")
+        lexical = assistant.answering.retriever.lexical("default")
         lexical.refresh()
         return {
             **rows,
             "chroma chunks": assistant.index.count("default"),
             "bm25 chunks": len(lexical.chunks),
             "bm25 positions": len(lexical.position),
-            "lexical indexes": len(assistant.retriever._lexical),
+            "lexical indexes": len(assistant.answering.retriever._lexical),
             "collections open": len(assistant.index._collections),
             "live hash maps": len(assistant.index.registry._live),
         }
@@ -116,7 +117,7 @@ def test_the_setting_caps_arenas_at_two_by_default(monkeypatch: pytest.MonkeyPat
 _ARENAS = textwrap.dedent(
     """
     import ctypes, sys, threading
-    from assistant.memory import limit_malloc_arenas
+    from assistant.faces.http.arenas import limit_malloc_arenas
     print(limit_malloc_arenas(int(sys.argv[1])))
     barrier = threading.Barrier(17)
     kept = []

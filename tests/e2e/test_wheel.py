@@ -49,7 +49,7 @@ PROBE = """
 import json
 from pathlib import Path
 import app, assistant, assistant.briefing, assistant.index, ingest.loaders, prompts
-from assistant.prompts import load
+from assistant.answering.prompts import load
 site = Path(assistant.__file__).parents[1]
 files = {
     name: sorted(

@@ -30,7 +30,7 @@ from tests.e2e.test_web import LOOPBACK, running_app, shot
 
 browser = test_web.browser  # the fixture: one chromium for the module
 
-WIDGET_JS = ROOT / "assistant" / "static" / "widget.js"
+WIDGET_JS = ROOT / "assistant" / "faces" / "http" / "static" / "widget.js"
 RATE_PER_MINUTE = 6
 KEYS = {
     name: f"{name}-widget-key"

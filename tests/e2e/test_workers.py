@@ -99,7 +99,7 @@ def _ask(url: str, body: dict, key: str = ASK) -> httpx.Response:
 def test_questions_are_answered_by_both_workers(front: tuple) -> None:
     url, _, proc = front
     children = list(_children(proc.pid).values())
-    assert sum("assistant.workers" in args for args in children) == 2, children
+    assert sum("assistant.faces.http.workers" in args for args in children) == 2, children
     assert sum("chroma run" in args for args in children) == 1, children
     with ThreadPoolExecutor(8) as pool:
         responses = list(pool.map(lambda _: _ask(url, QUESTION), range(8)))
@@ -203,7 +203,9 @@ def test_no_other_process_writes_to_or_serves_the_store(front: tuple, tmp_path: 
 
 def test_a_worker_that_dies_costs_capacity_not_answers(front: tuple) -> None:
     url, _, proc = front
-    workers = [pid for pid, args in _children(proc.pid).items() if "assistant.workers" in args]
+    workers = [
+        pid for pid, args in _children(proc.pid).items() if "assistant.faces.http.workers" in args
+    ]
     os.kill(workers[0], signal.SIGKILL)
     with ThreadPoolExecutor(4) as pool:
         responses = list(pool.map(lambda _: _ask(url, QUESTION), range(4)))
@@ -218,7 +220,7 @@ def test_workers_share_a_chroma_server(tmp_path: Path, chroma_server: tuple[str,
     assert run_brief("ingest", str(ARTICLE), data_dir=data, env=env).returncode == 0
     with serving(tmp_path, data, **env) as (url, proc):
         children = list(_children(proc.pid).values())
-        assert sum("assistant.workers" in args for args in children) == 2, children
+        assert sum("assistant.faces.http.workers" in args for args in children) == 2, children
         assert not any("chroma run" in args for args in children), children  # theirs is used
         with ThreadPoolExecutor(4) as pool:
             responses = list(pool.map(lambda _: _ask(url, QUESTION), range(4)))

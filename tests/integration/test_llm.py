@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import CitationEvent, Done, TextDelta
+from assistant.answering.answer import CitationEvent, Done, TextDelta
 from assistant.core import Assistant
 from assistant.settings import Settings
 from tests.conftest import ARTICLE

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import NOT_FOUND, Answer, CitationEvent, Done, TextDelta
+from assistant.answering.answer import NOT_FOUND, Answer, CitationEvent, Done, TextDelta
+from assistant.answering.question import overview_target
 from assistant.core import Assistant
-from assistant.question import overview_target
 from assistant.settings import Settings
 from tests.conftest import ARTICLE, MEMO, SAMPLES, served
 from tests.fake_llm import FakeChatServer

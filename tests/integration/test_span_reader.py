@@ -1,7 +1,8 @@
 """The learned span reader (issue 15, point 1): the words of a cited sentence that answer a
 question asking for a name or thing, where the rules find no candidate of the type asked.
 
-Run through the real packaged MiniLM with the shipped weights (assistant/span_reader.npz), on
+Run through the real packaged MiniLM with the shipped weights
+(assistant/answering/span_reader.npz), on
 our own memo. The questions were written after the reader was trained, without tuning on them.
 """
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from assistant import span_reader
+from assistant.answering import span_reader
 from assistant.core import Assistant
 from assistant.settings import Settings
 from tests.conftest import MEMO

@@ -9,7 +9,7 @@ from __future__ import annotations
 from assistant.briefing.attribution import Said, statements
 from assistant.briefing.sources import Sentence
 from assistant.index.registry import DocumentRecord
-from ingest.sentences import sentence_spans
+from assistant.text.sentences import sentence_spans
 
 
 def said(text: str) -> list[Said]:

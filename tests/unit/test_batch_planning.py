@@ -12,8 +12,8 @@ import random
 import pytest
 
 from assistant.index.embeddings import MODEL_MAX_TOKENS, TokenCounter, plan_batches
+from assistant.text.sentences import split_sentences
 from ingest.normalize import clean_inline
-from ingest.sentences import split_sentences
 from tests.conftest import ARTICLE
 
 

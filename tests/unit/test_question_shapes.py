@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.definition import asked_name, introduces
-from assistant.people import asks_about_person
+from assistant.answering.definition import asked_name, introduces
+from assistant.answering.people import asks_about_person
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""The API's rate limit (``assistant/access.py``): what a caller who asks too often is told.
+"""The API's rate limit (``assistant/faces/http/access.py``): what a caller who asks too often is
+told.
 
 A fake clock stands in for ``time.monotonic`` so that a minute passes in no time.
 """
@@ -8,9 +9,9 @@ from __future__ import annotations
 import pytest
 from starlette.requests import Request
 
-from assistant import access
-from assistant.access import Guard, RateLimit
-from assistant.api import ApiError
+from assistant.faces.http import access
+from assistant.faces.http.access import Guard, RateLimit
+from assistant.faces.http.api import ApiError
 from assistant.settings import Settings
 
 

@@ -1,4 +1,5 @@
-"""Sentence spans (``ingest/sentences.py``): the exact stretches of text that citations quote.
+"""Sentence spans (``assistant/text/sentences.py``): the exact stretches of text that citations
+quote.
 
 A citation shows ``text[start:end]`` of a sentence, so a span must start and end on the
 sentence itself: a span cut at "Dr." or "U.S." quotes half a sentence, and one that runs over
@@ -7,8 +8,8 @@ a real end quotes two.
 
 from __future__ import annotations
 
+from assistant.text.sentences import sentence_spans
 from ingest.normalize import clean_inline
-from ingest.sentences import sentence_spans
 from tests.conftest import ARTICLE
 
 

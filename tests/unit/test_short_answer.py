@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer import Answer, Citation
-from assistant.question import analyse
-from assistant.short_answer import best_of, fill, short_answer
-from ingest.sentences import sentence_spans
+from assistant.answering.answer import Answer, Citation
+from assistant.answering.question import analyse
+from assistant.answering.short_answer import best_of, fill, short_answer
+from assistant.text.sentences import sentence_spans
 from tests.conftest import ARTICLE, MEMO, ROOT
 
 SAMPLES = sorted((ROOT / "assistant" / "samples").glob("*.md"))

@@ -1,4 +1,4 @@
-"""What a reader sees while a chat model's answer streams in (``assistant/llm.py``).
+"""What a reader sees while a chat model's answer streams in (``assistant/answering/llm.py``).
 
 ``MarkerFilter`` holds back a citation marker until it is whole and checked; ``EchoGuard`` holds
 back words that could be the start of a recital of our own instructions, and stops the answer
@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from assistant.llm import EchoGuard, LLMWriter, MarkerFilter, prompt_runs
-from assistant.passages import Passage
-from assistant.prompts import load
+from assistant.answering.llm import EchoGuard, LLMWriter, MarkerFilter, prompt_runs
+from assistant.answering.prompts import load
+from assistant.index.passages import Passage
 from assistant.settings import Settings
 
 #: A sentence of our answer prompt (``prompts/answer.md``), word for word.

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from assistant.text.sentences import split_sentences
 from ingest.normalize import Block, assemble, clean_blocks, clean_inline, split_run_ons
-from ingest.sentences import split_sentences
 
 
 def test_run_on_sentences_are_split_but_urls_and_names_kept() -> None:

@@ -1,12 +1,13 @@
-"""Checking a written answer against its passages (``assistant/verify.py``), before anyone reads it.
+"""Checking a written answer against its passages (``assistant/answering/verify.py``), before
+anyone reads it.
 
 Passages are cut from a small document of our own; the answers are what a model might write.
 """
 
 from __future__ import annotations
 
-from assistant.passages import Passage
-from assistant.verify import verify
+from assistant.answering.verify import verify
+from assistant.index.passages import Passage
 
 HEADER = "Kestrel nears its first launch\n\n"
 BODY = (

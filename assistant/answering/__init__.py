@@ -1,0 +1,1 @@
+"""Answering a question: retrieval, the offline reader, abstention, short answers, chat models."""

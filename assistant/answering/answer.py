@@ -1,0 +1,141 @@
+"""What an answer is: text with markers [n], the citations they open, and the stream of events."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from assistant.index.passages import Passage
+
+#: The reply when the documents do not answer; also what a language model must say then.
+NOT_FOUND = "The documents don't say."
+
+
+#: The fields of a citation as the JSON faces (CLI, HTTP API) give them.
+CITATION_FIELDS = (
+    "n",
+    "title",
+    "source",
+    "location",
+    "quote",
+    "start",
+    "end",
+    "score",
+    "supported",
+)
+
+
+@dataclass
+class Citation:
+    """A marker's target: the exact words of a source that support a sentence of the answer.
+
+    ``document_text[start:end] == quote`` for the cited document's cleaned text.
+    """
+
+    n: int
+    doc_id: str
+    title: str
+    source: str
+    location: str
+    quote: str
+    start: int
+    end: int
+    score: float
+    supported: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, for JSON."""
+        return asdict(self)
+
+
+@dataclass
+class Sentence:
+    """A sentence of the answer text, with the markers it carries and whether it is supported."""
+
+    text: str
+    citations: list[int]
+    supported: bool
+
+
+@dataclass
+class Answer:
+    """A cited answer, or an abstention with the passages that came closest."""
+
+    question: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    abstained: bool = False
+    related: list[Passage] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    sentences: list[Sentence] = field(default_factory=list)
+    #: The question as searched, after a follow-up was resolved against the conversation.
+    search_query: str = ""
+    #: Estimated probability that the evidence answers the question (calibrated, 0-1).
+    confidence: float | None = None
+    #: The short answer ("Priya Raman", "$18.5 million"): a verbatim span of one cited quote,
+    #: or None when the question asks for no single thing, none was found, or it abstained.
+    short: str | None = None
+    #: The number of the citation whose quote holds ``short``.
+    short_citation: int | None = None
+    #: Where ``short`` lies in that citation's document (cleaned text, like a citation's
+    #: start/end), so a face can highlight it: ``document_text[short_start:short_end] == short``.
+    short_start: int | None = None
+    short_end: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The answer as plain data: text, short answer, abstained, citations, related,
+        timings, sentences."""
+        return {
+            "text": self.text,
+            **self.short_fields(),
+            "abstained": self.abstained,
+            "citations": [c.to_dict() for c in self.citations],
+            "related": [p.to_dict() for p in self.related],
+            "timings": self.timings,
+            "sentences": [asdict(s) for s in self.sentences],
+            "search_query": self.search_query,
+            "confidence": self.confidence,
+        }
+
+    def short_fields(self) -> dict[str, Any]:
+        """The short answer as the JSON faces give it (all four None when there is none)."""
+        return {
+            "short": self.short,
+            "short_citation": self.short_citation,
+            "short_start": self.short_start,
+            "short_end": self.short_end,
+        }
+
+    def set_short(self, citation: Citation, start: int, end: int) -> None:
+        """Take ``citation.quote[start:end]`` as the short answer (offsets within the quote)."""
+        self.short = citation.quote[start:end]
+        self.short_citation = citation.n
+        self.short_start = citation.start + start
+        self.short_end = citation.start + end
+
+
+@dataclass
+class TextDelta:
+    """A piece of answer text, in order."""
+
+    text: str
+    type: str = "delta"
+
+
+@dataclass
+class CitationEvent:
+    """A citation, sent once its marker first appears in the text."""
+
+    citation: Citation
+    type: str = "citation"
+
+
+@dataclass
+class Done:
+    """The end of a stream, with the whole verified answer."""
+
+    answer: Answer
+    type: str = "done"
+
+
+Event = TextDelta | CitationEvent | Done

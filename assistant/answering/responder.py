@@ -1,0 +1,350 @@
+"""From a question to a verified, cited answer (or an abstention), as events or as one Answer.
+
+The steps, each owned by its module: resolve a follow-up against the conversation
+(``followup.py``), retrieve passages (``retriever.py``), answer (offline: ``extractive.py``;
+with a chat model: ``llm.py``), verify and number the citations (``verify.py``), decide whether
+the evidence is too weak (``abstain.py``).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from assistant.answering import abstain, definition, extractive, followup, people, short_answer
+from assistant.answering.alignment import Aligner
+from assistant.answering.answer import (
+    NOT_FOUND,
+    Answer,
+    Citation,
+    CitationEvent,
+    Done,
+    Event,
+    Sentence,
+    TextDelta,
+)
+from assistant.answering.llm import LLMWriter
+from assistant.answering.question import Question, analyse
+from assistant.answering.retriever import Retriever
+from assistant.answering.span_reader import get_span_reader
+from assistant.answering.verify import MARKER, verify
+from assistant.briefing import overview
+from assistant.index.passages import Passage, location_at
+from assistant.index.store import Index
+from assistant.settings import Settings
+
+ABSTAIN_TEXT = NOT_FOUND + " None of the passages found answers this question."
+# Control characters (a NUL, a terminal's escape) and lone surrogates, which no text encoding
+# can carry ("\ud800" is valid JSON): they mean nothing in a question, and a lone surrogate
+# made the tokenizer fail.
+_UNREADABLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff]")
+
+
+@dataclass
+class Draft:
+    """An offline answer before the decision to give it or abstain."""
+
+    question: Question
+    query: str
+    passages: list[Passage]
+    candidates: list[extractive.Candidate]
+    chosen: list[extractive.Candidate]
+    signals: dict[str, float]
+    p_answerable: float
+    idf: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked as it is: ``code`` "empty_question" or
+    "question_too_long"."""
+
+    def __init__(self, message: str, code: str = "invalid_question") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def clean_question(question: str, max_chars: int) -> str:
+    """The question with its whitespace collapsed and control characters and lone surrogates
+    dropped; ``QuestionError`` if empty or too long."""
+    text = " ".join(_UNREADABLE.sub("", str(question or "")).split())
+    if not text:
+        raise QuestionError("the question is empty", "empty_question")
+    if len(text) > max_chars:
+        raise QuestionError(
+            f"the question is {len(text):,} characters long; the limit is {max_chars:,}",
+            "question_too_long",
+        )
+    return text
+
+
+class Responder:
+    """Answers questions over an index; one per ``Assistant``."""
+
+    def __init__(self, index: Index, retriever: Retriever, settings: Settings) -> None:
+        self.index = index
+        self.retriever = retriever
+        self.settings = settings
+        self.vectors = extractive.SentenceVectors(index.embedder, index.registry)
+        self.weights = extractive.Weights.shipped()
+        self.aligner = Aligner(index.embedder)
+        #: The learned short-answer reader (loaded on first use), unless the rules are asked for.
+        self.span_reader = (
+            get_span_reader(settings.embed_dtype) if settings.short_reader == "model" else None
+        )
+
+    # --- public --------------------------------------------------------------------------
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] | None,
+        collection: str,
+        filters: dict[str, Any] | None = None,
+    ) -> Answer:
+        """The whole answer at once."""
+        for event in self.stream(question, history, collection, filters):
+            if isinstance(event, Done):
+                return event.answer
+        raise RuntimeError("the answer stream ended without an answer")  # pragma: no cover
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] | None,
+        collection: str,
+        filters: dict[str, Any] | None = None,
+    ) -> Iterator[Event]:
+        """Text deltas, then the citations, then the whole verified answer."""
+        # "What are the main points?": the key points of what it names, with or without a
+        # chat model (grounded by construction); in an empty collection, the usual path.
+        summary = self.overviews.answer(self._clean(question), collection, filters)
+        if summary is not None:
+            yield from overview.events(summary)
+            return
+        if self.settings.llm:
+            yield from self._with_model(question, history, collection, filters)
+            return
+        answer = self._offline(question, history, collection, filters)
+        for i, sentence in enumerate(answer.sentences):
+            yield TextDelta(("" if i == 0 else " ") + sentence.text + _markers(sentence))
+            for n in sentence.citations:
+                yield CitationEvent(answer.citations[n - 1])
+        if not answer.sentences:
+            yield TextDelta(answer.text)
+        yield Done(answer)
+
+    @cached_property
+    def overviews(self) -> overview.Overviews:
+        """Answers to overview questions ("Summarise the depot memo")."""
+        return overview.Overviews(self.index)
+
+    # --- steps ---------------------------------------------------------------------------
+
+    def _clean(self, question: str) -> str:
+        return clean_question(question, self.settings.max_question_chars)
+
+    def draft(
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] | None,
+        collection: str,
+        filters: dict[str, Any] | None = None,
+    ) -> Draft:
+        """Everything the offline answer is decided from (also what ``bench/qa.py`` tunes on)."""
+        question = self._clean(question)
+        started = time.perf_counter()
+        query = followup.resolve(question, history)
+        vector, query_tokens = self.index.embedder.embed_query(query)
+        depth = max(self.settings.top_k, self.settings.read_passages)
+        passages = self.retriever.retrieve(query, vector, collection, k=depth, filters=filters)
+        retrieved = _ms(started)
+        asked = analyse(question)
+        q = Question(text=question, terms=analyse(query).terms, kind=asked.kind, focus=asked.focus)
+        lexical = self.retriever.lexical(collection)
+        idf = lexical.weights(q.terms)
+        # The sentence is chosen with word rarity counted among the documents of the strong
+        # passages only, so unrelated documents elsewhere in the collection (or weak ones that
+        # fill the last places) cannot change which sentence is cited. The abstention signals
+        # keep the collection-wide rarity they were calibrated with.
+        strong = (
+            {p.doc_id for p in passages if p.score >= 0.5 * passages[0].score} if passages else ()
+        )
+        found = extractive.candidates(passages, depth)
+        extractive.score(
+            q,
+            vector,
+            found,
+            self.vectors,
+            lexical.weights(q.terms, strong),
+            self.weights,
+            collection,
+        )
+        # "What is Kestrel?": the sentence that introduces the name (``definition.py``) leads.
+        introducing = definition.defining(question, found)
+        if introducing is not None:
+            introducing.score = max(c.score for c in found) + 1e-3
+        best = extractive.lead(q, found)
+        alignment = (
+            self.aligner(query, best.text, q.terms, query_tokens) if best else (0.0, 0.0, 0.0)
+        )
+        signals = abstain.features(q, best, passages, idf, alignment)
+        p_answerable = abstain.p_answerable(signals)
+        # "Which think tank is Feld from?" asked of "..., said Marcus Feld from the Corbett
+        # Institute": a sentence that quotes the person asked about answers (``people.py``).
+        threshold = abstain.load_calibration().threshold
+        if introducing is not None and best is introducing:
+            # the documents say what the name is: that is the answer
+            p_answerable = max(p_answerable, threshold)
+        elif best is not None and p_answerable < threshold and people.asks_about_person(question):
+            record = self.index.registry.get(collection, best.passage.doc_id)
+            if record is not None and people.vouches(question, record, best.start, best.end):
+                p_answerable = threshold
+        return Draft(
+            question=q,
+            query=query,
+            passages=passages,
+            candidates=found,
+            chosen=extractive.pick(q, found),
+            signals=signals,
+            p_answerable=p_answerable,
+            idf=idf,
+            timings={"retrieve_ms": retrieved, "answer_ms": _ms(started) - retrieved},
+        )
+
+    def _offline(
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] | None,
+        collection: str,
+        filters: dict[str, Any] | None,
+    ) -> Answer:
+        started = time.perf_counter()
+        d = self.draft(question, history, collection, filters)
+        if not d.chosen or d.p_answerable < abstain.load_calibration().threshold:
+            answer = self._abstention(d.question.text, d.passages)
+        else:
+            answer = self.compose(d, collection)
+        answer.search_query = d.query
+        answer.confidence = round(d.p_answerable, 4)
+        timings = {**d.timings, "total_ms": _ms(started)}
+        answer.timings = {k: round(v, 1) for k, v in timings.items()}
+        return answer
+
+    def compose(self, d: Draft, collection: str) -> Answer:
+        """The answer a draft gives when it is not abstained on: its sentences, cited, and
+        the short answer (``short_answer``)."""
+        answer = self._cite(d.question.text, d.chosen, collection)
+        # "Who is Priya Raman?" is answered by a description, which has no short form here
+        if definition.asked_name(d.question.text) is None:
+            short_answer.fill(answer, d.question, self.span_reader)
+        return answer
+
+    @cached_property
+    def writer(self) -> LLMWriter:
+        """The chat-model writer (built when ``BRIEF_LLM`` is set)."""
+        return LLMWriter(self.settings)
+
+    def _with_model(
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] | None,
+        collection: str,
+        filters: dict[str, Any] | None,
+    ) -> Iterator[Event]:
+        question = self._clean(question)
+        started = time.perf_counter()
+        query = self.writer.rewrite(question, history) if history else question
+        vector = self.index.embedder.embed_one(query)
+        passages = self.retriever.retrieve(
+            query, vector, collection, k=self.settings.top_k, filters=filters
+        )
+        retrieved = _ms(started)
+        if not passages:
+            answer = self._abstention(question, passages)
+        else:
+            raw = []
+            for piece, shown in self.writer.write(question, passages, history):
+                raw.append(piece)
+                if shown:
+                    yield TextDelta(shown)
+            answer = self._checked("".join(raw), question, passages, collection)
+        answer.search_query = query
+        answer.timings = {
+            "retrieve_ms": round(retrieved, 1),
+            "answer_ms": round(_ms(started) - retrieved, 1),
+            "total_ms": round(_ms(started), 1),
+        }
+        for citation in answer.citations:
+            yield CitationEvent(citation)
+        yield Done(answer)
+
+    def _checked(
+        self, written: str, question: str, passages: list[Passage], collection: str
+    ) -> Answer:
+        """A model's answer after verification, or an abstention if it found nothing."""
+        plain = " ".join(MARKER.sub("", written).split())
+        if not plain or plain.startswith(NOT_FOUND.rstrip(".")):
+            return self._abstention(question, passages)
+        text, citations, sentences = verify(written, passages)
+        for citation in citations:
+            record = self.index.registry.get(collection, citation.doc_id)
+            if record is not None:
+                citation.location = location_at(
+                    record.text, record.layout, citation.start, record.title
+                )
+        answer = Answer(question=question, text=text, citations=citations, sentences=sentences)
+        short_answer.fill(answer, analyse(question), self.span_reader)
+        return answer
+
+    def _abstention(self, question: str, passages: list[Passage]) -> Answer:
+        return Answer(
+            question=question,
+            text=ABSTAIN_TEXT,
+            abstained=True,
+            related=passages[:3],
+            sentences=[Sentence(text=ABSTAIN_TEXT, citations=[], supported=True)],
+        )
+
+    def _cite(self, question: str, chosen: list[extractive.Candidate], collection: str) -> Answer:
+        citations: list[Citation] = []
+        sentences: list[Sentence] = []
+        records: dict[str, Any] = {}
+        for cand in chosen:
+            doc_id = cand.passage.doc_id
+            if doc_id not in records:
+                records[doc_id] = self.index.registry.get(collection, doc_id)
+            record = records[doc_id]
+            where = (
+                location_at(record.text, record.layout, cand.start, record.title)
+                if record
+                else cand.passage.location
+            )
+            citation = Citation(
+                n=len(citations) + 1,
+                doc_id=doc_id,
+                title=cand.passage.title,
+                source=cand.passage.source,
+                location=where,
+                quote=cand.text,
+                start=cand.start,
+                end=cand.end,
+                score=round(cand.score, 4),
+                supported=True,
+            )
+            citations.append(citation)
+            sentences.append(Sentence(text=cand.text, citations=[citation.n], supported=True))
+        text = " ".join(s.text + _markers(s) for s in sentences)
+        return Answer(question=question, text=text, citations=citations, sentences=sentences)
+
+
+def _markers(sentence: Sentence) -> str:
+    return "".join(f" [{n}]" for n in sentence.citations)
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0

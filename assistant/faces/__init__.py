@@ -1,0 +1,1 @@
+"""The faces: how people and programs reach the assistant (web chat, HTTP, CLI, MCP)."""

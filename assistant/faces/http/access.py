@@ -1,0 +1,156 @@
+"""Who may call the API, and how often: API keys with scopes, and a rate limit.
+
+``BRIEF_API_KEYS`` lists ``key:scope`` pairs, comma-separated. An ``admin`` key may do
+everything; an ``ask`` key may ask, stream and read the health (what a public widget may hold).
+Without keys every caller is admin, and the server keeps to loopback unless told otherwise
+(``app.serve``). Every caller, by key or else by address, gets ``BRIEF_RATE_LIMIT_PER_MINUTE``
+requests a minute (a token bucket); beyond that, 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request
+
+SCOPES = ("admin", "ask")
+#: Callers remembered by the rate limit before idle ones are forgotten.
+MAX_CALLERS = 100_000
+
+
+def parse_keys(spec: str | None) -> dict[str, str]:
+    """``"k1:admin,k2:ask"`` -> {key: scope}; a key without a scope is admin."""
+    keys: dict[str, str] = {}
+    for item in (spec or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        key, _, scope = item.partition(":")
+        scope = scope.strip() or "admin"
+        if scope not in SCOPES:
+            raise ValueError(f"unknown API key scope {scope!r}: use 'admin' or 'ask'")
+        if len(key.strip()) < 8:
+            raise ValueError("API keys must be at least 8 characters long")
+        keys[key.strip()] = scope
+    return keys
+
+
+class RateLimit:
+    """A token bucket per caller: ``per_minute`` requests, refilled evenly."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, caller: str) -> float:
+        """0 if the request may go ahead, else the seconds until it may."""
+        if self.per_minute <= 0:
+            return 0.0
+        rate = self.per_minute / 60.0
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(caller, (float(self.per_minute), now))
+            tokens = min(float(self.per_minute), tokens + (now - last) * rate)
+            allowed = tokens >= 1.0
+            self._buckets[caller] = (tokens - 1.0 if allowed else tokens, now)
+            if len(self._buckets) > MAX_CALLERS:  # forget callers idle for two minutes
+                self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 120}
+            return 0.0 if allowed else (1.0 - tokens) / rate
+
+
+class Guard:
+    """FastAPI dependencies that check a request's key, scope and rate."""
+
+    def __init__(self, settings: Any) -> None:
+        secret = settings.api_keys.get_secret_value() if settings.api_keys else None
+        self.keys = parse_keys(secret)
+        self.limit = RateLimit(settings.rate_limit_per_minute)
+
+    @property
+    def open(self) -> bool:
+        """True when no keys are configured: anyone who reaches the server is admin."""
+        return not self.keys
+
+    def scope_of(self, authorization: str | None) -> str | None:
+        if self.open:
+            return "admin"
+        if not authorization or not authorization.lower().startswith("bearer "):
+            return None
+        given = authorization[7:].strip()
+        for key, scope in self.keys.items():
+            if hmac.compare_digest(given.encode(), key.encode()):
+                return scope
+        return None
+
+    def needs(self, scope: str) -> Callable[..., None]:
+        from assistant.faces.http.api import ApiError
+
+        def check(request: Request) -> None:
+            authorization = request.headers.get("authorization")
+            granted = self.scope_of(authorization)
+            if granted is None:
+                raise ApiError(
+                    401, "unauthorized", "send a valid API key: Authorization: Bearer <key>"
+                )
+            if scope == "admin" and granted != "admin":
+                raise ApiError(403, "forbidden", "this key may only ask questions")
+            caller = authorization or (request.client.host if request.client else "unknown")
+            wait = self.limit.take(caller)
+            if wait > 0:
+                raise ApiError(
+                    429,
+                    "rate_limited",
+                    f"too many requests; try again in {math.ceil(wait)} s",
+                    headers={"Retry-After": str(math.ceil(wait))},
+                )
+
+        return check
+
+
+# --- links to the document viewer --------------------------------------------------------------
+
+#: Length of a viewer link's token (base64 characters of an HMAC-SHA256: 128 bits).
+VIEW_TOKEN_CHARS = 22
+
+
+def view_signer(settings: Any) -> Callable[[str, str], str | None]:
+    """``sign(collection, doc_id)``: the token a link to ``/view/<collection>/<doc_id>``
+    carries when API keys are set, else None.
+
+    With keys, the viewer shows a document only to a link that names it with this token, which
+    only the server can make: an answer's citations carry it, so whoever was given an answer
+    can open its documents, and nobody can read a document by guessing its id. The secret is
+    derived from the keys themselves (once, here), so every worker agrees without sharing a
+    file, and changing the keys retires the old links. Without keys (a server kept to
+    loopback) there is nothing to sign.
+    """
+    import base64
+    import hashlib
+
+    secret = settings.api_keys.get_secret_value() if settings.api_keys else ""
+    keys = sorted(parse_keys(secret))
+    if not keys:
+        return lambda collection, doc_id: None
+    key = hashlib.sha256(("brief-view\0" + "\0".join(keys)).encode("utf-8")).digest()
+
+    def sign(collection: str, doc_id: str) -> str:
+        mac = hmac.new(key, f"{collection}\0{doc_id}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac).decode("ascii")[:VIEW_TOKEN_CHARS]
+
+    return sign
+
+
+def view_allowed(
+    sign: Callable[[str, str], str | None], collection: str, doc_id: str, token: str | None
+) -> bool:
+    """Whether a viewer request may see the document (always, without API keys)."""
+    expected = sign(collection, doc_id)
+    if expected is None:
+        return True
+    return hmac.compare_digest(expected.encode(), (token or "")[:64].encode("utf-8", "replace"))

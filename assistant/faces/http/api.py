@@ -1,0 +1,379 @@
+"""The HTTP API under ``/api/v1``: ask (whole or streamed), brief, documents, collections,
+health.
+
+Every answer is ``Answer.to_dict()``; every error is ``{"error": {"code": ..., "message": ...}}``
+with a 4xx status. Streams are server-sent events: ``delta`` (a piece of text), ``citation``
+(once its marker first appears), ``done`` (the whole verified answer) or ``error``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from datetime import date
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from assistant.faces import uploads
+
+API_PREFIX = "/api/v1"
+
+
+class Message(BaseModel):
+    """A turn of the conversation so far."""
+
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=20_000)
+
+
+class Filters(BaseModel):
+    """Which sources an answer may come from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str | list[str] | None = Field(None, description="Path(s) or URL(s).")
+    doc_id: str | list[str] | None = Field(None, description="Document id(s).")
+    date_from: date | None = Field(None, description="Documents dated on or after (ISO day).")
+    date_to: date | None = Field(None, description="Documents dated on or before (ISO day).")
+
+    def as_dict(self) -> dict[str, Any] | None:
+        return self.model_dump(exclude_none=True, mode="json") or None
+
+
+class AskRequest(BaseModel):
+    """A question, with the conversation so far and where to look."""
+
+    question: str = Field(description="The question, in plain words.")
+    history: list[Message] = Field(
+        default_factory=list, description="Earlier turns, oldest first (for follow-ups)."
+    )
+    collection: str | None = Field(None, description="Collection to ask (default: settings).")
+    filters: Filters | None = Field(None, description="Restrict the sources.")
+
+
+class BriefRequest(BaseModel):
+    """What to brief on: a collection, optionally narrowed to a focus."""
+
+    collection: str | None = Field(None, description="Collection to brief (default: settings).")
+    focus: str | None = Field(
+        None,
+        description="Narrow the briefing to a topic, e.g. 'export controls' (at most as long "
+        "as a question may be).",
+    )
+
+
+#: The briefing as Markdown, as ``POST /api/v1/brief?format=md`` returns it.
+MARKDOWN_TYPE = "text/markdown; charset=utf-8"
+
+
+class UrlRequest(BaseModel):
+    """A web page to ingest."""
+
+    url: str = Field(pattern=r"^https?://", max_length=2000)
+    collection: str | None = None
+
+
+class ApiError(Exception):
+    """An error with its HTTP status, returned as ``{"error": {...}}``."""
+
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.headers = headers
+
+
+def checked_turn(settings: Any, question: str, history_messages: int) -> str:
+    """The cleaned question, or the ``ApiError`` that refuses it (or its history)."""
+    from assistant.answering.responder import QuestionError, clean_question
+
+    try:
+        text = clean_question(question, settings.max_question_chars)
+    except QuestionError as exc:
+        raise ApiError(413 if exc.code == "question_too_long" else 422, exc.code, str(exc)) from exc
+    if history_messages > settings.max_history_messages:
+        raise ApiError(
+            413,
+            "history_too_long",
+            f"the history has {history_messages} messages; the limit is "
+            f"{settings.max_history_messages}",
+        )
+    return text
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for name in ("briefing-assistant", "chromadb", "langchain-core", "gradio", "torch"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[name] = metadata.version(name)
+    return out
+
+
+def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
+    """The ``/api/v1`` routes over ``assistant``; ``ready()`` tells whether it has warmed up."""
+    from fastapi import Depends
+
+    from assistant.answering.answer import CitationEvent, Done, TextDelta
+    from assistant.answering.llm import ModelUnavailable
+    from assistant.answering.responder import QuestionError
+    from assistant.faces.http.access import Guard, view_signer
+    from assistant.faces.render import answer_with_views, with_view
+    from assistant.settings import check_collection_name
+
+    settings = assistant.settings
+    guard = guard or Guard(settings)
+    sign = view_signer(settings)  # citations' viewer addresses (``view``)
+    router = APIRouter(prefix=API_PREFIX, tags=["briefing"])
+    ask_scope = [Depends(guard.needs("ask"))]
+    admin_scope = [Depends(guard.needs("admin"))]
+
+    def collection_of(name: str | None) -> str:
+        try:
+            return check_collection_name(name or settings.collection)
+        except ValueError as exc:
+            raise ApiError(422, "invalid_collection", str(exc)) from exc
+
+    def checked(req: AskRequest) -> tuple[str, list[dict[str, str]], str]:
+        question = checked_turn(settings, req.question, len(req.history))
+        return question, [m.model_dump() for m in req.history], collection_of(req.collection)
+
+    @router.post("/ask", summary="Ask a question; the whole cited answer", dependencies=ask_scope)
+    def ask(req: AskRequest) -> JSONResponse:
+        question, history, collection = checked(req)
+        try:
+            answer = assistant.ask(
+                question,
+                history=history,
+                collection=collection,
+                filters=req.filters.as_dict() if req.filters else None,
+            )
+        except QuestionError as exc:
+            raise ApiError(422, "invalid_question", str(exc)) from exc
+        except ValueError as exc:  # bad filters
+            raise ApiError(422, "invalid_request", str(exc)) from exc
+        return JSONResponse(answer_with_views(answer, collection, sign))
+
+    @router.post(
+        "/ask/stream",
+        summary="Ask a question; the answer as server-sent events",
+        dependencies=ask_scope,
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}}},
+    )
+    def ask_stream(req: AskRequest) -> StreamingResponse:
+        question, history, collection = checked(req)
+
+        def events() -> Iterator[str]:
+            try:
+                for event in assistant.stream(
+                    question,
+                    history=history,
+                    collection=collection,
+                    filters=req.filters.as_dict() if req.filters else None,
+                ):
+                    if isinstance(event, TextDelta):
+                        yield _sse("delta", {"text": event.text})
+                    elif isinstance(event, CitationEvent):
+                        cited = with_view(event.citation.to_dict(), collection, sign)
+                        yield _sse("citation", cited)
+                    elif isinstance(event, Done):
+                        yield _sse("done", answer_with_views(event.answer, collection, sign))
+            except (QuestionError, ValueError) as exc:
+                yield _sse("error", error_body("invalid_request", str(exc))["error"])
+            except ModelUnavailable as exc:
+                yield _sse("error", error_body("model_unavailable", str(exc)[:500])["error"])
+            except Exception as exc:  # the stream has begun: report in it, keep serving
+                yield _sse("error", error_body("internal", type(exc).__name__)["error"])
+
+        return StreamingResponse(
+            events(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    def checked_focus(focus: str | None) -> str | None:
+        from assistant.answering.responder import clean_question
+
+        try:
+            return clean_question(focus, settings.max_question_chars) if focus else None
+        except QuestionError as exc:
+            if exc.code == "empty_question":
+                return None  # blank: no focus
+            raise ApiError(
+                422,
+                "focus_too_long",
+                f"the focus is {len(focus or ''):,} characters long; the limit is "
+                f"{settings.max_question_chars:,}",
+            ) from exc
+
+    @router.post(
+        "/brief",
+        summary="A cited briefing of a collection (JSON, or Markdown with ?format=md)",
+        description="Key points, who said what, key figures, a timeline and open questions, "
+        "each item citing `citations` by number. JSON: the briefing's fields plus `markdown` "
+        "(the export, with markers [n] and its sources). `?format=md` or `Accept: "
+        "text/markdown` returns that Markdown as a file to save.",
+        dependencies=ask_scope,
+        responses={200: {"content": {"application/json": {}, "text/markdown": {}}}},
+    )
+    def brief(
+        request: Request,
+        req: BriefRequest | None = None,
+        format: Literal["json", "md"] | None = None,
+    ) -> Response:
+        from assistant.faces.viewer import briefing_json, export_name
+
+        req = req or BriefRequest()
+        collection = collection_of(req.collection)
+        briefing = assistant.brief(collection, focus=checked_focus(req.focus))
+        wants_md = format == "md" or (
+            format is None and "text/markdown" in request.headers.get("accept", "")
+        )
+        if wants_md:
+            return Response(
+                briefing.to_markdown(),
+                media_type=MARKDOWN_TYPE,
+                headers={
+                    "Content-Disposition": f'attachment; filename="{export_name(collection)}"'
+                },
+            )
+        data = briefing_json(briefing)
+        for item in data["citations"]:
+            with_view(item, collection, sign)
+        return JSONResponse(data)
+
+    @router.get("/documents", summary="The documents of a collection", dependencies=admin_scope)
+    def documents(collection: str | None = None) -> JSONResponse:
+        name = collection_of(collection)
+        return JSONResponse(
+            {
+                "collection": name,
+                "documents": [d.summary() for d in assistant.documents(name)],
+            }
+        )
+
+    @router.post(
+        "/documents",
+        summary="Add documents: files (multipart, field 'files') or {url}",
+        dependencies=admin_scope,
+        openapi_extra={
+            "requestBody": {
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "files": {
+                                    "type": "array",
+                                    "items": {"type": "string", "format": "binary"},
+                                },
+                                "collection": {"type": "string"},
+                            },
+                            "required": ["files"],
+                        }
+                    },
+                    "application/json": {"schema": UrlRequest.model_json_schema()},
+                },
+                "required": True,
+            }
+        },
+    )
+    async def add_documents(request: Request) -> JSONResponse:
+        kind = request.headers.get("content-type", "")
+        if kind.startswith("multipart/form-data"):
+            files, collection = await _uploads(request, settings)
+            name = collection_of(collection)
+            report = await run_in_threadpool(uploads.add, assistant, name, files)
+        elif kind.startswith("application/json"):
+            try:
+                body = UrlRequest.model_validate(await request.json())
+            except (ValueError, json.JSONDecodeError) as exc:
+                raise ApiError(422, "invalid_request", str(exc)[:500]) from exc
+            name = collection_of(body.collection)
+            report = await run_in_threadpool(assistant.ingest, [body.url], collection=name)
+        else:
+            raise ApiError(415, "unsupported_media_type", "send multipart/form-data or JSON {url}")
+        results = [r.to_dict() for r in report.results]
+        for r in results:  # an uploaded file's name, not the temporary folder it was saved in
+            if not r["source"].startswith("http"):
+                r["source"] = Path(r["source"]).name
+        return JSONResponse(
+            {"collection": name, "summary": report.summary(), "results": results},
+            status_code=200 if report.ok else 207,
+        )
+
+    @router.delete("/documents/{doc_id}", summary="Remove a document", dependencies=admin_scope)
+    def remove(doc_id: str, collection: str | None = None) -> JSONResponse:
+        name = collection_of(collection)
+        if assistant.document(doc_id, collection=name) is None:
+            raise ApiError(404, "not_found", f"no document {doc_id!r} in {name!r}")
+        removed = assistant.remove(doc_id, collection=name)
+        return JSONResponse({"removed": [d.summary() for d in removed]})
+
+    @router.get(
+        "/collections",
+        summary="Collections and their document counts",
+        dependencies=admin_scope,
+    )
+    def collections() -> JSONResponse:
+        return JSONResponse({"collections": assistant.collections()})
+
+    @router.get("/health", summary="Ready or not, counts and versions", dependencies=ask_scope)
+    def health() -> JSONResponse:
+        counts = assistant.collections()
+        return JSONResponse(
+            {
+                "ready": bool(ready() if ready else True),
+                "collections": len(counts),
+                "documents": sum(counts.values()),
+                "answerer": settings.llm or "offline",
+                "versions": _versions(),
+            }
+        )
+
+    return router
+
+
+async def _uploads(request: Any, settings: Any) -> tuple[list[tuple[str, Any]], str | None]:
+    """The multipart ``files`` (name, stream) within the count and size limits, and the
+    ``collection`` field; every limit is checked before anything is kept."""
+    form = await request.form(
+        max_files=settings.max_upload_files + 1, max_fields=max(10, settings.max_upload_files)
+    )
+    files = [f for f in form.getlist("files") if hasattr(f, "filename")]
+    if not files:
+        raise ApiError(422, "no_files", "send the documents as multipart field 'files'")
+    if len(files) > settings.max_upload_files:
+        raise ApiError(
+            413,
+            "too_many_files",
+            f"{len(files)} files; at most {settings.max_upload_files} per request",
+        )
+    limit = settings.max_file_bytes
+    named = []
+    for i, upload in enumerate(files):
+        name = Path(upload.filename or f"upload-{i}").name or f"upload-{i}"
+        size = getattr(upload, "size", None)
+        if size is not None and size > limit:
+            raise ApiError(
+                413, "file_too_large", f"{name} is larger than {settings.max_file_mb:g} MiB"
+            )
+        named.append((name, upload.file))
+    collection = form.get("collection")
+    return named, str(collection) if collection else None
+
+
+def _sse(event: str, data: dict[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"

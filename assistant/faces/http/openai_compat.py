@@ -1,0 +1,164 @@
+"""An OpenAI-compatible face: ``POST /v1/chat/completions`` and ``GET /v1/models``.
+
+Any OpenAI client (the ``openai`` package, LangChain's ``ChatOpenAI``, chat front ends) can
+talk to the assistant: the last user message is the question, the earlier turns are the
+conversation, the model name picks the collection. Responses are the standard ones with extra
+fields (on the response, or on the last chunk of a stream): ``citations``, ``abstained`` and the
+short answer, ``short`` ("Priya Raman"), ``short_citation``, ``short_start``, ``short_end`` and
+``short_view``. The message content stays the cited answer text itself, so that it is the same
+text as the other faces' ``text``; a client that wants the short answer shown reads ``short``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from assistant.faces.http.api import ApiError, checked_turn
+
+OWNER = "briefing-assistant"
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatRequest(BaseModel):
+    """The standard request; fields we do not use (temperature...) are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(description="A collection name (see /v1/models); others: the default.")
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+
+
+def _text(content: str | list[dict[str, Any]] | None) -> str:
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return content or ""
+
+
+def create_openai_router(assistant: Any, guard: Any) -> APIRouter:
+    """The ``/v1`` routes over ``assistant``, behind ``guard``'s ask scope."""
+    from assistant.answering.answer import CitationEvent, Done, TextDelta
+    from assistant.answering.responder import QuestionError
+    from assistant.faces.http.access import view_signer
+    from assistant.faces.render import short_view, with_view
+
+    router = APIRouter(prefix="/v1", tags=["openai-compatible"])
+    scope = [Depends(guard.needs("ask"))]
+    settings = assistant.settings
+    sign = view_signer(settings)
+
+    def short_fields(answer: Any, collection: str) -> dict[str, Any]:
+        return {**answer.short_fields(), "short_view": short_view(answer, collection, sign)}
+
+    def collection_for(model: str) -> str:
+        return model if model in assistant.collections() else settings.collection
+
+    def turns(req: ChatRequest) -> tuple[str, list[dict[str, str]]]:
+        said = [(m.role, _text(m.content)) for m in req.messages if m.role in ("user", "assistant")]
+        if not said or said[-1][0] != "user":
+            raise ApiError(422, "invalid_request", "the last message must be the user's")
+        question = checked_turn(settings, said[-1][1], len(said) - 1)
+        return question, [{"role": r, "content": c} for r, c in said[:-1]]
+
+    @router.get("/models", summary="Collections, as models", dependencies=scope)
+    def models() -> JSONResponse:
+        names = sorted(set(assistant.collections()) | {settings.collection})
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": [
+                    {"id": n, "object": "model", "created": 0, "owned_by": OWNER} for n in names
+                ],
+            }
+        )
+
+    @router.post(
+        "/chat/completions",
+        summary="Chat completion with cited answers (stream or not)",
+        dependencies=scope,
+    )
+    def completions(req: ChatRequest) -> Any:
+        question, history = turns(req)
+        collection = collection_for(req.model)
+        ident = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        created = int(time.time())
+        if not req.stream:
+            try:
+                answer = assistant.ask(question, history=history, collection=collection)
+            except QuestionError as exc:
+                raise ApiError(422, "invalid_question", str(exc)) from exc
+            return JSONResponse(
+                {
+                    "id": ident,
+                    "object": "chat.completion",
+                    "created": created,
+                    "model": req.model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": answer.text},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                    "citations": [
+                        with_view(c.to_dict(), collection, sign) for c in answer.citations
+                    ],
+                    "abstained": answer.abstained,
+                    **short_fields(answer, collection),
+                }
+            )
+
+        def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+            body = {
+                "id": ident,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": req.model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                **extra,
+            }
+            return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+        def events() -> Iterator[str]:
+            yield chunk({"role": "assistant", "content": ""})
+            try:
+                for event in assistant.stream(question, history=history, collection=collection):
+                    if isinstance(event, TextDelta):
+                        yield chunk({"content": event.text})
+                    elif isinstance(event, CitationEvent):
+                        continue
+                    elif isinstance(event, Done):
+                        answer = event.answer
+                        yield chunk(
+                            {},
+                            "stop",
+                            citations=[
+                                with_view(c.to_dict(), collection, sign) for c in answer.citations
+                            ],
+                            abstained=answer.abstained,
+                            text=answer.text,
+                            **short_fields(answer, collection),
+                        )
+            except Exception as exc:  # the stream has begun: say so in it
+                message = str(exc) if isinstance(exc, QuestionError) else type(exc).__name__
+                yield f"data: {json.dumps({'error': {'message': message}})}\n\n"
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    return router

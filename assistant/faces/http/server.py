@@ -1,0 +1,230 @@
+"""The web server: one FastAPI app that carries the chat (Gradio, at ``/``) and our own routes.
+
+``/api/v1/...`` is the HTTP API (``assistant/faces/http/api.py``), documented at ``/docs``;
+``/v1/...`` its
+OpenAI-compatible face (``assistant/faces/http/openai_compat.py``).
+``/view/<collection>/<doc_id>?start=&end=`` shows a stored document's cleaned text with the
+span highlighted; it is what every citation marker and source card links to. With API keys
+set, it wants the token such links carry (``access.view_signer``). Its pages are plain escaped
+text under a Content-Security-Policy that forbids scripts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+#: Viewer pages need nothing but their own inline style; they may be framed by the app only.
+VIEWER_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'; base-uri 'none'"
+)
+
+
+def create_app(assistant: Any, ready: Any = None) -> Any:
+    """The FastAPI app without the chat: the API, its docs, the viewer and a health check."""
+    from fastapi import FastAPI, Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import HTMLResponse, JSONResponse
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    from assistant.answering.llm import ModelUnavailable
+    from assistant.faces import uploads
+    from assistant.faces.http.access import Guard, view_allowed, view_signer
+    from assistant.faces.http.api import ApiError, create_router, error_body
+    from assistant.faces.http.openai_compat import create_openai_router
+    from assistant.faces.render import viewer_page, viewer_refused_page
+
+    app = FastAPI(
+        title="Briefing Assistant",
+        description="Cited answers from your documents. Errors are JSON: "
+        '{"error": {"code", "message"}}.',
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    guard = Guard(assistant.settings)
+    sign = view_signer(assistant.settings)  # the viewer's links: made once, checked per request
+    app.state.guard = guard  # one rate limit per caller, also for routes forwarded to workers
+    app.include_router(create_router(assistant, ready, guard))
+    app.include_router(create_openai_router(assistant, guard))
+    if assistant.settings.mcp:  # BRIEF_MCP: the MCP server at /mcp, under the same keys
+        from assistant.faces.mcp_server import mount
+
+        mount(app, assistant, guard)
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(
+            error_body(exc.code, exc.message), status_code=exc.status, headers=exc.headers
+        )
+
+    @app.exception_handler(ModelUnavailable)
+    async def model_unavailable(request: Request, exc: ModelUnavailable) -> JSONResponse:
+        # The chat model's server is down or refused us: the caller may try again later.
+        return JSONResponse(
+            error_body("model_unavailable", str(exc)[:500]),
+            status_code=503,
+            headers={"Retry-After": "30"},
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "error"
+        )
+        return JSONResponse(
+            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
+        )
+        return JSONResponse(error_body("invalid_request", problems[:1000]), status_code=422)
+
+    @app.get(
+        "/view/{collection}/{doc_id}",
+        response_class=HTMLResponse,
+        response_model=None,
+        include_in_schema=False,
+    )
+    def view(
+        collection: str, doc_id: str, start: int = 0, end: int = 0, t: str = ""
+    ) -> HTMLResponse:
+        headers = {"Content-Security-Policy": VIEWER_CSP, "X-Content-Type-Options": "nosniff"}
+        if not view_allowed(sign, collection, doc_id, t):
+            # With API keys, only a link the server made (an answer's citation) opens a
+            # document; whether the document exists is not told.
+            return HTMLResponse(viewer_refused_page(), status_code=403, headers=headers)
+        try:
+            record = assistant.document(doc_id, collection=collection)
+        except ValueError:  # not a valid collection name
+            record = None
+        source = uploads.shown(assistant.settings, record.source) if record else None
+        page = viewer_page(record, start, end, source)
+        return HTMLResponse(page, status_code=200 if record else 404, headers=headers)
+
+    @app.get("/healthz", response_model=None, include_in_schema=False)
+    def health() -> JSONResponse:
+        return JSONResponse({"ok": True})
+
+    add_widget(app, assistant.settings)
+    return app
+
+
+# --- the help widget: /widget.js, and the API across origins -----------------------------------
+
+#: The widget's script (``assistant/faces/http/static/widget.js``), served at ``/widget.js``.
+WIDGET_SCRIPT = Path(__file__).resolve().parent / "static" / "widget.js"
+#: Where the script names the server's default collection; filled in when it is served.
+WIDGET_COLLECTION_SLOT = '"__BRIEF_COLLECTION__"'
+#: The routes a page on another site may call, if its origin is listed.
+CROSS_ORIGIN_PREFIXES = ("/api/v1/", "/v1/")
+
+
+def add_widget(app: Any, settings: Any) -> None:
+    """Serve ``/widget.js``, and let only the origins in ``BRIEF_WIDGET_ORIGINS`` call the API
+    from a browser (``OriginGate``)."""
+    import hashlib
+    import json
+
+    from fastapi import Header, Response
+
+    # The default collection is filled in so that source links name it when a page doesn't.
+    script = WIDGET_SCRIPT.read_text(encoding="utf-8")
+    body = script.replace(WIDGET_COLLECTION_SLOT, json.dumps(settings.collection)).encode()
+    etag = f'"{hashlib.sha256(body).hexdigest()[:20]}"'
+    headers = {
+        # Short-lived, then revalidated: a new version reaches every site within five minutes.
+        "Cache-Control": "public, max-age=300",
+        "ETag": etag,
+        "X-Content-Type-Options": "nosniff",
+        # Sites that isolate themselves (Cross-Origin-Embedder-Policy) may still load it.
+        "Cross-Origin-Resource-Policy": "cross-origin",
+    }
+
+    @app.get("/widget.js", response_model=None, include_in_schema=False)
+    def widget_js(if_none_match: str | None = Header(None)) -> Response:
+        if if_none_match == etag:
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
+
+    app.add_middleware(OriginGate, allowed=settings.widget_origins)
+
+
+class OriginGate:
+    """The API across origins: pages of the listed sites may call it; any other site is refused.
+
+    A request that carries an ``Origin`` (browsers add it to cross-origin calls) from neither
+    the server itself nor a listed origin gets 403 ``origin_not_allowed`` before any route, key
+    check or rate limit runs. Servers, scripts and the app's own pages (no ``Origin``, or the
+    server's own) pass untouched.
+
+    The refusal itself carries ``Access-Control-Allow-Origin``, and a preflight is answered
+    for any origin. Otherwise the browser hides the 403 from the page, and the widget would
+    see the same ``TypeError`` as for a dropped connection: it could only say "can't reach the
+    assistant" to a site owner who has to be told "this site is not on the list". This grants
+    nothing: a preflight only lets the browser send the real request, which is refused unread,
+    and cookies are never allowed (no ``Access-Control-Allow-Credentials``).
+    """
+
+    def __init__(self, app: Any, allowed: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.allowed = frozenset(allowed)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        from starlette.datastructures import Headers
+
+        if scope["type"] != "http" or not scope["path"].startswith(CROSS_ORIGIN_PREFIXES):
+            return await self.app(scope, receive, send)
+        headers = Headers(scope=scope)
+        origin = headers.get("origin")
+        if origin is None or _same_origin(origin, headers.get("host", "")):
+            return await self.app(scope, receive, send)
+        cors = [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"Origin")]
+        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+            await _reply(send, 204, b"", cors + PREFLIGHT)
+        elif origin.lower() not in self.allowed:
+            message = (
+                f"pages of {origin} may not use this assistant: the server's list of sites "
+                "(BRIEF_WIDGET_ORIGINS) does not include it"
+            )
+            await _reply(send, 403, _error_json("origin_not_allowed", message), cors + JSON_CONTENT)
+        else:
+            exposed = [*cors, (b"access-control-expose-headers", b"Retry-After")]
+
+            async def send_with_cors(event: Any) -> None:
+                if event["type"] == "http.response.start":
+                    event = {**event, "headers": [*event.get("headers", ()), *exposed]}
+                await send(event)
+
+            await self.app(scope, receive, send_with_cors)
+
+
+#: What a preflight allows: the widget asks with a key and a JSON body; cached for 10 minutes.
+PREFLIGHT = [
+    (b"access-control-allow-methods", b"GET, POST"),
+    (b"access-control-allow-headers", b"Authorization, Content-Type"),
+    (b"access-control-max-age", b"600"),
+]
+JSON_CONTENT = [(b"content-type", b"application/json")]
+
+
+def _same_origin(origin: str, host: str) -> bool:
+    from urllib.parse import urlsplit
+
+    return bool(host) and urlsplit(origin).netloc.lower() == host.lower()
+
+
+def _error_json(code: str, message: str) -> bytes:
+    import json
+
+    from assistant.faces.http.api import error_body
+
+    return json.dumps(error_body(code, message)).encode()
+
+
+async def _reply(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    length = [(b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + length})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,571 @@
+"""The assistant as a Model Context Protocol server: cited answers as tools, documents as
+resources, for agents and desktop assistants.
+
+``brief mcp`` serves it over stdio (a desktop client starts it as a subprocess; it runs as the
+local user, who may do everything) or, with ``--http``, over streamable HTTP at ``/mcp`` of the
+API server; with ``BRIEF_MCP=true`` the web server (``brief serve``) mounts it at ``/mcp`` too.
+Over HTTP every request needs what ``/api/v1`` needs (``assistant/faces/http/access.py``): a valid
+key
+(any scope reads: ask, search, brief, the lists, the documents) and the caller's rate; adding
+documents needs the admin scope, and the tool is listed only to callers that have it.
+
+Tools return the same data as the HTTP API (``render.answer_with_views``,
+``briefing_view.briefing_json``, ``DocumentRecord.summary``), each citation and passage also
+naming its document's resource, ``brief://<collection>/<doc_id>``, whose text is the cleaned
+text that ``start``/``end`` index. A refused call is a tool error whose text is the API's error
+body, ``{"error": {"code", "message"}}``, with the API's codes and messages.
+"""
+
+# No ``from __future__ import annotations``: the SDK reads the tools' annotations (their JSON
+# schemas) at run time, and some name values local to ``build_server``.
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError, UnexpectedToolError
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp.types import ListToolsResult, ToolAnnotations
+from mcp.types import Resource as McpResource
+from pydantic import Field, ValidationError
+
+from assistant.faces.http.api import ApiError, Message, checked_turn, error_body
+
+#: Where the HTTP transport answers, on its own (``brief mcp --http``) or mounted.
+MCP_PATH = "/mcp"
+#: A document as a resource: its cleaned text, which citations' offsets index.
+DOCUMENT_URI = "brief://{collection}/{doc_id}"
+#: The one tool that writes; listed and allowed only for the admin scope.
+ADMIN_TOOL = "add_documents"
+#: The most passages ``search`` returns at once.
+MAX_SEARCH_K = 50
+
+INSTRUCTIONS = """\
+Answers questions from the user's own documents (news articles, reports, memos), with
+citations that quote the documents verbatim. Use `ask` for a question: its `text` carries
+markers [n]; each citation n gives the document's title, where in it ("paragraph 7", "page 4"),
+the exact quoted words, and `resource` (brief://collection/doc_id), whose text
+[start:end] is the quote. When `abstained` is true the documents do not answer: say so rather
+than guess. `search` finds passages, `brief` summarises a whole collection, `list_collections`
+and `list_documents` show what there is. Errors are JSON: {"error": {"code", "message"}}."""
+
+
+class Refused(ToolError):
+    """A call the HTTP API would refuse too: its error ``code`` and ``message``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+    @classmethod
+    def of(cls, exc: ApiError) -> "Refused":
+        return cls(exc.code, exc.message)
+
+
+def error_text(code: str, message: str) -> str:
+    """A tool error's text: the HTTP API's error body as JSON."""
+    return json.dumps(error_body(code, message), ensure_ascii=False)
+
+
+def document_uri(collection: str, doc_id: str) -> str:
+    return f"brief://{collection}/{doc_id}"
+
+
+class BriefServer(MCPServer):
+    """``MCPServer`` over an ``Assistant``: every tool failure reads as the API's error, and
+    every stored document is listed as a resource."""
+
+    def __init__(self, assistant: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.assistant = assistant
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except UnexpectedToolError as exc:
+            from assistant.answering.llm import ModelUnavailable
+
+            causes = _causes(exc)
+            down = next((c for c in causes if isinstance(c, ModelUnavailable)), None)
+            if down is not None:  # the chat model's server: try again later
+                raise ToolError(error_text("model_unavailable", str(down)[:500])) from exc
+            # A crash: the SDK logs it with its traceback; the caller learns only its kind.
+            raise UnexpectedToolError(error_text("internal", type(causes[-1]).__name__)) from exc
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, Refused):
+                raise ToolError(error_text(cause.code, cause.message)) from exc
+            if isinstance(cause, ValidationError):  # arguments that do not fit the schema
+                raise ToolError(error_text("invalid_request", _problems(cause))) from exc
+            raise ToolError(error_text("not_found", f"no tool {name!r}")) from exc
+
+    async def list_resources(self) -> list[McpResource]:
+        """Every document of every collection, as ``brief://<collection>/<doc_id>``."""
+        return [*await super().list_resources(), *await asyncio.to_thread(self._documents)]
+
+    def _documents(self) -> list[McpResource]:
+        out = []
+        for collection in self.assistant.collections():
+            for record in self.assistant.documents(collection):
+                out.append(
+                    McpResource(
+                        uri=document_uri(collection, record.doc_id),
+                        name=record.title or record.doc_id,
+                        description=f"{record.source} (collection {collection})",
+                        mime_type="text/plain",
+                    )
+                )
+        return out
+
+
+def _problems(exc: ValidationError) -> str:
+    """Validation errors as the HTTP API words them (``assistant/faces/http/server.py``)."""
+    problems = "; ".join(
+        f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
+    )
+    return problems[:1000]
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """What ``exc`` was raised from, outermost first."""
+    chain = []
+    cause = exc.__cause__
+    while cause is not None and len(chain) < 20:
+        chain.append(cause)
+        cause = cause.__cause__
+    return chain or [exc]
+
+
+def build_server(assistant: Any, guard: Any = None) -> BriefServer:
+    """The MCP server over ``assistant``.
+
+    ``guard`` (``access.Guard``) is for HTTP: each call's scope comes from its request's key.
+    Without one (stdio) the caller is the local user, with every scope.
+    """
+    from assistant.faces.http.access import view_signer
+    from assistant.faces.render import answer_with_views, with_view
+    from assistant.faces.viewer import briefing_json
+    from assistant.settings import check_collection_name
+
+    settings = assistant.settings
+    sign = view_signer(settings)
+    with _logging_left_alone():
+        server = BriefServer(
+            assistant,
+            name="briefing-assistant",
+            title="Briefing Assistant",
+            instructions=INSTRUCTIONS,
+            version=_version(),
+            middleware=[_AdminToolListed(guard)],
+        )
+
+    def collection_of(name: str | None, must_exist: bool = True) -> str:
+        """The collection to use; one that is named must exist (a typo is told, not answered
+        from an empty store)."""
+        try:
+            checked = check_collection_name(name or settings.collection)
+        except ValueError as exc:
+            raise Refused("invalid_collection", str(exc)) from exc
+        if name and must_exist:
+            known = assistant.collections()
+            if checked not in known:
+                listed = ", ".join(sorted(known)) or "none yet"
+                raise Refused("not_found", f"no collection {checked!r} (collections: {listed})")
+        return checked
+
+    def cited(item: dict[str, Any], collection: str) -> dict[str, Any]:
+        item["resource"] = document_uri(collection, item["doc_id"])
+        return item
+
+    read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+    Collection = Annotated[
+        str | None,
+        Field(description="Collection to use; default: the server's (see list_collections)."),
+    ]
+
+    @server.tool(annotations=read_only)
+    def ask(
+        question: Annotated[str, Field(description="The question, in plain words.")],
+        collection: Collection = None,
+        history: Annotated[
+            list[Message] | None,
+            Field(
+                description="The conversation so far, oldest first, for follow-up questions "
+                "('What did she say next?')."
+            ),
+        ] = None,
+    ) -> dict[str, Any]:
+        """Answer a question from the documents, citing them word for word.
+
+        Returns `text` (the answer; every sentence carries markers [n]), `short` (a few words
+        that answer a who/which/where/when/how-much question, or null), `abstained` (true when
+        the documents do not answer: then `text` says so and `related` lists the closest
+        passages; do not guess), and `citations`: for each marker n, the document's `title`,
+        `location` ("paragraph 7", "page 4"), the exact `quote`, its `start`/`end` in the
+        document's text, `supported` (false: the passage does not back that sentence), `view`
+        (the viewer's path on the HTTP server) and `resource` (brief://collection/doc_id, the
+        document's text, of which [start:end] is the quote).
+        """
+        history = history or []
+        try:
+            text = checked_turn(settings, question, len(history))
+        except ApiError as exc:
+            raise Refused.of(exc) from exc
+        name = collection_of(collection)
+        answer = _asked(assistant, text, [m.model_dump() for m in history], name)
+        data = answer_with_views(answer, name, sign)
+        for item in (*data["citations"], *data["related"]):
+            cited(item, name)
+        return {"collection": name, **data}
+
+    @server.tool(annotations=read_only)
+    def search(
+        query: Annotated[str, Field(description="What to look for, in plain words.")],
+        collection: Collection = None,
+        k: Annotated[
+            int, Field(ge=1, le=MAX_SEARCH_K, description="How many passages (1-50).")
+        ] = 5,
+    ) -> dict[str, Any]:
+        """Find the passages closest to a query, by meaning and key words, best first.
+
+        Returns `passages`, each with its `text`, `score` (0-1, higher is closer), `title`,
+        `location` ("paragraph 7", "page 4"), `start`/`end` in the document's text, `view` and
+        `resource` (brief://collection/doc_id). Passages are raw material: use `ask` for an
+        answer.
+        """
+        try:
+            text = checked_turn(settings, query, 0)
+        except ApiError as exc:
+            raise Refused.of(exc) from exc
+        name = collection_of(collection)
+        passages = assistant.search(text, k=k, collection=name)
+        return {
+            "collection": name,
+            "query": text,
+            "passages": [cited(with_view(p.to_dict(), name, sign), name) for p in passages],
+        }
+
+    @server.tool(name="brief", annotations=read_only)
+    def brief_tool(
+        collection: Collection = None,
+        focus: Annotated[
+            str | None,
+            Field(description="Narrow it to a topic, e.g. 'export controls' (optional)."),
+        ] = None,
+    ) -> dict[str, Any]:
+        """A one-page cited briefing of a whole collection.
+
+        Returns its sections: `key_points`, `who_said_what` (quotes and their speakers),
+        `key_figures` (amounts, counts, dates and what they measure), `timeline` and
+        `open_questions`, each item citing `citations` by number (title, location, exact
+        quote, start/end, view, resource), and `markdown`, the whole briefing as a document
+        with markers [n] and its sources. `empty` is true when there is nothing to brief on.
+        """
+        name = collection_of(collection)
+        briefing = assistant.brief(name, focus=_focus(settings, focus))
+        data = briefing_json(briefing)
+        for item in data["citations"]:
+            cited(with_view(item, name, sign), name)
+        return data
+
+    @server.tool(annotations=read_only)
+    def list_documents(collection: Collection = None) -> dict[str, Any]:
+        """The documents of a collection, newest first: `doc_id`, `title`, `source` (path or
+        URL), `date`, `kind`, `chunks`, and `resource` (brief://collection/doc_id: read it for
+        the document's full text)."""
+        name = collection_of(collection)
+        return {
+            "collection": name,
+            "documents": [
+                {**d.summary(), "resource": document_uri(name, d.doc_id)}
+                for d in assistant.documents(name)
+            ],
+        }
+
+    @server.tool(annotations=read_only)
+    def list_collections() -> dict[str, Any]:
+        """The collections and how many documents each holds; `default` is the one used when a
+        tool is given none."""
+        return {"default": settings.collection, "collections": assistant.collections()}
+
+    @server.tool(
+        name=ADMIN_TOOL,
+        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False),
+    )
+    def add_documents(
+        sources: Annotated[
+            list[str],
+            Field(
+                min_length=1,
+                max_length=settings.max_upload_files,
+                description="Web pages by http(s) URL; when the server runs on this machine "
+                "(stdio), also files and folders by path.",
+            ),
+        ],
+        ctx: Context,
+        collection: Annotated[
+            str | None,
+            Field(description="Collection to add to (created if new); default: the server's."),
+        ] = None,
+    ) -> dict[str, Any]:
+        """Add documents to a collection (needs the admin scope). A changed document replaces
+        its old version; an unchanged one is left as it is.
+
+        Returns each source's `status` (ingested, unchanged, failed, skipped), `doc_id`,
+        `title`, `chunks` and, when it failed, the `reason`.
+        """
+        if _scope(guard, ctx) != "admin":
+            raise Refused("forbidden", "this key may only ask questions")
+        name = collection_of(collection, must_exist=False)
+        if guard is not None:
+            local = [s for s in sources if not s.startswith(("http://", "https://"))]
+            if local:
+                raise Refused(
+                    "invalid_request",
+                    f"over HTTP only web pages (http/https URLs) can be added, not {local[0]!r}; "
+                    "upload files with POST /api/v1/documents",
+                )
+        report = assistant.ingest(sources, collection=name)
+        return {
+            "collection": name,
+            "summary": report.summary(),
+            "results": [r.to_dict() for r in report.results],
+        }
+
+    @server.resource(
+        DOCUMENT_URI,
+        name="document",
+        description="A stored document's cleaned text; citations' start/end index it.",
+        mime_type="text/plain",
+    )
+    def document(collection: str, doc_id: str) -> str:
+        try:
+            record = assistant.document(doc_id, collection=collection)
+        except ValueError:  # not a valid collection name
+            record = None
+        if record is None:
+            raise ResourceNotFoundError(f"no document {doc_id!r} in {collection!r}")
+        return record.text
+
+    return server
+
+
+def _asked(assistant: Any, question: str, history: list[dict[str, str]], collection: str) -> Any:
+    """``Assistant.ask``, a question it refuses worded as the API words it (``api.ask``)."""
+    from assistant.answering.responder import QuestionError
+
+    try:
+        return assistant.ask(question, history=history, collection=collection)
+    except QuestionError as exc:
+        raise Refused("invalid_question", str(exc)) from exc
+
+
+def _focus(settings: Any, focus: str | None) -> str | None:
+    """The cleaned focus (None when blank), refused when too long, as ``POST /api/v1/brief``."""
+    from assistant.answering.responder import QuestionError, clean_question
+
+    try:
+        return clean_question(focus, settings.max_question_chars) if focus else None
+    except QuestionError as exc:
+        if exc.code == "empty_question":
+            return None
+        raise Refused(
+            "focus_too_long",
+            f"the focus is {len(focus or ''):,} characters long; the limit is "
+            f"{settings.max_question_chars:,}",
+        ) from exc
+
+
+def _scope(guard: Any, ctx: Any) -> str | None:
+    """The caller's scope: the local user's (admin) over stdio, else its key's."""
+    if guard is None:
+        return "admin"
+    return guard.scope_of(_authorization(ctx.request_context.request))
+
+
+def _authorization(request: Any) -> str | None:
+    headers = getattr(request, "headers", None)
+    return headers.get("authorization") if headers is not None else None
+
+
+class _AdminToolListed:
+    """Lists the admin tool only to callers with the admin scope (HTTP; over stdio the local
+    user has every scope)."""
+
+    def __init__(self, guard: Any) -> None:
+        self.guard = guard
+
+    async def __call__(self, ctx: Any, call_next: Any) -> Any:
+        result = await call_next(ctx)
+        if ctx.method != "tools/list" or self.guard is None:
+            return result
+        if self.guard.scope_of(_authorization(ctx.request)) == "admin":
+            return result
+        # The listing reaches middleware as its wire form (a dict) or as the model.
+        if isinstance(result, ListToolsResult):
+            kept = [t for t in result.tools if t.name != ADMIN_TOOL]
+            return result.model_copy(update={"tools": kept})
+        if isinstance(result, dict) and isinstance(result.get("tools"), list):
+            kept = [t for t in result["tools"] if t.get("name") != ADMIN_TOOL]
+            return {**result, "tools": kept}
+        return result
+
+
+@contextlib.contextmanager
+def _logging_left_alone() -> Iterator[None]:
+    """Making an ``MCPServer`` calls ``logging.basicConfig``, which would give the root logger
+    a handler of the SDK's (and every library's debug lines a way out) when it has none yet:
+    the process's logging is not the SDK's to set."""
+    root = logging.getLogger()
+    placeholder = logging.NullHandler()
+    root.addHandler(placeholder)
+    try:
+        yield
+    finally:
+        root.removeHandler(placeholder)
+
+
+def _version() -> str:
+    from assistant import __version__
+
+    return __version__
+
+
+# --- over HTTP ------------------------------------------------------------------------------
+
+
+#: JSON-RPC error code of a request refused at the door (no valid key, over the rate).
+REFUSED_CODE = -32001
+
+
+class KeyCheck:
+    """In front of ``/mcp``: every request needs a valid key (any scope) and is counted against
+    its caller's rate, by the very check ``/api/v1`` uses, with its HTTP status and headers.
+
+    The refusal is a JSON-RPC error, which MCP clients show (to anything else they answer only
+    "Server returned an error response"): its message is the API's, and its ``data`` the API's
+    error object, ``{"code", "message"}``.
+    """
+
+    def __init__(self, app: Any, guard: Any) -> None:
+        self.app = app
+        self.check = guard.needs("ask")
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        from fastapi.responses import JSONResponse
+        from starlette.requests import Request
+
+        if scope["type"] == "http":
+            try:
+                self.check(Request(scope))
+            except ApiError as exc:
+                error = {
+                    "code": REFUSED_CODE,
+                    "message": exc.message,
+                    "data": error_body(exc.code, exc.message)["error"],
+                }
+                body = {"jsonrpc": "2.0", "id": None, "error": error}
+                refusal = JSONResponse(body, status_code=exc.status, headers=exc.headers)
+                return await refusal(scope, receive, send)
+        await self.app(scope, receive, send)
+
+
+def mount(app: Any, assistant: Any, guard: Any) -> None:
+    """Serve the MCP server at ``/mcp`` of ``app`` (the FastAPI app of
+    ``assistant/faces/http/server.py``),
+    its HTTP sessions run by the app's lifespan.
+
+    Stateless, with JSON replies: each request stands alone (the tools need nothing from the
+    client in between), so any number of callers cost no session state.
+    """
+    from starlette.routing import Route
+
+    server = build_server(assistant, guard)
+    inner = server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        stateless_http=True,
+        json_response=True,
+        transport_security=_transport_security(assistant.settings, guard),
+    )
+    app.router.routes.append(Route(MCP_PATH, KeyCheck(inner, guard)))
+    previous = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(application: Any) -> AsyncIterator[Any]:
+        async with previous(application) as state, server.session_manager.run():
+            yield state
+
+    app.router.lifespan_context = lifespan
+
+
+def _transport_security(settings: Any, guard: Any) -> TransportSecuritySettings:
+    """Without keys the server keeps to loopback: only loopback Host and Origin headers are let
+    in (a web page that rebinds its name to 127.0.0.1 is refused). With keys, the key guards."""
+    if guard.open and not settings.allow_open:
+        loopback = ["127.0.0.1", "localhost", "[::1]"]
+        return TransportSecuritySettings(
+            enable_dns_rebinding_protection=True,
+            allowed_hosts=[f"{h}:*" for h in loopback],
+            allowed_origins=[f"http://{h}:*" for h in loopback],
+        )
+    return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+
+
+# --- ``brief mcp`` --------------------------------------------------------------------------
+
+
+def serve(
+    assistant: Any, http: bool = False, host: str | None = None, port: int | None = None
+) -> None:
+    """Run ``brief mcp`` until the client goes away (stdio) or it is interrupted (HTTP).
+
+    Like ``brief serve``, it holds the data dir's ``ServeLock`` while it runs (its index is
+    kept in memory), and warms the model in the background so the first answer is quick.
+    """
+    from ingest.locking import ServeLock
+
+    settings = assistant.settings
+    lock = None if settings.uses_chroma_server else ServeLock(settings.data_dir).acquire()
+    try:
+        threading.Thread(target=_warm_up, args=(assistant,), daemon=True).start()
+        if http:
+            _serve_http(assistant, host, port)
+        else:
+            build_server(assistant).run("stdio")
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _serve_http(assistant: Any, host: str | None, port: int | None) -> None:
+    """The API server (``assistant/faces/http/server.py``: /api/v1, the viewer that citations'
+    ``view``
+    opens) with the MCP server at ``/mcp``, without the chat."""
+    import sys
+
+    import uvicorn
+
+    from app import _bind_address
+    from assistant.faces.http.server import create_app
+
+    settings = assistant.settings
+    host = _bind_address(settings, host or settings.host)
+    port = port or settings.port
+    app = create_app(assistant)
+    if not settings.mcp:  # else create_app has mounted it already
+        mount(app, assistant, app.state.guard)
+    print(f"MCP server on http://{host}:{port}{MCP_PATH}", file=sys.stderr, flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _warm_up(assistant: Any) -> None:
+    try:
+        assistant.recover()
+        assistant.index.embedder.embed_one("warm up")
+    except Exception:  # the first call reports whatever is wrong
+        logging.getLogger(__name__).exception("warm-up failed")

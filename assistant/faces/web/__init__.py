@@ -1,0 +1,1 @@
+"""The web chat (Gradio): its page, state and static assets."""
