@@ -31,7 +31,7 @@ for _var in ("NO_PROXY", "no_proxy"):
     os.environ[_var] = ",".join(dict.fromkeys([*_hosts, "127.0.0.1", "localhost"]))
 
 from assistant.faces import uploads  # noqa: E402 - after the environment above
-from assistant.faces.http.access import view_signer  # noqa: E402
+from assistant.faces.access import view_signer  # noqa: E402
 
 SAMPLES_DIR = Path(__file__).resolve().parent / "assistant" / "samples"
 #: Questions the sample documents answer, offered on an empty chat.

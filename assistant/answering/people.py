@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.briefing.attribution import statements
+from assistant.answering.attribution import statements
 from assistant.briefing.sources import Sentence
 from assistant.index.registry import DocumentRecord
 

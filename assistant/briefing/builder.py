@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from assistant.answering import attribution
 from assistant.answering.question import analyse
 from assistant.answering.retriever import Retriever
-from assistant.briefing import attribution, conflicts, figures, keypoints
+from assistant.briefing import conflicts, figures, keypoints
 from assistant.briefing.items import Briefing, Event, Figure, Point, Statement
 from assistant.briefing.sources import Citer, Material, Sentence
 from assistant.index.store import Index

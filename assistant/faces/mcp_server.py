@@ -4,7 +4,7 @@ resources, for agents and desktop assistants.
 ``brief mcp`` serves it over stdio (a desktop client starts it as a subprocess; it runs as the
 local user, who may do everything) or, with ``--http``, over streamable HTTP at ``/mcp`` of the
 API server; with ``BRIEF_MCP=true`` the web server (``brief serve``) mounts it at ``/mcp`` too.
-Over HTTP every request needs what ``/api/v1`` needs (``assistant/faces/http/access.py``): a valid
+Over HTTP every request needs what ``/api/v1`` needs (``assistant/faces/access.py``): a valid
 key
 (any scope reads: ask, search, brief, the lists, the documents) and the caller's rate; adding
 documents needs the admin scope, and the tool is listed only to callers that have it.
@@ -147,7 +147,7 @@ def build_server(assistant: Any, guard: Any = None) -> BriefServer:
     ``guard`` (``access.Guard``) is for HTTP: each call's scope comes from its request's key.
     Without one (stdio) the caller is the local user, with every scope.
     """
-    from assistant.faces.http.access import view_signer
+    from assistant.faces.access import view_signer
     from assistant.faces.render import answer_with_views, with_view
     from assistant.faces.viewer import briefing_json
     from assistant.settings import check_collection_name

@@ -1,4 +1,4 @@
-"""Who said what (``assistant/briefing/attribution.py``), on short passages written here.
+"""Who said what (``assistant/answering/attribution.py``), on short passages written here.
 
 A briefing's "who said what" lists each statement with its speaker's name, role and
 affiliation; these tests read what a user would see there.
@@ -6,7 +6,7 @@ affiliation; these tests read what a user would see there.
 
 from __future__ import annotations
 
-from assistant.briefing.attribution import Said, statements
+from assistant.answering.attribution import Said, statements
 from assistant.briefing.sources import Sentence
 from assistant.index.registry import DocumentRecord
 from assistant.text.sentences import sentence_spans

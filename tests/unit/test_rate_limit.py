@@ -1,4 +1,4 @@
-"""The API's rate limit (``assistant/faces/http/access.py``): what a caller who asks too often is
+"""The API's rate limit (``assistant/faces/access.py``): what a caller who asks too often is
 told.
 
 A fake clock stands in for ``time.monotonic`` so that a minute passes in no time.
@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from starlette.requests import Request
 
-from assistant.faces.http import access
-from assistant.faces.http.access import Guard, RateLimit
+from assistant.faces.access import Guard, RateLimit
+from assistant.faces import access
 from assistant.faces.http.api import ApiError
 from assistant.settings import Settings
 

@@ -128,7 +128,7 @@ def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
     from assistant.answering.answer import CitationEvent, Done, TextDelta
     from assistant.answering.llm import ModelUnavailable
     from assistant.answering.responder import QuestionError
-    from assistant.faces.http.access import Guard, view_signer
+    from assistant.faces.access import Guard, view_signer
     from assistant.faces.render import answer_with_views, with_view
     from assistant.settings import check_collection_name
 

@@ -53,7 +53,7 @@ def create_openai_router(assistant: Any, guard: Any) -> APIRouter:
     """The ``/v1`` routes over ``assistant``, behind ``guard``'s ask scope."""
     from assistant.answering.answer import CitationEvent, Done, TextDelta
     from assistant.answering.responder import QuestionError
-    from assistant.faces.http.access import view_signer
+    from assistant.faces.access import view_signer
     from assistant.faces.render import short_view, with_view
 
     router = APIRouter(prefix="/v1", tags=["openai-compatible"])

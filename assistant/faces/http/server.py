@@ -29,7 +29,7 @@ def create_app(assistant: Any, ready: Any = None) -> Any:
 
     from assistant.answering.llm import ModelUnavailable
     from assistant.faces import uploads
-    from assistant.faces.http.access import Guard, view_allowed, view_signer
+    from assistant.faces.access import Guard, view_allowed, view_signer
     from assistant.faces.http.api import ApiError, create_router, error_body
     from assistant.faces.http.openai_compat import create_openai_router
     from assistant.faces.render import viewer_page, viewer_refused_page
