@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.briefing.sources import Sentence
+from assistant.index.passages import DocumentSentence
 from assistant.text.sentences import sentence_spans
 
 _VERBS = (
@@ -131,7 +131,7 @@ class Said:
     quoted: bool
     role: str | None
     affiliation: str | None
-    sentences: list[Sentence]
+    sentences: list[DocumentSentence]
     person: bool
 
 
@@ -175,7 +175,7 @@ class _Names:
         return _bare(token) in self.proper or _bare(token) in self.full
 
 
-def statements(sentences: list[Sentence]) -> list[Said]:
+def statements(sentences: list[DocumentSentence]) -> list[Said]:
     """Every attributed statement of one document's sentences (in order)."""
     if not sentences:
         return []
@@ -201,9 +201,9 @@ def statements(sentences: list[Sentence]) -> list[Said]:
     return found
 
 
-def _units(sentences: list[Sentence]) -> list[list[Sentence]]:
+def _units(sentences: list[DocumentSentence]) -> list[list[DocumentSentence]]:
     """Sentences, with one whose quotation marks do not close joined to the next (up to 4)."""
-    units: list[list[Sentence]] = []
+    units: list[list[DocumentSentence]] = []
     i = 0
     while i < len(sentences):
         unit = [sentences[i]]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from assistant.answering.attribution import statements
-from assistant.briefing.sources import Sentence
+from assistant.index.passages import DocumentSentence
 from assistant.index.registry import DocumentRecord
 
 _ORGS = (
@@ -69,7 +69,7 @@ def vouches(question: str, record: DocumentRecord, start: int, end: int) -> bool
     if kind is None:
         return False
     asked = {re.sub(r"['’]s?$", "", w.lower()) for w in _CAPITAL.findall(question)}
-    for said in statements([Sentence(record, 0, 0, start, end, record.text[start:end])]):
+    for said in statements([DocumentSentence(record, 0, 0, start, end, record.text[start:end])]):
         if not said.person or not said.speaker:
             continue
         surname = said.speaker.split()[-1].lower()

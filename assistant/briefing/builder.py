@@ -23,7 +23,8 @@ from assistant.answering.question import analyse
 from assistant.answering.retriever import Retriever
 from assistant.briefing import conflicts, figures, keypoints
 from assistant.briefing.items import Briefing, Event, Figure, Point, Statement
-from assistant.briefing.sources import Citer, Material, Sentence
+from assistant.briefing.sources import Citer, Material
+from assistant.index.passages import DocumentSentence
 from assistant.index.store import Index
 
 #: Weight of each kind of figure when only the most important can be listed.
@@ -94,7 +95,7 @@ class Briefer:
             scores = scores + 4.0 * rel
         index_of = {id(s): i for i, s in enumerate(material.sentences)}
 
-        def about(sentences: list[Sentence]) -> bool:
+        def about(sentences: list[DocumentSentence]) -> bool:
             return any(wanted[index_of[id(s)]] for s in sentences)
 
         usable = np.array([keypoints.usable(s) for s in material.sentences], dtype=bool)
@@ -167,7 +168,7 @@ class Briefer:
         return briefing
 
 
-def _per_document(material: Material) -> list[list[Sentence]]:
+def _per_document(material: Material) -> list[list[DocumentSentence]]:
     return [[material.sentences[i] for i in idx] for idx in material.by_document().values()]
 
 
@@ -256,7 +257,7 @@ def _reading_order(f: figures.Found) -> tuple[int, int, int]:
 _PRONOUN_START = re.compile(r"^(?:He|She)\b")
 
 
-def _named(sentence: Sentence, speakers: dict[int, str]) -> str:
+def _named(sentence: DocumentSentence, speakers: dict[int, str]) -> str:
     """The sentence, with a leading "He"/"She" replaced by "[speaker]" when the attribution
     patterns resolved it ("[Samm Sacks] questioned whether ..."); the citation keeps the
     source's own words."""
@@ -281,7 +282,7 @@ def _documents(material: Material, wanted: np.ndarray) -> set[str]:
 
 def _timeline(dates: list[figures.Found], records: list[Any], citer: Citer) -> list[Event]:
     """Dated sentences in date order, with each dated document's publication."""
-    entries: list[tuple[str, str, str, Sentence | None, Any]] = []
+    entries: list[tuple[str, str, str, DocumentSentence | None, Any]] = []
     for f in dates:
         if not keypoints.usable_for_timeline(f.sentence):
             continue

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.briefing.sources import Sentence
+from assistant.index.passages import DocumentSentence
 
 _SCALE = r"(?:\s?(?:million|billion|trillion|bn|mn|thousand)\b|(?<=\d)[mk]\b)"
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
@@ -110,7 +110,7 @@ class Found:
     kind: str
     measures: str
     context: str
-    sentence: Sentence
+    sentence: DocumentSentence
     start: int  # offset of the figure in the sentence's text
     sort_key: str = ""
 
@@ -127,7 +127,7 @@ _LEVEL = re.compile(
 _MARGIN = re.compile(r"(?:\+/-|±|\+-)\s*$")
 
 
-def figures(sentence: Sentence) -> list[Found]:
+def figures(sentence: DocumentSentence) -> list[Found]:
     """The amounts, percentages, counts and dates of one sentence, left to right."""
     text = sentence.text
     if len(text) > MAX_SENTENCE_CHARS:

@@ -15,7 +15,8 @@ import re
 import numpy as np
 
 from assistant.answering.question import is_instruction
-from assistant.briefing.sources import Material, Sentence
+from assistant.briefing.sources import Material
+from assistant.index.passages import DocumentSentence
 
 #: Sentences shorter or longer than this (in words) do not make a key point on their own.
 MIN_WORDS, MAX_WORDS = 8, 60
@@ -75,7 +76,7 @@ _DOUBT = [
 ]
 
 
-def usable(sentence: Sentence) -> bool:
+def usable(sentence: DocumentSentence) -> bool:
     """Whether a sentence reads on its own as a statement of the document."""
     text = sentence.text
     return (
@@ -88,7 +89,7 @@ def usable(sentence: Sentence) -> bool:
     )
 
 
-def usable_for_timeline(sentence: Sentence) -> bool:
+def usable_for_timeline(sentence: DocumentSentence) -> bool:
     """Whether a dated sentence is an event: a whole sentence, not a title or a memo header."""
     return sentence.words >= 5 and sentence.text.rstrip("”\"’')").endswith((".", "!"))
 
@@ -190,7 +191,7 @@ def select(
     return chosen
 
 
-def doubt(sentence: Sentence) -> float:
+def doubt(sentence: DocumentSentence) -> float:
     """How strongly a sentence questions, qualifies or disputes (0 = not at all)."""
     return max((w for p, w in _DOUBT if p.search(sentence.text)), default=0.0)
 

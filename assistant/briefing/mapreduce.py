@@ -24,8 +24,8 @@ from assistant.answering.prompts import render
 from assistant.answering.verify import verify
 from assistant.briefing import keypoints
 from assistant.briefing.items import Point
-from assistant.briefing.sources import Citer, Material, Sentence
-from assistant.index.passages import Passage, location_at
+from assistant.briefing.sources import Citer, Material
+from assistant.index.passages import DocumentSentence, Passage, location_at
 from assistant.index.store import Index
 from assistant.settings import Settings
 
@@ -218,7 +218,7 @@ def _groups(material: Material, wanted: np.ndarray) -> list[list[Passage]]:
     ``PASSAGES_PER_CALL`` passages."""
     groups: list[list[Passage]] = []
     for idx in material.by_document().values():
-        run: list[Sentence] = []
+        run: list[DocumentSentence] = []
         passages: list[Passage] = []
         for i in idx:
             s = material.sentences[i]
@@ -238,7 +238,7 @@ def _groups(material: Material, wanted: np.ndarray) -> list[list[Passage]]:
     return groups
 
 
-def _from_sentences(run: list[Sentence]) -> Passage:
+def _from_sentences(run: list[DocumentSentence]) -> Passage:
     doc = run[0].doc
     start, end = run[0].start, run[-1].end
     return Passage(

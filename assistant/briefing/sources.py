@@ -1,20 +1,18 @@
 """The material of a briefing: every sentence of every document of a collection, with its
 vector, and the citations the briefing hands out.
 
-Sentence vectors come from the registry, where ingest stored them (pooled from each chunk's
+DocumentSentence vectors come from the registry, where ingest stored them (pooled from each chunk's
 model pass); a sentence without one is embedded now. Citations are numbered in order of first
 use and always quote ``document_text[start:end]``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from assistant.answering.answer import Citation
 from assistant.index.embeddings import Embedder
-from assistant.index.passages import location_at
+from assistant.index.passages import DocumentSentence, location_at
 from assistant.index.registry import DocumentRecord, Registry
 from assistant.text.sentences import sentence_spans
 
@@ -22,23 +20,6 @@ from assistant.text.sentences import sentence_spans
 #: collection each document gets its share of ``MAX_SENTENCES`` (at least 50 sentences).
 MAX_SENTENCES_PER_DOCUMENT = 2000
 MAX_SENTENCES = 60_000
-
-
-@dataclass
-class Sentence:
-    """A sentence of a document, in document offsets."""
-
-    doc: DocumentRecord
-    #: Position of the document in the collection's list, and of the sentence in its document.
-    doc_rank: int
-    position: int
-    start: int
-    end: int
-    text: str
-
-    @property
-    def words(self) -> int:
-        return len(self.text.split())
 
 
 class Material:
@@ -50,7 +31,7 @@ class Material:
     ) -> None:
         self.collection = collection
         self.records = records
-        self.sentences: list[Sentence] = []
+        self.sentences: list[DocumentSentence] = []
         stored: list[np.ndarray | None] = []
         share = max(50, MAX_SENTENCES // max(len(records), 1))
         per_document = min(MAX_SENTENCES_PER_DOCUMENT, share)
@@ -60,7 +41,9 @@ class Material:
                 collection, record.doc_id, record.content_hash, 0, len(record.text) + 1
             )
             for position, (a, b) in enumerate(spans):
-                self.sentences.append(Sentence(record, rank, position, a, b, record.text[a:b]))
+                self.sentences.append(
+                    DocumentSentence(record, rank, position, a, b, record.text[a:b])
+                )
                 stored.append(vectors.get((a, b)))
         missing = [i for i, v in enumerate(stored) if v is None]
         if missing:
@@ -75,7 +58,7 @@ class Material:
         self.vectors = matrix / np.maximum(norms, 1e-9)
 
     def by_document(self) -> dict[str, list[int]]:
-        """Sentence indexes of each document, in order."""
+        """DocumentSentence indexes of each document, in order."""
         out: dict[str, list[int]] = {}
         for i, s in enumerate(self.sentences):
             out.setdefault(s.doc.doc_id, []).append(i)
@@ -118,6 +101,6 @@ class Citer:
             )
         return self._seen[key]
 
-    def sentence(self, sentence: Sentence, score: float = 1.0) -> list[int]:
+    def sentence(self, sentence: DocumentSentence, score: float = 1.0) -> list[int]:
         """``[n]`` for a citation of the whole sentence."""
         return [self.cite(sentence.doc, sentence.start, sentence.end, score)]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from assistant.index.registry import DocumentRecord
+
 
 @dataclass
 class Passage:
@@ -88,3 +90,20 @@ def location_at(text: str, layout: dict[str, Any], offset: int, title: str = "")
     if heading:
         meta["heading"] = heading
     return location(meta)
+
+
+@dataclass
+class DocumentSentence:
+    """A sentence of a document, in document offsets."""
+
+    doc: DocumentRecord
+    #: Position of the document in the collection's list, and of the sentence in its document.
+    doc_rank: int
+    position: int
+    start: int
+    end: int
+    text: str
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())

@@ -7,7 +7,7 @@ affiliation; these tests read what a user would see there.
 from __future__ import annotations
 
 from assistant.answering.attribution import Said, statements
-from assistant.briefing.sources import Sentence
+from assistant.index.passages import DocumentSentence
 from assistant.index.registry import DocumentRecord
 from assistant.text.sentences import sentence_spans
 
@@ -28,7 +28,9 @@ def said(text: str) -> list[Said]:
         size_bytes=len(text),
     )
     spans = sentence_spans(text)
-    return statements([Sentence(record, 0, k, a, b, text[a:b]) for k, (a, b) in enumerate(spans)])
+    return statements(
+        [DocumentSentence(record, 0, k, a, b, text[a:b]) for k, (a, b) in enumerate(spans)]
+    )
 
 
 def who(text: str) -> list[tuple[str, str]]:
