@@ -11,6 +11,7 @@ from assistant.answering.answer import Answer, Event
 from assistant.answering.responder import Responder
 from assistant.answering.retriever import Retriever
 from assistant.briefing import Briefing
+from assistant.briefing.overview import Overviews
 from assistant.index.passages import Passage
 from assistant.index.registry import DocumentRecord
 from assistant.index.store import Index
@@ -77,7 +78,7 @@ class Assistant:
     @cached_property
     def responder(self) -> Responder:
         """Question answering over the store (offline answerer or chat model)."""
-        return Responder(self.index, self.retriever, self.settings)
+        return Responder(self.index, self.retriever, self.settings, Overviews(self.index).answer)
 
     def ask(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -139,3 +140,20 @@ class Done:
 
 
 Event = TextDelta | CitationEvent | Done
+
+
+def markers(sentence: Sentence) -> str:
+    """The sentence's citation markers as the text shows them: " [1] [2]"."""
+    return "".join(f" [{n}]" for n in sentence.citations)
+
+
+def events(answer: Answer) -> Iterator[Event]:
+    """A finished answer as the stream an answer gives: each sentence's text with its
+    markers, its citations, then ``Done`` (the text alone where it has no sentences)."""
+    for i, sentence in enumerate(answer.sentences):
+        yield TextDelta(("" if i == 0 else " ") + sentence.text + markers(sentence))
+        for n in sentence.citations:
+            yield CitationEvent(answer.citations[n - 1])
+    if not answer.sentences:
+        yield TextDelta(answer.text)
+    yield Done(answer)

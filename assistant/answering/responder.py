@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -26,13 +26,14 @@ from assistant.answering.answer import (
     Event,
     Sentence,
     TextDelta,
+    events,
+    markers,
 )
 from assistant.answering.llm import LLMWriter
 from assistant.answering.question import Question, analyse
 from assistant.answering.retriever import Retriever
 from assistant.answering.span_reader import get_span_reader
 from assistant.answering.verify import MARKER, verify
-from assistant.briefing import overview
 from assistant.index.passages import Passage, location_at
 from assistant.index.store import Index
 from assistant.settings import Settings
@@ -82,11 +83,25 @@ def clean_question(question: str, max_chars: int) -> str:
     return text
 
 
+#: Answers an overview question (question, collection, filters) or returns None.
+Overviews = Callable[[str, str, dict[str, Any] | None], Answer | None]
+
+
 class Responder:
     """Answers questions over an index; one per ``Assistant``."""
 
-    def __init__(self, index: Index, retriever: Retriever, settings: Settings) -> None:
+    def __init__(
+        self,
+        index: Index,
+        retriever: Retriever,
+        settings: Settings,
+        overviews: Overviews = lambda question, collection, filters: None,
+    ) -> None:
         self.index = index
+        #: Answers overview questions ("Summarise the depot memo") from the briefing's key
+        #: points, or None for any other question; given by ``Assistant`` (the briefing sits
+        #: above answering).
+        self.overviews = overviews
         self.retriever = retriever
         self.settings = settings
         self.vectors = extractive.SentenceVectors(index.embedder, index.registry)
@@ -122,26 +137,14 @@ class Responder:
         """Text deltas, then the citations, then the whole verified answer."""
         # "What are the main points?": the key points of what it names, with or without a
         # chat model (grounded by construction); in an empty collection, the usual path.
-        summary = self.overviews.answer(self._clean(question), collection, filters)
+        summary = self.overviews(self._clean(question), collection, filters)
         if summary is not None:
-            yield from overview.events(summary)
+            yield from events(summary)
             return
         if self.settings.llm:
             yield from self._with_model(question, history, collection, filters)
             return
-        answer = self._offline(question, history, collection, filters)
-        for i, sentence in enumerate(answer.sentences):
-            yield TextDelta(("" if i == 0 else " ") + sentence.text + _markers(sentence))
-            for n in sentence.citations:
-                yield CitationEvent(answer.citations[n - 1])
-        if not answer.sentences:
-            yield TextDelta(answer.text)
-        yield Done(answer)
-
-    @cached_property
-    def overviews(self) -> overview.Overviews:
-        """Answers to overview questions ("Summarise the depot memo")."""
-        return overview.Overviews(self.index)
+        yield from events(self._offline(question, history, collection, filters))
 
     # --- steps ---------------------------------------------------------------------------
 
@@ -338,12 +341,8 @@ class Responder:
             )
             citations.append(citation)
             sentences.append(Sentence(text=cand.text, citations=[citation.n], supported=True))
-        text = " ".join(s.text + _markers(s) for s in sentences)
+        text = " ".join(s.text + markers(s) for s in sentences)
         return Answer(question=question, text=text, citations=citations, sentences=sentences)
-
-
-def _markers(sentence: Sentence) -> str:
-    return "".join(f" [{n}]" for n in sentence.citations)
 
 
 def _ms(started: float) -> float:

@@ -14,13 +14,12 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from assistant.answering.answer import Answer, CitationEvent, Done, Event, Sentence, TextDelta
+from assistant.answering.answer import Answer, Sentence
 from assistant.answering.question import is_instruction, overview_target
 from assistant.answering.retriever import matches
 from assistant.briefing import keypoints
@@ -186,13 +185,3 @@ def _cited(
         sentences.append(Sentence(text=record.text[start:end], citations=[n], supported=True))
     text = " ".join(f"{s.text} [{s.citations[0]}]" for s in sentences)
     return Answer(question=question, text=text, citations=citer.citations, sentences=sentences)
-
-
-def events(answer: Answer) -> Iterator[Event]:
-    """The answer as the stream a normal answer gives: each sentence's text with its marker,
-    its citation, then ``Done``."""
-    for i, sentence in enumerate(answer.sentences):
-        n = sentence.citations[0]
-        yield TextDelta(("" if i == 0 else " ") + f"{sentence.text} [{n}]")
-        yield CitationEvent(answer.citations[n - 1])
-    yield Done(answer)
