@@ -4,9 +4,12 @@ marker function and an escaper, for the web chat (each marker a link to its quot
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from assistant.answering.answer import Citation
-from assistant.briefing.items import Briefing, Statement
+
+if TYPE_CHECKING:  # types only: items imports this module to render itself
+    from assistant.briefing.items import Briefing, Statement
 
 Marker = Callable[[Citation], str]
 

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from assistant.answering.answer import Citation
+from assistant.briefing.as_markdown import briefing_markdown
 
 
 @dataclass
@@ -103,6 +104,4 @@ class Briefing:
 
     def to_markdown(self) -> str:
         """The briefing as a Markdown document with markers [n] and its sources at the end."""
-        from assistant.briefing.as_markdown import briefing_markdown
-
         return briefing_markdown(self)
