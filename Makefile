@@ -35,9 +35,11 @@ test-fast: lint
 browser: $(STAMP)
 	bash tests/provision_browser.sh
 
+# style, then the layers (import-linter contracts in pyproject.toml)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
