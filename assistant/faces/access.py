@@ -3,8 +3,9 @@
 ``BRIEF_API_KEYS`` lists ``key:scope`` pairs, comma-separated. An ``admin`` key may do
 everything; an ``ask`` key may ask, stream and read the health (what a public widget may hold).
 Without keys every caller is admin, and the server keeps to loopback unless told otherwise
-(``app.serve``). Every caller, by key or else by address, gets ``BRIEF_RATE_LIMIT_PER_MINUTE``
-requests a minute (a token bucket); beyond that, 429 with ``Retry-After``.
+(``assistant/faces/serve.py``). Every caller, by key or else by address, gets
+``BRIEF_RATE_LIMIT_PER_MINUTE`` requests a minute (a token bucket); beyond that, 429 with
+``Retry-After``.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ class Guard:
         return None
 
     def needs(self, scope: str) -> Callable[..., None]:
-        from assistant.faces.http.api import ApiError
+        from assistant.faces.errors import ApiError
 
         def check(request: Request) -> None:
             authorization = request.headers.get("authorization")

@@ -342,7 +342,7 @@ def cmd_collections(args: argparse.Namespace, assistant: Any) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, assistant: Any) -> int:
-    from app import serve
+    from assistant.faces.serve import serve
 
     serve(
         assistant,
@@ -355,12 +355,12 @@ def cmd_serve(args: argparse.Namespace, assistant: Any) -> int:
 
 
 def cmd_mcp(args: argparse.Namespace, assistant: Any) -> int:
-    from assistant.faces.mcp_server import serve
+    from assistant.faces.serve import serve_mcp
 
     if (args.host or args.port) and not args.http:
         print("error: --host and --port go with --http", file=sys.stderr)
         return 2
-    serve(assistant, http=args.http, host=args.host, port=args.port)
+    serve_mcp(assistant, http=args.http, host=args.host, port=args.port)
     return 0
 
 

@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
@@ -34,7 +33,8 @@ from mcp.types import ListToolsResult, ToolAnnotations
 from mcp.types import Resource as McpResource
 from pydantic import Field, ValidationError
 
-from assistant.faces.http.api import ApiError, Message, checked_turn, error_body
+from assistant.faces.errors import ApiError, checked_turn, error_body
+from assistant.faces.schemas import Message
 
 #: Where the HTTP transport answers, on its own (``brief mcp --http``) or mounted.
 MCP_PATH = "/mcp"
@@ -514,58 +514,3 @@ def _transport_security(settings: Any, guard: Any) -> TransportSecuritySettings:
             allowed_origins=[f"http://{h}:*" for h in loopback],
         )
     return TransportSecuritySettings(enable_dns_rebinding_protection=False)
-
-
-# --- ``brief mcp`` --------------------------------------------------------------------------
-
-
-def serve(
-    assistant: Any, http: bool = False, host: str | None = None, port: int | None = None
-) -> None:
-    """Run ``brief mcp`` until the client goes away (stdio) or it is interrupted (HTTP).
-
-    Like ``brief serve``, it holds the data dir's ``ServeLock`` while it runs (its index is
-    kept in memory), and warms the model in the background so the first answer is quick.
-    """
-    from ingest.locking import ServeLock
-
-    settings = assistant.settings
-    lock = None if settings.uses_chroma_server else ServeLock(settings.data_dir).acquire()
-    try:
-        threading.Thread(target=_warm_up, args=(assistant,), daemon=True).start()
-        if http:
-            _serve_http(assistant, host, port)
-        else:
-            build_server(assistant).run("stdio")
-    finally:
-        if lock is not None:
-            lock.release()
-
-
-def _serve_http(assistant: Any, host: str | None, port: int | None) -> None:
-    """The API server (``assistant/faces/http/server.py``: /api/v1, the viewer that citations'
-    ``view``
-    opens) with the MCP server at ``/mcp``, without the chat."""
-    import sys
-
-    import uvicorn
-
-    from app import _bind_address
-    from assistant.faces.http.server import create_app
-
-    settings = assistant.settings
-    host = _bind_address(settings, host or settings.host)
-    port = port or settings.port
-    app = create_app(assistant)
-    if not settings.mcp:  # else create_app has mounted it already
-        mount(app, assistant, app.state.guard)
-    print(f"MCP server on http://{host}:{port}{MCP_PATH}", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
-
-
-def _warm_up(assistant: Any) -> None:
-    try:
-        assistant.recover()
-        assistant.index.embedder.embed_one("warm up")
-    except Exception:  # the first call reports whatever is wrong
-        logging.getLogger(__name__).exception("warm-up failed")

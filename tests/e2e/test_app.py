@@ -58,7 +58,7 @@ def test_with_keys_the_chat_asks_for_an_admin_key(tmp_path: Path) -> None:
     """The chat can add and remove documents: with API keys set, only an admin key opens it."""
     from pydantic import SecretStr
 
-    from app import make_app
+    from assistant.faces.web.page import make_app
 
     keys = SecretStr("admin-key-0123456789:admin,ask-key-0123456789:ask")
     assistant = Assistant(Settings(data_dir=tmp_path / "data", api_keys=keys))
@@ -81,7 +81,7 @@ def test_with_keys_the_chats_links_open_the_viewer(tmp_path: Path) -> None:
 
     from pydantic import SecretStr
 
-    from app import make_app
+    from assistant.faces.web.page import make_app
     from tests.conftest import ARTICLE
 
     keys = SecretStr("admin-key-0123456789:admin,ask-key-0123456789:ask")

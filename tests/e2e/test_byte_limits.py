@@ -52,7 +52,7 @@ def memo_page(size: int) -> bytes:
 def small_limit(tmp_path: Path) -> Iterator[tuple[Assistant, httpx.Client, object]]:
     """An Assistant whose file limit is 1 MiB, its HTTP API and its web chat, served together
     on a loopback port: (assistant, client, chat)."""
-    from app import make_app
+    from assistant.faces.web.page import make_app
 
     assistant = Assistant(Settings(data_dir=tmp_path / "data", max_file_mb=LIMIT_MB))
     app, chat = make_app(assistant, samples=False)

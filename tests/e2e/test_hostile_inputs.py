@@ -399,7 +399,7 @@ def _store_file(data: Path, path: Path) -> bool:
 
 
 def test_the_chat_upload_keeps_hostile_names_in_its_folder(tmp_path: Path) -> None:
-    from app import ChatApp
+    from assistant.faces.web.chat import ChatApp
 
     data = tmp_path / "data"
     chat = ChatApp(Assistant(Settings(data_dir=data)), samples=False)
@@ -424,7 +424,7 @@ def test_the_chat_upload_keeps_hostile_names_in_its_folder(tmp_path: Path) -> No
 
 
 def test_the_chat_web_address_box_takes_web_addresses_only(tmp_path: Path, web_server) -> None:
-    from app import ChatApp
+    from assistant.faces.web.chat import ChatApp
 
     base, www = web_server
     (www / "page.html").write_text("<html><body><p>Nothing to see.</p></body></html>")

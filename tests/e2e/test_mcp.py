@@ -374,7 +374,7 @@ def test_http_rate_limit_applies(tmp_path: Path) -> None:
 def test_brief_serve_mounts_it_beside_the_chat(tmp_path: Path) -> None:
     """With ``BRIEF_MCP=true`` the web server (chat at /) answers MCP at /mcp too; without
     keys (loopback only) every caller has every tool."""
-    from app import make_app
+    from assistant.faces.web.page import make_app
 
     assistant = Assistant(Settings(data_dir=tmp_path / "data", mcp=True))
     app, _chat = make_app(assistant, samples=False)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 from starlette.requests import Request
 
-from assistant.faces.access import Guard, RateLimit
 from assistant.faces import access
-from assistant.faces.http.api import ApiError
+from assistant.faces.access import Guard, RateLimit
+from assistant.faces.errors import ApiError
 from assistant.settings import Settings
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
-from datetime import date
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
@@ -19,98 +18,16 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.faces import uploads
+from assistant.faces.errors import ApiError, checked_turn, error_body
+from assistant.faces.schemas import AskRequest, BriefRequest, UrlRequest
 
 API_PREFIX = "/api/v1"
 
 
-class Message(BaseModel):
-    """A turn of the conversation so far."""
-
-    role: Literal["user", "assistant"]
-    content: str = Field(max_length=20_000)
-
-
-class Filters(BaseModel):
-    """Which sources an answer may come from."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    source: str | list[str] | None = Field(None, description="Path(s) or URL(s).")
-    doc_id: str | list[str] | None = Field(None, description="Document id(s).")
-    date_from: date | None = Field(None, description="Documents dated on or after (ISO day).")
-    date_to: date | None = Field(None, description="Documents dated on or before (ISO day).")
-
-    def as_dict(self) -> dict[str, Any] | None:
-        return self.model_dump(exclude_none=True, mode="json") or None
-
-
-class AskRequest(BaseModel):
-    """A question, with the conversation so far and where to look."""
-
-    question: str = Field(description="The question, in plain words.")
-    history: list[Message] = Field(
-        default_factory=list, description="Earlier turns, oldest first (for follow-ups)."
-    )
-    collection: str | None = Field(None, description="Collection to ask (default: settings).")
-    filters: Filters | None = Field(None, description="Restrict the sources.")
-
-
-class BriefRequest(BaseModel):
-    """What to brief on: a collection, optionally narrowed to a focus."""
-
-    collection: str | None = Field(None, description="Collection to brief (default: settings).")
-    focus: str | None = Field(
-        None,
-        description="Narrow the briefing to a topic, e.g. 'export controls' (at most as long "
-        "as a question may be).",
-    )
-
-
 #: The briefing as Markdown, as ``POST /api/v1/brief?format=md`` returns it.
 MARKDOWN_TYPE = "text/markdown; charset=utf-8"
-
-
-class UrlRequest(BaseModel):
-    """A web page to ingest."""
-
-    url: str = Field(pattern=r"^https?://", max_length=2000)
-    collection: str | None = None
-
-
-class ApiError(Exception):
-    """An error with its HTTP status, returned as ``{"error": {...}}``."""
-
-    def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.headers = headers
-
-
-def checked_turn(settings: Any, question: str, history_messages: int) -> str:
-    """The cleaned question, or the ``ApiError`` that refuses it (or its history)."""
-    from assistant.answering.responder import QuestionError, clean_question
-
-    try:
-        text = clean_question(question, settings.max_question_chars)
-    except QuestionError as exc:
-        raise ApiError(413 if exc.code == "question_too_long" else 422, exc.code, str(exc)) from exc
-    if history_messages > settings.max_history_messages:
-        raise ApiError(
-            413,
-            "history_too_long",
-            f"the history has {history_messages} messages; the limit is "
-            f"{settings.max_history_messages}",
-        )
-    return text
-
-
-def error_body(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
 
 
 def _versions() -> dict[str, str]:

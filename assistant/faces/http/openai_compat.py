@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.faces.http.api import ApiError, checked_turn
+from assistant.faces.errors import ApiError, checked_turn
 
 OWNER = "briefing-assistant"
 

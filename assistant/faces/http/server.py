@@ -30,7 +30,8 @@ def create_app(assistant: Any, ready: Any = None) -> Any:
     from assistant.answering.llm import ModelUnavailable
     from assistant.faces import uploads
     from assistant.faces.access import Guard, view_allowed, view_signer
-    from assistant.faces.http.api import ApiError, create_router, error_body
+    from assistant.faces.errors import ApiError, error_body
+    from assistant.faces.http.api import create_router
     from assistant.faces.http.openai_compat import create_openai_router
     from assistant.faces.render import viewer_page, viewer_refused_page
 
@@ -219,7 +220,7 @@ def _same_origin(origin: str, host: str) -> bool:
 def _error_json(code: str, message: str) -> bytes:
     import json
 
-    from assistant.faces.http.api import error_body
+    from assistant.faces.errors import error_body
 
     return json.dumps(error_body(code, message)).encode()
 

@@ -178,7 +178,7 @@ class Forwarder:
             return
         from starlette.requests import Request
 
-        from assistant.faces.http.api import ApiError, error_body
+        from assistant.faces.errors import ApiError, error_body
 
         request = Request(scope, receive)
         try:
