@@ -6,12 +6,12 @@ import bisect
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from assistant.index.embeddings import MAX_CHUNK_TOKENS, TokenCounter
 from assistant.index.passages import below_title
 from assistant.index.registry import DocumentRecord
+from assistant.text.dates import day_number
 from ingest.chunking import Chunk, chunk_text
 from ingest.errors import EmptyDocument, TooLarge
 from ingest.loaders import Extracted
@@ -153,13 +153,3 @@ def prepare(
         metadatas=metadatas,
         sentence_spans=sentence_spans,
     )
-
-
-def day_number(iso: str | None) -> int | None:
-    """Days since 1970-01-01, for date-range filters in the store (which compares numbers)."""
-    if not iso:
-        return None
-    try:
-        return (date.fromisoformat(iso) - date(1970, 1, 1)).days
-    except ValueError:
-        return None

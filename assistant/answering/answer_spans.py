@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assistant.text.dates import MONTH, WEEKDAYS
+
 # --- patterns -----------------------------------------------------------
 
 #: A capitalised word, a rating ("AA-"), an acronym ("U.S."), an initial or a code ("M40", "3D").
@@ -54,16 +56,12 @@ _COUNT = re.compile(
     rf"(?<![\w$€£¥₹.])(?:{_HEDGE})?(?:{_NUM})(?:\s{_SCALE})?(?![\w%])",
     re.I,
 )
-_MONTHS = (
-    r"(?:January|February|March|April|May|June|July|August|September|October|November|"
-    r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
-)
 _DATE = re.compile(
-    rf"\b(?:(?:early|mid|late|the end of|the start of)[\s-])?(?:\d{{1,2}}\s)?{_MONTHS}"
+    rf"\b(?:(?:early|mid|late|the end of|the start of)[\s-])?(?:\d{{1,2}}\s)?{MONTH}"
     rf"(?:\s\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s(?:1[6-9]|20)\d\d)?\b"
     rf"|\b(?:(?:early|mid|late|the end of|the start of)[\s-])?(?:1[6-9]|20)\d\d(?:s\b)?"
     rf"(?:[-–](?:1[6-9]|20)?\d\d)?\b"
-    r"|\b(?:last |next )?(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+    rf"|\b(?:last |next )?(?:{WEEKDAYS})\b"
     r"|\b(?:yesterday|today|tomorrow|(?:last|next|this) (?:week|month|year|spring|summer|"
     r"autumn|winter))\b"
     r"|\b\d{1,2}/\d{1,2}/\d{2,4}\b",
@@ -75,9 +73,7 @@ _DURATION = re.compile(
     rf"years?|decades?|centuries|century)\b",
     re.I,
 )
-_DATE_WORD = re.compile(
-    rf"{_MONTHS}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday", re.I
-)
+_DATE_WORD = re.compile(rf"{MONTH}|{WEEKDAYS}", re.I)
 _QUOTED = re.compile(r"[“\"]([^“”\"]{2,80})[”\"]")
 #: Words that end an organisation's name, never a person's.
 _ORG_WORDS = frozenset(

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.index.lexical import query_stop, tokenize
+from assistant.text.dates import MONTH, WEEKDAYS
 
 _SPEECH_VERBS = (
     "say|says|said|argue|argued|claim|claimed|warn|warned|think|believe|suggest|add|added|"
@@ -55,13 +56,9 @@ _TYPE_RULES: list[tuple[re.Pattern[str], str]] = [
     ),
 ]
 
-_MONTHS = (
-    r"(January|February|March|April|May|June|July|August|September|October|November|December|"
-    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
-)
 _DATE = re.compile(
-    rf"\b{_MONTHS}\b|\b(1[6-9]|20)\d\d(s)?\b|\b(Monday|Tuesday|Wednesday|Thursday|Friday|"
-    r"Saturday|Sunday|yesterday|today|tomorrow|last (week|month|year)|next (week|month|year))\b"
+    rf"\b{MONTH}\b|\b(1[6-9]|20)\d\d(s)?\b|\b({WEEKDAYS}|yesterday|today|tomorrow|"
+    r"last (week|month|year)|next (week|month|year))\b"
     r"|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(century|decade)\b",
     re.I,
 )

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.index.passages import DocumentSentence
+from assistant.text.dates import MONTH, MONTHS
 
 _SCALE = r"(?:\s?(?:million|billion|trillion|bn|mn|thousand)\b|(?<=\d)[mk]\b)"
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
@@ -35,37 +36,13 @@ _COUNT = re.compile(
     rf"{_START}(?:{_NUM})(?:\s(?:million|billion|trillion|thousand|hundred)\b"
     rf"|(?=\s+(?:more\s+|new\s+|additional\s+)?[a-z][a-z\-]+))"
 )
-_MONTH = (
-    r"(?:January|February|March|April|May|June|July|August|September|October|November|"
-    r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
-)
-_MONTHS = {
-    m: i + 1
-    for i, names in enumerate(
-        [
-            "january jan",
-            "february feb",
-            "march mar",
-            "april apr",
-            "may",
-            "june jun",
-            "july jul",
-            "august aug",
-            "september sep sept",
-            "october oct",
-            "november nov",
-            "december dec",
-        ]
-    )
-    for m in names.split()
-}
 _YEAR = r"(?:1[89]\d\d|20\d\d)"
 _DATE = re.compile(
     rf"{_START}(?:"
     rf"(?P<iso>{_YEAR}-\d\d-\d\d)"
-    rf"|(?P<dmy>\d{{1,2}}\s{_MONTH},?\s{_YEAR})"
-    rf"|(?P<mdy>{_MONTH}\s\d{{1,2}},?\s{_YEAR})"
-    rf"|(?P<my>{_MONTH}\s{_YEAR})"
+    rf"|(?P<dmy>\d{{1,2}}\s{MONTH},?\s{_YEAR})"
+    rf"|(?P<mdy>{MONTH}\s\d{{1,2}},?\s{_YEAR})"
+    rf"|(?P<my>{MONTH}\s{_YEAR})"
     rf"|(?P<part>(?:early|late|mid|the end of|the start of|the beginning of|the first half of|"
     rf"the second half of)[- ]{_YEAR})"
     rf"|(?P<quarter>(?:Q[1-4]\s{_YEAR}|the (?:first|second|third|fourth) quarter of {_YEAR}))"
@@ -210,8 +187,8 @@ def sort_key(m: re.Match[str]) -> str:
 
 def _month(text: str) -> int | None:
     for word in re.findall(r"[A-Za-z]+", text):
-        if word.lower() in _MONTHS:
-            return _MONTHS[word.lower()]
+        if word.lower() in MONTHS:
+            return MONTHS[word.lower()]
     return None
 
 

@@ -27,7 +27,7 @@ from assistant.briefing.sources import Citer, Material
 from assistant.index.lexical import tokenize
 from assistant.index.registry import DocumentRecord
 from assistant.index.store import Index
-from ingest.prepare import day_number
+from assistant.text.dates import day_number
 
 #: Key-point choices kept per (collection, generation, documents); a new document invalidates.
 CACHE_SIZE = 16

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import PurePath
 
+from assistant.text.dates import MONTHS
 from ingest.normalize import Block
 
 
@@ -28,27 +29,7 @@ def title_from_name(name: str) -> str:
     return title or "Untitled"
 
 
-_MONTHS = {
-    m: i + 1
-    for i, names in enumerate(
-        [
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ]
-    )
-    for m in names
-}
-_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_MONTH = r"(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
 _DATE_PATTERNS = [
     re.compile(r"\b(?P<year>(?:19|20)\d{2})-(?P<mnum>\d{1,2})-(?P<day>\d{1,2})\b"),
     re.compile(
@@ -62,7 +43,7 @@ _DATE_PATTERNS = [
 
 def _to_iso(match: re.Match[str]) -> str | None:
     parts = match.groupdict()
-    month = int(parts["mnum"]) if parts.get("mnum") else _MONTHS[parts["month"].lower()]
+    month = int(parts["mnum"]) if parts.get("mnum") else MONTHS[parts["month"].lower()]
     try:
         return date(int(parts["year"]), month, int(parts["day"])).isoformat()
     except ValueError:
