@@ -1,1 +1,1 @@
-"""Text utilities shared by ingest and answering: sentences, dates, normalisation."""
+"""Text utilities shared by ingest and answering: sentence boundaries, month names and dates."""
