@@ -21,8 +21,8 @@ __all__ = ["ChatApp", "build_ui", "main", "make_app"]
 
 def main() -> None:
     """Serve the chat and the API until interrupted."""
+    from assistant.errors import StoreBusy
     from assistant.faces.serve import serve
-    from ingest.locking import StoreBusy
 
     try:
         serve()

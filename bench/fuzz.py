@@ -35,7 +35,7 @@ from typing import Any
 
 from common import RESULTS  # first: offline settings, import path
 
-from ingest.errors import IngestError
+from assistant.errors import IngestError
 from ingest.sandbox import Limits, ReaderFailed, load_bounded, reader_pool, reads_in_process
 from tests.fuzz_inputs import Case, docx_bomb, docx_with_body, fuzz_cases, pdf_of_pages
 

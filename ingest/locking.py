@@ -20,14 +20,12 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from assistant.errors import StoreBusy
+
 _THREAD_LOCKS: dict[str, threading.Lock] = {}
 _GUARD = threading.Lock()
 #: Data dirs this process serves (``ServeLock``): its own writes to them go ahead.
 _SERVED: set[str] = set()
-
-
-class StoreBusy(RuntimeError):
-    """Another process is writing to the same data dir."""
 
 
 class WriteLock:

@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant.errors import IngestError, TooLarge
 from assistant.index.registry import DocumentRecord
 from assistant.index.store import Index
 from assistant.settings import MIB
-from ingest.errors import IngestError, TooLarge
 from ingest.loaders import CONTENT_TYPES, is_supported, loader_for
 from ingest.loaders.url import fetch_url, is_url, suffix_for
 from ingest.locking import WriteLock

@@ -8,12 +8,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.errors import EmptyDocument, TooLarge
 from assistant.index.embeddings import MAX_CHUNK_TOKENS, TokenCounter
 from assistant.index.passages import below_title
 from assistant.index.registry import DocumentRecord
 from assistant.text.dates import day_number
 from ingest.chunking import Chunk, chunk_text
-from ingest.errors import EmptyDocument, TooLarge
 from ingest.loaders import Extracted
 from ingest.normalize import assemble, clean_blocks
 

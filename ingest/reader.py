@@ -23,7 +23,7 @@ import time
 import traceback
 from typing import Any
 
-from ingest.errors import IngestError
+from assistant.errors import IngestError
 from ingest.loaders import Extracted, load_bytes
 from ingest.normalize import Block
 

@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
-from ingest import errors
-from ingest.errors import CorruptFile, IngestError, TooLarge
+from assistant import errors
+from assistant.errors import CorruptFile, IngestError, TooLarge
 from ingest.loaders import Extracted, load_bytes, loader_for
 from ingest.reader import extracted_from_json, read_frame, write_frame
 

@@ -25,13 +25,10 @@ from typing import Any
 
 from assistant.answering.answer import NOT_FOUND
 from assistant.answering.prompts import load, render
+from assistant.errors import ModelUnavailable
 from assistant.index.passages import Passage
 from assistant.settings import Settings
 from assistant.text.sentences import sentence_spans
-
-
-class ModelUnavailable(RuntimeError):
-    """The configured chat model could not be built or reached."""
 
 
 def make_chat_model(settings: Settings) -> Any:

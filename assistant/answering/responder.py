@@ -34,6 +34,7 @@ from assistant.answering.question import Question, analyse
 from assistant.answering.retriever import Retriever
 from assistant.answering.span_reader import get_span_reader
 from assistant.answering.verify import MARKER, verify
+from assistant.errors import QuestionError
 from assistant.index.passages import Passage, location_at
 from assistant.index.store import Index
 from assistant.settings import Settings
@@ -58,15 +59,6 @@ class Draft:
     p_answerable: float
     idf: dict[str, float] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
-
-
-class QuestionError(ValueError):
-    """The question cannot be asked as it is: ``code`` "empty_question" or
-    "question_too_long"."""
-
-    def __init__(self, message: str, code: str = "invalid_question") -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def clean_question(question: str, max_chars: int) -> str:

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answering.answer import Citation
-from assistant.answering.llm import LLMWriter, ModelUnavailable, echoes_prompt, passages_block
+from assistant.answering.llm import LLMWriter, echoes_prompt, passages_block
 from assistant.answering.prompts import render
 from assistant.answering.verify import verify
 from assistant.briefing import keypoints
 from assistant.briefing.items import Point
 from assistant.briefing.sources import Citer, Material
+from assistant.errors import ModelUnavailable
 from assistant.index.passages import DocumentSentence, Passage, location_at
 from assistant.index.store import Index
 from assistant.settings import Settings

@@ -391,10 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from pydantic import ValidationError
 
-    from assistant.answering.llm import ModelUnavailable
     from assistant.core import Assistant
-    from assistant.index.store import StoreUnavailable
-    from ingest.locking import StoreBusy
+    from assistant.faces.errors import DOMAIN_ERRORS, exit_code
 
     try:
         assistant = Assistant()
@@ -402,9 +400,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"error: invalid setting: {exc.errors()[0]['msg']}", file=sys.stderr)
         return 2
-    except (ValueError, StoreUnavailable, StoreBusy, ModelUnavailable) as exc:
+    except DOMAIN_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return exit_code(exc) or 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

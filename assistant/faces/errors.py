@@ -1,10 +1,14 @@
-"""The errors the faces return: one type with its HTTP status and code, the JSON body every
-face sends it in, and the question check the HTTP API, the OpenAI-compatible routes and the MCP
-tools share."""
+"""How the faces answer errors: the one table from a domain error (``assistant/errors.py``) to
+its HTTP status and code (the HTTP API, the OpenAI-compatible routes, the MCP tools) and to the
+CLI's exit status; ``ApiError``, the refusal every web face returns as ``{"error": {...}}``; and
+the question check the HTTP API, the OpenAI-compatible routes and the MCP tools share."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+from assistant.errors import ModelUnavailable, QuestionError, StoreBusy, StoreUnavailable
 
 
 class ApiError(Exception):
@@ -18,9 +22,71 @@ class ApiError(Exception):
         self.headers = headers
 
 
+@dataclass(frozen=True)
+class Answered:
+    """How the faces answer one kind of error. ``status`` None: the web faces do not refuse
+    with it (it is a crash to them); ``max_chars`` cuts a message that quotes a library."""
+
+    status: int | None
+    code: str
+    exit_code: int = 2
+    headers: dict[str, str] | None = None
+    max_chars: int | None = None
+
+
+#: Domain errors, most specific first (a ``QuestionError`` is a ``ValueError``). A
+#: ``ValueError`` is a request the core cannot take as it is (bad filters, a bad collection
+#: name on the command line).
+ANSWERS: tuple[tuple[type[Exception], Answered], ...] = (
+    (QuestionError, Answered(422, "invalid_question")),
+    # The chat model's server is down or refused us: the caller may try again later.
+    (
+        ModelUnavailable,
+        Answered(503, "model_unavailable", headers={"Retry-After": "30"}, max_chars=500),
+    ),
+    (StoreUnavailable, Answered(None, "store_unavailable")),
+    (StoreBusy, Answered(None, "store_busy")),
+    (ValueError, Answered(422, "invalid_request")),
+)
+#: The error types of the table, for ``except``.
+DOMAIN_ERRORS: tuple[type[Exception], ...] = tuple(kind for kind, _ in ANSWERS)
+
+
+def answered(exc: BaseException) -> Answered | None:
+    """How the faces answer ``exc``; None when it is none of the domain errors."""
+    return next((how for kind, how in ANSWERS if isinstance(exc, kind)), None)
+
+
+def api_error(exc: BaseException) -> ApiError | None:
+    """The ``ApiError`` the web faces refuse ``exc`` with (itself if it is one); None when
+    they do not refuse with it (a crash)."""
+    if isinstance(exc, ApiError):
+        return exc
+    how = answered(exc)
+    if how is None or how.status is None:
+        return None
+    message = str(exc)[: how.max_chars] if how.max_chars else str(exc)
+    return ApiError(how.status, how.code, message, dict(how.headers) if how.headers else None)
+
+
+def stream_error(exc: BaseException) -> dict[str, str]:
+    """The error object a stream that has begun ends with: the refusal's code and message, or
+    for a crash ``internal`` and only its kind (the details stay in the server's log)."""
+    refused = api_error(exc)
+    if refused is None:
+        return error_body("internal", type(exc).__name__)["error"]
+    return error_body(refused.code, refused.message)["error"]
+
+
+def exit_code(exc: BaseException) -> int | None:
+    """The CLI's exit status for ``exc``; None when it is none of the domain errors."""
+    how = answered(exc)
+    return how.exit_code if how else None
+
+
 def checked_turn(settings: Any, question: str, history_messages: int) -> str:
     """The cleaned question, or the ``ApiError`` that refuses it (or its history)."""
-    from assistant.answering.responder import QuestionError, clean_question
+    from assistant.answering.responder import clean_question
 
     try:
         text = clean_question(question, settings.max_question_chars)

@@ -33,7 +33,8 @@ from mcp.types import ListToolsResult, ToolAnnotations
 from mcp.types import Resource as McpResource
 from pydantic import Field, ValidationError
 
-from assistant.faces.errors import ApiError, checked_turn, error_body
+from assistant.errors import ModelUnavailable, QuestionError
+from assistant.faces.errors import ApiError, api_error, checked_turn, error_body
 from assistant.faces.schemas import Message
 
 #: Where the HTTP transport answers, on its own (``brief mcp --http``) or mounted.
@@ -88,12 +89,11 @@ class BriefServer(MCPServer):
         try:
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError as exc:
-            from assistant.answering.llm import ModelUnavailable
-
             causes = _causes(exc)
             down = next((c for c in causes if isinstance(c, ModelUnavailable)), None)
-            if down is not None:  # the chat model's server: try again later
-                raise ToolError(error_text("model_unavailable", str(down)[:500])) from exc
+            refusal = api_error(down) if down is not None else None
+            if refusal is not None:  # the chat model's server: try again later
+                raise ToolError(error_text(refusal.code, refusal.message)) from exc
             # A crash: the SDK logs it with its traceback; the caller learns only its kind.
             raise UnexpectedToolError(error_text("internal", type(causes[-1]).__name__)) from exc
         except ToolError as exc:
@@ -357,17 +357,17 @@ def build_server(assistant: Any, guard: Any = None) -> BriefServer:
 
 def _asked(assistant: Any, question: str, history: list[dict[str, str]], collection: str) -> Any:
     """``Assistant.ask``, a question it refuses worded as the API words it (``api.ask``)."""
-    from assistant.answering.responder import QuestionError
-
     try:
         return assistant.ask(question, history=history, collection=collection)
     except QuestionError as exc:
-        raise Refused("invalid_question", str(exc)) from exc
+        refusal = api_error(exc)
+        assert refusal is not None  # a question is always refused, never a crash
+        raise Refused.of(refusal) from exc
 
 
 def _focus(settings: Any, focus: str | None) -> str | None:
     """The cleaned focus (None when blank), refused when too long, as ``POST /api/v1/brief``."""
-    from assistant.answering.responder import QuestionError, clean_question
+    from assistant.answering.responder import clean_question
 
     try:
         return clean_question(focus, settings.max_question_chars) if focus else None

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.errors import StoreUnavailable
 from assistant.index.embeddings import Embedder, get_embedder
 from assistant.index.registry import JournalEntry, Registry
 from assistant.settings import Settings, check_collection_name
@@ -36,10 +37,6 @@ class Hit:
     text: str
     metadata: dict[str, Any]
     similarity: float
-
-
-class StoreUnavailable(RuntimeError):
-    """The Chroma server named in the settings cannot be reached."""
 
 
 def make_client(settings: Settings) -> Any:

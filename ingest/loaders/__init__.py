@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import PurePath
 
-from ingest.errors import UnsupportedFormat
+from assistant.errors import UnsupportedFormat
 from ingest.loaders.base import Extracted
 from ingest.loaders.docx import load_docx
 from ingest.loaders.html import load_html

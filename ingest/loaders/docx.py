@@ -9,7 +9,7 @@ import zipfile
 import zlib
 from typing import Any
 
-from ingest.errors import CorruptFile, EmptyDocument, TooLarge
+from assistant.errors import CorruptFile, EmptyDocument, TooLarge
 from ingest.loaders.base import Extracted, parse_any_date, title_from_name
 from ingest.normalize import Block
 

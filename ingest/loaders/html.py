@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.errors import EmptyDocument
+from assistant.errors import EmptyDocument
 from ingest.loaders.base import Extracted, parse_any_date, title_from_name
 from ingest.loaders.text import decode
 from ingest.normalize import Block

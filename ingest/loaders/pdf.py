@@ -7,7 +7,7 @@ import re
 from collections import deque
 from typing import Any
 
-from ingest.errors import CorruptFile, EmptyDocument, TooLarge
+from assistant.errors import CorruptFile, EmptyDocument, TooLarge
 from ingest.loaders.base import Extracted, parse_any_date, title_from_name
 from ingest.loaders.text import looks_like_title
 from ingest.normalize import Block, join_wrapped_lines

@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 import re
 
-from ingest.errors import BinaryFile, EmptyDocument, TooLarge
+from assistant.errors import BinaryFile, EmptyDocument, TooLarge
 from ingest.loaders.base import Extracted, find_date, title_from_name
 from ingest.normalize import Block, join_wrapped_lines
 

@@ -21,7 +21,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ingest.errors import FetchError, TooLarge
+from assistant.errors import FetchError, TooLarge
 
 if TYPE_CHECKING:
     import httpx

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from assistant.core import Assistant
+from assistant.errors import FetchError
 from assistant.settings import Settings
-from ingest.errors import FetchError
 from ingest.loaders import url as url_module
 from ingest.loaders.url import fetch_url, not_public
 from tests.conftest import served

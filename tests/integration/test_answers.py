@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from assistant.answering.answer import CITATION_FIELDS, NOT_FOUND, CitationEvent, Done, TextDelta
-from assistant.answering.responder import QuestionError
 from assistant.core import Assistant
+from assistant.errors import QuestionError
 from assistant.settings import Settings
 
 

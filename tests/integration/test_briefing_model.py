@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answering.llm import ModelUnavailable
 from assistant.core import Assistant
+from assistant.errors import ModelUnavailable
 from assistant.settings import Settings
 from tests.conftest import ARTICLE, SAMPLES, free_port
 from tests.fake_llm import FakeChatServer

@@ -23,8 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 
 from assistant.core import Assistant
+from assistant.errors import CorruptFile, IngestError, TooLarge
 from assistant.settings import Settings
-from ingest.errors import CorruptFile, IngestError, TooLarge
 from ingest.loaders import LOADERS
 from ingest.sandbox import (
     Limits,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.errors import BinaryFile, CorruptFile, EmptyDocument, TooLarge, UnsupportedFormat
+from assistant.errors import BinaryFile, CorruptFile, EmptyDocument, TooLarge, UnsupportedFormat
 from ingest.loaders import load_bytes
 from ingest.normalize import assemble, clean_blocks
 from tests.documents import ARTICLE_HTML, make_docx, make_pdf

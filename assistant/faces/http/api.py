@@ -19,8 +19,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from assistant.errors import QuestionError
 from assistant.faces import uploads
-from assistant.faces.errors import ApiError, checked_turn, error_body
+from assistant.faces.errors import DOMAIN_ERRORS, ApiError, api_error, checked_turn, stream_error
 from assistant.faces.schemas import AskRequest, BriefRequest, UrlRequest
 
 API_PREFIX = "/api/v1"
@@ -43,8 +44,6 @@ def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
     from fastapi import Depends
 
     from assistant.answering.answer import CitationEvent, Done, TextDelta
-    from assistant.answering.llm import ModelUnavailable
-    from assistant.answering.responder import QuestionError
     from assistant.faces.access import Guard, view_signer
     from assistant.faces.render import answer_with_views, with_view
     from assistant.settings import check_collection_name
@@ -76,10 +75,11 @@ def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
                 collection=collection,
                 filters=req.filters.as_dict() if req.filters else None,
             )
-        except QuestionError as exc:
-            raise ApiError(422, "invalid_question", str(exc)) from exc
-        except ValueError as exc:  # bad filters
-            raise ApiError(422, "invalid_request", str(exc)) from exc
+        except DOMAIN_ERRORS as exc:  # bad filters, the chat model down
+            refusal = api_error(exc)
+            if refusal is None:
+                raise
+            raise refusal from exc
         return JSONResponse(answer_with_views(answer, collection, sign))
 
     @router.post(
@@ -107,12 +107,8 @@ def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
                         yield _sse("citation", cited)
                     elif isinstance(event, Done):
                         yield _sse("done", answer_with_views(event.answer, collection, sign))
-            except (QuestionError, ValueError) as exc:
-                yield _sse("error", error_body("invalid_request", str(exc))["error"])
-            except ModelUnavailable as exc:
-                yield _sse("error", error_body("model_unavailable", str(exc)[:500])["error"])
             except Exception as exc:  # the stream has begun: report in it, keep serving
-                yield _sse("error", error_body("internal", type(exc).__name__)["error"])
+                yield _sse("error", stream_error(exc))
 
         return StreamingResponse(
             events(),

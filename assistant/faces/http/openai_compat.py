@@ -21,7 +21,8 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.faces.errors import ApiError, checked_turn
+from assistant.errors import QuestionError
+from assistant.faces.errors import DOMAIN_ERRORS, ApiError, api_error, checked_turn
 
 OWNER = "briefing-assistant"
 
@@ -52,7 +53,6 @@ def _text(content: str | list[dict[str, Any]] | None) -> str:
 def create_openai_router(assistant: Any, guard: Any) -> APIRouter:
     """The ``/v1`` routes over ``assistant``, behind ``guard``'s ask scope."""
     from assistant.answering.answer import CitationEvent, Done, TextDelta
-    from assistant.answering.responder import QuestionError
     from assistant.faces.access import view_signer
     from assistant.faces.render import short_view, with_view
 
@@ -99,8 +99,11 @@ def create_openai_router(assistant: Any, guard: Any) -> APIRouter:
         if not req.stream:
             try:
                 answer = assistant.ask(question, history=history, collection=collection)
-            except QuestionError as exc:
-                raise ApiError(422, "invalid_question", str(exc)) from exc
+            except DOMAIN_ERRORS as exc:
+                refusal = api_error(exc)
+                if refusal is None:
+                    raise
+                raise refusal from exc
             return JSONResponse(
                 {
                     "id": ident,
@@ -155,7 +158,9 @@ def create_openai_router(assistant: Any, guard: Any) -> APIRouter:
                             **short_fields(answer, collection),
                         )
             except Exception as exc:  # the stream has begun: say so in it
-                message = str(exc) if isinstance(exc, QuestionError) else type(exc).__name__
+                # Only a refused question is told in words; anything else by its kind.
+                refusal = api_error(exc) if isinstance(exc, QuestionError) else None
+                message = refusal.message if refusal else type(exc).__name__
                 yield f"data: {json.dumps({'error': {'message': message}})}\n\n"
             yield "data: [DONE]\n\n"
 

@@ -27,10 +27,10 @@ def create_app(assistant: Any, ready: Any = None) -> Any:
     from fastapi.responses import HTMLResponse, JSONResponse
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
-    from assistant.answering.llm import ModelUnavailable
+    from assistant.errors import ModelUnavailable
     from assistant.faces import uploads
     from assistant.faces.access import Guard, view_allowed, view_signer
-    from assistant.faces.errors import ApiError, error_body
+    from assistant.faces.errors import ApiError, api_error, error_body
     from assistant.faces.http.api import create_router
     from assistant.faces.http.openai_compat import create_openai_router
     from assistant.faces.render import viewer_page, viewer_refused_page
@@ -52,19 +52,17 @@ def create_app(assistant: Any, ready: Any = None) -> Any:
 
         mount(app, assistant, guard)
 
+    # A refusal, and the chat model's server down wherever a route meets it: as
+    # ``assistant/faces/errors.py`` answers them (503 with Retry-After for the model).
     @app.exception_handler(ApiError)
-    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(
-            error_body(exc.code, exc.message), status_code=exc.status, headers=exc.headers
-        )
-
     @app.exception_handler(ModelUnavailable)
-    async def model_unavailable(request: Request, exc: ModelUnavailable) -> JSONResponse:
-        # The chat model's server is down or refused us: the caller may try again later.
+    async def refused(request: Request, exc: Exception) -> JSONResponse:
+        refusal = api_error(exc)
+        assert refusal is not None  # both types are refused
         return JSONResponse(
-            error_body("model_unavailable", str(exc)[:500]),
-            status_code=503,
-            headers={"Retry-After": "30"},
+            error_body(refusal.code, refusal.message),
+            status_code=refusal.status,
+            headers=refusal.headers,
         )
 
     @app.exception_handler(StarletteHTTPException)

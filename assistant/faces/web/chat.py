@@ -80,7 +80,7 @@ class ChatApp:
     ) -> Iterator[tuple[str, str]]:
         """Stream an answer into the chat; the sources panel follows."""
         from assistant.answering.answer import CitationEvent, Done, TextDelta
-        from assistant.answering.responder import QuestionError
+        from assistant.errors import QuestionError
         from assistant.faces.render import answer_markdown, final_markdown, plain_text, sources_html
         from assistant.faces.viewer import requested_focus, without_briefings
 
