@@ -12,12 +12,12 @@ over its word pieces, of the best cosine to any token of the sentence. The abste
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
+from cachetools import LRUCache
 
 from assistant.index.embeddings import Embedder
 from assistant.index.lexical import tokenize
@@ -39,10 +39,11 @@ class Aligner:
     def __init__(self, embedder: Embedder, capacity: int = 4096) -> None:
         self.embedder = embedder
         self.capacity = capacity
-        self._cache: OrderedDict[tuple[str, str, tuple[str, ...]], tuple[float, float, float]] = (
-            OrderedDict()
+        #: Alignments by (question, sentence, terms); touched under ``_cache_lock`` only.
+        self._cache: LRUCache[tuple[str, str, tuple[str, ...]], tuple[float, float, float]] = (
+            LRUCache(maxsize=capacity)
         )
-        self._lock = threading.Lock()
+        self._cache_lock = threading.Lock()
 
     def __call__(
         self,
@@ -58,15 +59,12 @@ class Aligner:
         if not sentence.strip():
             return (0.0, 0.0, 0.0)
         key = (question, sentence, tuple(terms or ()))
-        with self._lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key]
-        value = self._align(question, sentence, set(terms or ()), question_tokens)
-        with self._lock:
-            self._cache[key] = value
-            while len(self._cache) > self.capacity:
-                self._cache.popitem(last=False)
+        with self._cache_lock:
+            value = self._cache.get(key)
+        if value is None:
+            value = self._align(question, sentence, set(terms or ()), question_tokens)
+            with self._cache_lock:
+                self._cache[key] = value
         return value
 
     def _align(

@@ -17,11 +17,11 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from cachetools import LRUCache
 
 from assistant.answering import reader
 from assistant.answering.question import Question, has_kind, is_instruction
@@ -96,8 +96,9 @@ class SentenceVectors:
         self.embedder = embedder
         self.registry = registry
         self.capacity = capacity
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
+        #: Vectors embedded now, by text; touched under ``_cache_lock`` only.
+        self._cache: LRUCache[str, np.ndarray] = LRUCache(maxsize=capacity)
+        self._cache_lock = threading.Lock()
 
     def stored(self, collection: str, found: list[Candidate]) -> list[np.ndarray | None]:
         """The ingest-time vector of each candidate, or None where there is none."""
@@ -117,17 +118,16 @@ class SentenceVectors:
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Vectors of texts embedded now (one per text)."""
-        with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        with self._cache_lock:
+            known = {t: self._cache.get(t) for t in dict.fromkeys(texts)}
+        missing = [t for t, vec in known.items() if vec is None]
         if missing:
             vectors = self.embedder.embed(missing)
-            with self._lock:
+            with self._cache_lock:
                 for text, vec in zip(missing, vectors, strict=True):
                     self._cache[text] = vec
-                while len(self._cache) > self.capacity:
-                    self._cache.popitem(last=False)
-        with self._lock:
-            return np.stack([self._cache[t] for t in texts])
+                    known[text] = vec
+        return np.stack([known[t] for t in texts])
 
 
 def candidates(passages: list[Passage], max_passages: int) -> list[Candidate]:

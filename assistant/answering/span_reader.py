@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from cachetools import LRUCache
 
 from assistant.index.embeddings import PassQueue, fastest_dtype
 
@@ -159,9 +159,12 @@ class SpanReader:
         self.dtype = dtype
         self._model: Any = None
         self._tokenizer: Any = None
+        #: Guards the model: its loading and its passes.
         self._lock = threading.Lock()
         #: Spans already read, by (question, sentence): a repeated question costs no pass.
-        self._cache: OrderedDict[tuple[str, str], Span | None] = OrderedDict()
+        #: Touched under ``_cache_lock`` only.
+        self._cache: LRUCache[tuple[str, str], Span | None] = LRUCache(maxsize=CACHE_SIZE)
+        self._cache_lock = threading.Lock()
 
     def _load(self) -> None:
         import torch
@@ -189,16 +192,13 @@ class SpanReader:
 
     def read(self, question: str, sentences: list[str]) -> list[Span | None]:
         """The best span of each sentence (None for an empty one), in order."""
-        with self._lock:
+        with self._cache_lock:
             known = [self._cache.get((question, s), _UNREAD) for s in sentences]
         todo = [s for s, k in zip(sentences, known, strict=True) if k is _UNREAD and s.strip()]
         fresh = dict(zip(todo, self._passes([(question, s) for s in todo]), strict=True))
-        with self._lock:
+        with self._cache_lock:
             for s, span in fresh.items():
                 self._cache[(question, s)] = span
-                self._cache.move_to_end((question, s))
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
         return [fresh.get(s) if k is _UNREAD else k for s, k in zip(sentences, known, strict=True)]
 
     @cached_property

@@ -13,10 +13,10 @@ import datetime
 import re
 import threading
 import time
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
+from cachetools import LRUCache
 
 from assistant.answering import attribution
 from assistant.answering.question import analyse
@@ -44,22 +44,22 @@ class Briefer:
         self.retriever = retriever
         #: A ``mapreduce.ModelWriter`` when a chat model is configured, else None.
         self.writer = writer
-        self._cache: OrderedDict[tuple, Briefing] = OrderedDict()
-        self._lock = threading.Lock()
+        #: Briefings by (collection, generation, focus, writer); under ``_cache_lock`` only.
+        self._cache: LRUCache[tuple[str, int, str | None, bool], Briefing] = LRUCache(
+            maxsize=CACHE_SIZE
+        )
+        self._cache_lock = threading.Lock()
 
     def brief(self, collection: str, focus: str | None = None) -> Briefing:
         """The briefing of ``collection``, narrowed to ``focus`` when one is given."""
         focus = " ".join((focus or "").split()) or None
         key = (collection, self.index.registry.generation(collection), focus, bool(self.writer))
-        with self._lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key]
-        briefing = self._build(collection, focus)
-        with self._lock:
-            self._cache[key] = briefing
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
+        with self._cache_lock:
+            briefing = self._cache.get(key)
+        if briefing is None:
+            briefing = self._build(collection, focus)
+            with self._cache_lock:
+                self._cache[key] = briefing
         return briefing
 
     def _relevance(self, material: Material, collection: str, focus: str) -> np.ndarray:

@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections import OrderedDict
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
+from cachetools import LRUCache
 
 from assistant.answering.answer import Answer, Sentence
 from assistant.answering.question import is_instruction, overview_target
@@ -104,8 +104,11 @@ class Overviews:
 
     def __init__(self, index: Index) -> None:
         self.index = index
-        self._cache: OrderedDict[tuple, list[tuple[str, int, int]]] = OrderedDict()
-        self._lock = threading.Lock()
+        #: Key-point spans by (collection, generation, documents); under ``_cache_lock`` only.
+        self._cache: LRUCache[tuple[str, int, tuple[str, ...]], list[tuple[str, int, int]]] = (
+            LRUCache(maxsize=CACHE_SIZE)
+        )
+        self._cache_lock = threading.Lock()
 
     def answer(
         self, question: str, collection: str, filters: dict[str, Any] | None = None
@@ -123,18 +126,14 @@ class Overviews:
         if not named:
             return None
         key = (collection, registry.generation(collection), tuple(r.doc_id for r in named))
-        with self._lock:
+        with self._cache_lock:
             spans = self._cache.get(key)
-            if spans is not None:
-                self._cache.move_to_end(key)
         if spans is None:
             records = [registry.get(collection, r.doc_id) for r in named]
             records = [r for r in records if r is not None and r.text.strip()]
             spans = self._key_points(collection, records) if records else []
-            with self._lock:
+            with self._cache_lock:
                 self._cache[key] = spans
-                while len(self._cache) > CACHE_SIZE:
-                    self._cache.popitem(last=False)
         # Only the cited documents' texts are read again: a large collection's overview,
         # once chosen, costs a few reads.
         cited = {d: registry.get(collection, d) for d in dict.fromkeys(d for d, _, _ in spans)}

@@ -22,7 +22,6 @@ import os
 import queue
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from cachetools import LRUCache
 
 #: Questions whose pass is kept (``Embedder.embed_query``); about 40 KB each.
 QUERY_CACHE = 2048
@@ -129,10 +129,13 @@ class Embedder:
         self.batch_tokens = batch_tokens
         self.workers = workers or os.cpu_count() or 1
         self.dtype: str | None = None  # the precision in use, known once the model is loaded
-        #: Guards the caches of question and sentence passes.
-        self._lock = threading.Lock()
-        self._queries: OrderedDict[str, tuple[np.ndarray, tuple[np.ndarray, Any]]] = OrderedDict()
-        self._sentences: OrderedDict[str, tuple[np.ndarray, Any]] = OrderedDict()
+        #: Question passes and sentence passes by text, each cache touched under its lock only.
+        self._queries: LRUCache[str, tuple[np.ndarray, tuple[np.ndarray, Any]]] = LRUCache(
+            maxsize=QUERY_CACHE
+        )
+        self._queries_lock = threading.Lock()
+        self._sentences: LRUCache[str, tuple[np.ndarray, Any]] = LRUCache(maxsize=SENTENCE_CACHE)
+        self._sentences_lock = threading.Lock()
 
     @cached_property
     def tokens(self) -> TokenCounter:
@@ -286,22 +289,15 @@ class Embedder:
         A text's tokens depend on that text alone, so they are kept in a small LRU: the
         sentences a collection's answers come from recur from question to question.
         """
-        out: list[tuple[np.ndarray, Any] | None] = [None] * len(texts)
-        with self._lock:
-            for i, text in enumerate(texts):
-                hit = self._sentences.get(text)
-                if hit is not None:
-                    self._sentences.move_to_end(text)
-                    out[i] = hit
+        with self._sentences_lock:
+            out: list[tuple[np.ndarray, Any] | None] = [self._sentences.get(t) for t in texts]
         missing = [i for i, row in enumerate(out) if row is None]
         if missing:
             done = self._passes([texts[i] for i in missing])
-            with self._lock:
+            with self._sentences_lock:
                 for i, (_, row) in zip(missing, done, strict=True):
                     out[i] = row
                     self._sentences[texts[i]] = row
-                while len(self._sentences) > SENTENCE_CACHE:
-                    self._sentences.popitem(last=False)
         return out  # type: ignore[return-value]
 
     def embed_query(self, text: str) -> tuple[np.ndarray, tuple[np.ndarray, Any]]:
@@ -310,16 +306,12 @@ class Embedder:
         Kept in a small LRU: a question asked again (a help widget's common questions, a
         retried answer) costs no model pass.
         """
-        with self._lock:
-            hit = self._queries.get(text)
-            if hit is not None:
-                self._queries.move_to_end(text)
-                return hit
-        value = self._passes([text])[0]
-        with self._lock:
-            self._queries[text] = value
-            while len(self._queries) > QUERY_CACHE:
-                self._queries.popitem(last=False)
+        with self._queries_lock:
+            value = self._queries.get(text)
+        if value is None:
+            value = self._passes([text])[0]
+            with self._queries_lock:
+                self._queries[text] = value
         return value
 
     @cached_property

@@ -79,14 +79,14 @@ def test_a_document_replaced_again_and_again_leaves_the_store_its_size(
             }
         finally:
             db.close()
-        lexical = assistant.answering.retriever.lexical("default")
+        lexical = assistant.retriever.lexical("default")
         lexical.refresh()
         return {
             **rows,
             "chroma chunks": assistant.index.count("default"),
             "bm25 chunks": len(lexical.chunks),
             "bm25 positions": len(lexical.position),
-            "lexical indexes": len(assistant.answering.retriever._lexical),
+            "lexical indexes": len(assistant.retriever._lexical),
             "collections open": len(assistant.index._collections),
             "live hash maps": len(assistant.index.registry._live),
         }
