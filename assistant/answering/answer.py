@@ -12,7 +12,7 @@ from assistant.index.passages import Passage
 NOT_FOUND = "The documents don't say."
 
 
-#: The fields of a citation as the JSON faces (CLI, HTTP API) give them.
+#: The fields of a citation that every JSON face gives (the CLI's ``--json`` gives only these).
 CITATION_FIELDS = (
     "n",
     "title",
@@ -44,8 +44,10 @@ class Citation:
     score: float
     supported: bool = True
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data, for JSON."""
+    def to_dict(self, compact: bool = False) -> dict[str, Any]:
+        """Plain data, for JSON: every field, or with ``compact`` only ``CITATION_FIELDS``."""
+        if compact:
+            return {k: getattr(self, k) for k in CITATION_FIELDS}
         return asdict(self)
 
 
@@ -83,20 +85,24 @@ class Answer:
     short_start: int | None = None
     short_end: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """The answer as plain data: text, short answer, abstained, citations, related,
-        timings, sentences."""
-        return {
+    def to_dict(self, compact: bool = False) -> dict[str, Any]:
+        """The answer as plain data, the one serialiser every face's JSON comes from: text,
+        short answer, abstained, citations, related, timings, then sentences, search_query and
+        confidence. ``compact`` (the CLI's ``--json``): citations with ``CITATION_FIELDS``
+        only, and nothing after timings."""
+        data = {
             "text": self.text,
             **self.short_fields(),
             "abstained": self.abstained,
-            "citations": [c.to_dict() for c in self.citations],
+            "citations": [c.to_dict(compact) for c in self.citations],
             "related": [p.to_dict() for p in self.related],
             "timings": self.timings,
-            "sentences": [asdict(s) for s in self.sentences],
-            "search_query": self.search_query,
-            "confidence": self.confidence,
         }
+        if not compact:
+            data["sentences"] = [asdict(s) for s in self.sentences]
+            data["search_query"] = self.search_query
+            data["confidence"] = self.confidence
+        return data
 
     def short_fields(self) -> dict[str, Any]:
         """The short answer as the JSON faces give it (all four None when there is none)."""

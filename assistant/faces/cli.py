@@ -261,25 +261,12 @@ def cmd_search(args: argparse.Namespace, assistant: Any) -> int:
     return 0
 
 
-def answer_json(answer: Any) -> dict[str, Any]:
-    """The answer's fields for ``--json``: text, short answer (``short``, ``short_citation``,
-    ``short_start``, ``short_end``), abstained, citations, related, timings."""
-    from assistant.answering.answer import CITATION_FIELDS as keys
-
-    return {
-        "text": answer.text,
-        **answer.short_fields(),
-        "abstained": answer.abstained,
-        "citations": [{k: getattr(c, k) for k in keys} for c in answer.citations],
-        "related": [p.to_dict() for p in answer.related],
-        "timings": answer.timings,
-    }
-
-
 def cmd_ask(args: argparse.Namespace, assistant: Any) -> int:
     answer = assistant.ask(args.question, collection=args.collection)
     if args.json:
-        print(json.dumps(answer_json(answer), indent=2, ensure_ascii=False))
+        # The answer's serialiser, compact: text, short answer, abstained, citations (their
+        # CITATION_FIELDS), related, timings.
+        print(json.dumps(answer.to_dict(compact=True), indent=2, ensure_ascii=False))
         return 0
     if answer.short:
         print(f"Answer: {answer.short}  [{answer.short_citation}]\n")

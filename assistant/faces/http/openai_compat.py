@@ -25,6 +25,8 @@ from assistant.errors import QuestionError
 from assistant.faces.errors import DOMAIN_ERRORS, ApiError, api_error, checked_turn
 
 OWNER = "briefing-assistant"
+#: The short answer's fields, as every response or last chunk ends.
+SHORT_FIELDS = ("short", "short_citation", "short_start", "short_end", "short_view")
 
 
 class ChatMessage(BaseModel):
@@ -54,15 +56,17 @@ def create_openai_router(assistant: Any, guard: Any) -> APIRouter:
     """The ``/v1`` routes over ``assistant``, behind ``guard``'s ask scope."""
     from assistant.answering.answer import CitationEvent, Done, TextDelta
     from assistant.faces.access import view_signer
-    from assistant.faces.render import short_view, with_view
+    from assistant.faces.render import answer_with_views
 
     router = APIRouter(prefix="/v1", tags=["openai-compatible"])
     scope = [Depends(guard.needs("ask"))]
     settings = assistant.settings
     sign = view_signer(settings)
 
-    def short_fields(answer: Any, collection: str) -> dict[str, Any]:
-        return {**answer.short_fields(), "short_view": short_view(answer, collection, sign)}
+    def answer_fields(answer: Any, collection: str, *keys: str) -> dict[str, Any]:
+        """``keys`` of the answer as the HTTP API gives it, then its short answer."""
+        data = answer_with_views(answer, collection, sign)
+        return {k: data[k] for k in (*keys, *SHORT_FIELDS)}
 
     def collection_for(model: str) -> str:
         return model if model in assistant.collections() else settings.collection
@@ -118,11 +122,7 @@ def create_openai_router(assistant: Any, guard: Any) -> APIRouter:
                         }
                     ],
                     "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-                    "citations": [
-                        with_view(c.to_dict(), collection, sign) for c in answer.citations
-                    ],
-                    "abstained": answer.abstained,
-                    **short_fields(answer, collection),
+                    **answer_fields(answer, collection, "citations", "abstained"),
                 }
             )
 
@@ -146,17 +146,8 @@ def create_openai_router(assistant: Any, guard: Any) -> APIRouter:
                     elif isinstance(event, CitationEvent):
                         continue
                     elif isinstance(event, Done):
-                        answer = event.answer
-                        yield chunk(
-                            {},
-                            "stop",
-                            citations=[
-                                with_view(c.to_dict(), collection, sign) for c in answer.citations
-                            ],
-                            abstained=answer.abstained,
-                            text=answer.text,
-                            **short_fields(answer, collection),
-                        )
+                        fields = ("citations", "abstained", "text")
+                        yield chunk({}, "stop", **answer_fields(event.answer, collection, *fields))
             except Exception as exc:  # the stream has begun: say so in it
                 # Only a refused question is told in words; anything else by its kind.
                 refusal = api_error(exc) if isinstance(exc, QuestionError) else None
