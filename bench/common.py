@@ -35,7 +35,7 @@ from assistant.faces.http.workers import free_port as free_port  # noqa: E402 - 
 def rules_alone(assistant: Any) -> Iterator[None]:
     """Within it, ``assistant`` finds short answers by the rules alone, as with
     ``BRIEF_SHORT_READER=rules``: the baseline beside the span reader, in the same run."""
-    responder = assistant.answering.responder
+    responder = assistant.responder
     reader, responder.span_reader = responder.span_reader, None
     try:
         yield

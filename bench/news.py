@@ -147,7 +147,7 @@ class RetrievalTap:
 
     def __init__(self, assistant: Assistant) -> None:
         self.last: list[Any] = []
-        retriever = assistant.answering.retriever
+        retriever = assistant.retriever
         original = retriever.retrieve
 
         def retrieve(*args: Any, **kwargs: Any) -> Any:

@@ -123,13 +123,13 @@ def collect(
         if only_answerable and gold["is_impossible"]:
             continue
         started = time.perf_counter()
-        draft = assistant.answering.responder.draft(row["question"], None, collection)
+        draft = assistant.responder.draft(row["question"], None, collection)
         elapsed = time.perf_counter() - started
         short = short_rules = None
         if draft.chosen:
-            short = assistant.answering.responder.compose(draft, collection).short
+            short = assistant.responder.compose(draft, collection).short
             with rules_alone(assistant):  # the baseline in the same run
-                short_rules = assistant.answering.responder.compose(draft, collection).short
+                short_rules = assistant.responder.compose(draft, collection).short
         gold_doc = doc_of[row["context"]]
         golds = [normalize(a) for a in gold["answers"] if normalize(a)]
         cases.append(

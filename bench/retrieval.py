@@ -122,7 +122,7 @@ def main() -> None:
         ingest_seconds = time.perf_counter() - started
         print(report.summary(), flush=True)
         scifact_id = {d.doc_id: Path(d.source).stem for d in assistant.documents()}
-        retriever = assistant.answering.retriever
+        retriever = assistant.retriever
         retriever.lexical("default").refresh()
         chunks = len(retriever.lexical("default").chunks)
 
