@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.answering.answer import Answer, Event
 from assistant.answering.responder import Responder
@@ -16,6 +16,12 @@ from assistant.index.passages import Passage
 from assistant.index.registry import DocumentRecord
 from assistant.index.store import Index
 from assistant.settings import Settings, check_collection_name, get_settings
+
+if TYPE_CHECKING:
+    # imported where used, so that a face that never ingests, briefs or chains loads none of it
+    from assistant.answering.chain import AnswerChain, PassageRetriever
+    from assistant.briefing.builder import Briefer
+    from ingest.pipeline import ChunkListener, Ingestor, IngestReport, Listener
 
 
 class Assistant:
@@ -30,7 +36,7 @@ class Assistant:
         return Index(self.settings)
 
     @cached_property
-    def _ingestor(self) -> Any:
+    def _ingestor(self) -> Ingestor:
         from ingest.pipeline import Ingestor
 
         return Ingestor(self.index)
@@ -45,11 +51,17 @@ class Assistant:
         sources: Iterable[str | Path],
         collection: str | None = None,
         prune: bool = False,
-        **listeners: Any,
-    ) -> Any:
-        """Ingest files, folders and URLs; returns an ``ingest.pipeline.IngestReport``."""
+        on_file: Listener | None = None,
+        on_chunks: ChunkListener | None = None,
+    ) -> IngestReport:
+        """Ingest files, folders and URLs. ``on_file`` is called with each file's result,
+        ``on_chunks`` with (chunks, tokens) of each batch stored."""
         return self._ingestor.ingest(
-            sources, collection=self._collection(collection), prune=prune, **listeners
+            sources,
+            collection=self._collection(collection),
+            prune=prune,
+            on_file=on_file,
+            on_chunks=on_chunks,
         )
 
     def recover(self) -> int:
@@ -105,8 +117,8 @@ class Assistant:
         return self.responder.stream(question, history, self._collection(collection), filters)
 
     @cached_property
-    def briefer(self) -> Any:
-        """Briefings of collections (``assistant.briefing.builder.Briefer``)."""
+    def briefer(self) -> Briefer:
+        """Briefings of collections."""
         from assistant.briefing.builder import Briefer
 
         writer = None
@@ -129,13 +141,13 @@ class Assistant:
         return self.briefer.brief(self._collection(collection), focus)
 
     @cached_property
-    def chain(self) -> Any:
+    def chain(self) -> AnswerChain:
         """This assistant as a LangChain ``Runnable``: question (or dict) in, ``Answer`` out."""
         from assistant.answering.chain import AnswerChain
 
         return AnswerChain(self)
 
-    def as_retriever(self, k: int = 5, collection: str | None = None) -> Any:
+    def as_retriever(self, k: int = 5, collection: str | None = None) -> PassageRetriever:
         """Hybrid search as a LangChain retriever (returns ``Document``s)."""
         from assistant.answering.chain import PassageRetriever
 

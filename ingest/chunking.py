@@ -39,10 +39,10 @@ class Chunk:
 
 def _sections(text: str, layout: dict[str, Any]) -> list[tuple[int, int, str | None]]:
     """(start, end, heading path) of each section; one section when the document has none."""
-    marks = [(int(s), str(h)) for s, h in layout.get("sections", [])]
+    marks: list[tuple[int, str | None]] = [(int(s), str(h)) for s, h in layout.get("sections", [])]
     if not marks or marks[0][0] > 0:
-        marks.insert(0, (0, None))  # type: ignore[arg-type]
-    out = []
+        marks.insert(0, (0, None))
+    out: list[tuple[int, int, str | None]] = []
     for i, (start, heading) in enumerate(marks):
         end = marks[i + 1][0] if i + 1 < len(marks) else len(text)
         if end > start:

@@ -136,8 +136,8 @@ def strip_boilerplate(blocks: list[Block]) -> list[Block]:
 def assemble(blocks: list[Block]) -> Assembled:
     """Join cleaned blocks with blank lines; record where each page and section starts."""
     parts: list[str] = []
-    pages: list[list[Any]] = []
-    sections: list[list[Any]] = []
+    pages: list[list[int]] = []  # [offset, page number]: JSON's pairs
+    sections: list[list[int | str]] = []  # [offset, heading path]
     offset = 0
     for block in blocks:
         if not block.text:

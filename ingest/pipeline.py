@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from assistant.errors import IngestError, TooLarge
 from assistant.index.registry import DocumentRecord
 from assistant.index.store import Index
@@ -124,7 +126,7 @@ class Ingestor:
         collection = collection or self.settings.collection
         report = IngestReport()
         started = time.perf_counter()
-        inputs = [str(i) for i in inputs]
+        names = [str(i) for i in inputs]
 
         def emit(result: FileResult) -> None:
             report.results.append(result)
@@ -133,7 +135,7 @@ class Ingestor:
 
         with self._lock():
             report.recovered = self.index.recover(collection)
-            sources = list(self._expand(inputs, emit))
+            sources = list(self._expand(names, emit))
             work: queue.Queue[Prepared | FileResult | None] = queue.Queue(maxsize=64)
             stop = threading.Event()
             reader = threading.Thread(
@@ -159,7 +161,7 @@ class Ingestor:
                 stop.set()
                 reader.join(timeout=5)
             if prune:
-                for result in self._prune(collection, inputs):
+                for result in self._prune(collection, names):
                     emit(result)
         report.seconds = time.perf_counter() - started
         return report
@@ -309,7 +311,7 @@ class Ingestor:
         docs = [c.text for p in batch for c in p.chunks]
         metas = [m for p in batch for m in p.metadatas]
         self.index.write_chunks(collection, ids, vectors, docs, metas)
-        sentences: dict[str, list[tuple[int, int, Any]]] = {}
+        sentences: dict[str, list[tuple[int, int, np.ndarray]]] = {}
         row = 0
         for p in batch:
             rows = sentences.setdefault(p.record.doc_id, [])

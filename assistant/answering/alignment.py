@@ -14,12 +14,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 from cachetools import LRUCache
 
-from assistant.index.embeddings import Embedder
+from assistant.index.embeddings import Embedder, TokenVectors
 from assistant.index.lexical import tokenize
 
 
@@ -50,7 +49,7 @@ class Aligner:
         question: str,
         sentence: str,
         terms: Sequence[str] | None = None,
-        question_tokens: tuple[np.ndarray, Any] | None = None,
+        question_tokens: TokenVectors | None = None,
     ) -> tuple[float, float, float]:
         """Alignment of the question's words; with ``terms`` (stemmed key terms), of those only.
 
@@ -72,7 +71,7 @@ class Aligner:
         question: str,
         sentence: str,
         terms: set[str],
-        question_tokens: tuple[np.ndarray, Any] | None,
+        question_tokens: TokenVectors | None,
     ) -> tuple[float, float, float]:
         if question_tokens is None:
             (qv, qenc), (sv, _) = self.embedder.token_vectors([question, sentence])
@@ -86,7 +85,9 @@ class Aligner:
                 pieces.setdefault(word, []).append(i)
         scores = []
         for word, idx in pieces.items():
-            start, end = qenc.word_to_chars(word)
+            chars = qenc.word_to_chars(word)
+            assert chars is not None  # a word id of this very encoding
+            start, end = chars
             text = question[start:end].lower()
             if text in stop or not text.isalnum():
                 continue

@@ -211,7 +211,7 @@ def _with_unit(sentence: str) -> list[Span]:
     out = []
     for m in _COUNT.finditer(sentence):
         tail = re.match(r"\s([a-z][a-z-]+)", sentence[m.end() :])
-        unit = bool(tail) and tail.group(1) not in STOP_AFTER
+        unit = tail is not None and tail.group(1) not in STOP_AFTER
         end = m.end() + tail.end() if tail and unit else m.end()
         start, end = trim(sentence, m.start(), end)
         scaled = re.search(rf"\b{_SCALE}$", sentence[start:end], re.I)

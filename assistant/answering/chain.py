@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -19,9 +19,28 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import ConfigDict
 
 from assistant.answering.answer import Answer, Event
+from assistant.index.passages import Passage
 
 if TYPE_CHECKING:
     from assistant.core import Assistant
+
+#: What the chain takes: a question, or a dict with ``question`` and optional ``history``,
+#: ``collection`` and ``filters``.
+ChainInput = str | dict[str, Any]
+
+
+@runtime_checkable
+class Searcher(Protocol):
+    """What the retriever needs of an ``Assistant`` (which sits above this layer)."""
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        collection: str | None = None,
+        filters: dict[str, Any] | None = None,
+        mode: str = "hybrid",
+    ) -> list[Passage]: ...
 
 
 class PassageRetriever(BaseRetriever):
@@ -29,7 +48,7 @@ class PassageRetriever(BaseRetriever):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    assistant: Any
+    assistant: Searcher
     k: int = 5
     collection: str | None = None
     filters: dict[str, Any] | None = None
@@ -49,7 +68,7 @@ class PassageRetriever(BaseRetriever):
         ]
 
 
-def _arguments(value: Any) -> dict[str, Any]:
+def _arguments(value: ChainInput) -> dict[str, Any]:
     if isinstance(value, str):
         return {"question": value}
     if isinstance(value, dict) and "question" in value:
@@ -58,20 +77,22 @@ def _arguments(value: Any) -> dict[str, Any]:
     raise TypeError("the chain takes a question string or a dict with a 'question' key")
 
 
-class AnswerChain(Runnable[Any, Answer]):
+class AnswerChain(Runnable[ChainInput, Answer]):
     """Question in, verified cited ``Answer`` out."""
 
     def __init__(self, assistant: Assistant) -> None:
         self.assistant = assistant
 
-    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Answer:
+    def invoke(
+        self, input: ChainInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Answer:
         """Answer one question."""
         return self._call_with_config(
             lambda value: self.assistant.ask(**_arguments(value)), input, config
         )
 
-    def stream(
-        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> Iterator[Event]:  # type: ignore[override]
+    def stream(  # type: ignore[override]  # events, where a Runnable streams its output type
+        self, input: ChainInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[Event]:
         """The answer's events: text deltas, citations, then ``Done`` with the answer."""
         yield from self.assistant.stream(**_arguments(input))

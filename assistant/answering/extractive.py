@@ -119,8 +119,8 @@ class SentenceVectors:
     def embed(self, texts: list[str]) -> np.ndarray:
         """Vectors of texts embedded now (one per text)."""
         with self._cache_lock:
-            known = {t: self._cache.get(t) for t in dict.fromkeys(texts)}
-        missing = [t for t, vec in known.items() if vec is None]
+            known = {t: v for t in texts if (v := self._cache.get(t)) is not None}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
             vectors = self.embedder.embed(missing)
             with self._cache_lock:

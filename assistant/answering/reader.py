@@ -154,7 +154,8 @@ class Model:
         arrays = {"mean": self.mean, "scale": self.scale, "w1": self.w1, "b1": self.b1}
         if self.w2 is not None:
             arrays |= {"w2": self.w2, "b2": np.array([self.b2])}
-        np.savez_compressed(path, **{k: np.asarray(v, np.float32) for k, v in arrays.items()})
+        as_float32 = {k: np.asarray(v, np.float32) for k, v in arrays.items()}
+        np.savez_compressed(path, **as_float32)  # type: ignore[arg-type]  # no key is allow_pickle
 
     @classmethod
     def load(cls, path: Path) -> Model:

@@ -47,7 +47,7 @@ class Scored:
     fused: float = 0.0
 
 
-def _day(value: Any) -> int | None:
+def _day(value: object) -> int | None:
     if value in (None, ""):
         return None
     return (date.fromisoformat(str(value)[:10]) - date(1970, 1, 1)).days

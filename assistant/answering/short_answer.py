@@ -310,7 +310,7 @@ def _which_noun(text: str) -> str | None:
     )
     if not match:
         return None
-    run = []
+    run: list[str] = []
     for word in match.group(1).split():
         bare = re.sub(r"[’']s$", "", word.lower().strip("?,.;:"))
         if bare in _ADJECTIVES and not run:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
+from enum import Enum
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -41,8 +42,15 @@ MAX_QUESTION_TOKENS = 96
 CACHE_SIZE = 4096
 #: Calls merged into one pass at most (a pass pads every pair to the longest).
 MAX_CALLS_PER_PASS = 16
-#: Marks a pair not read yet (None is a reading: nothing found).
-_UNREAD: Any = object()
+
+
+class _Unread(Enum):
+    """Marks a pair not read yet (None is a reading: nothing found)."""
+
+    UNREAD = 0
+
+
+_UNREAD = _Unread.UNREAD
 
 
 @dataclass(frozen=True)
@@ -202,7 +210,7 @@ class SpanReader:
         return [fresh.get(s) if k is _UNREAD else k for s, k in zip(sentences, known, strict=True)]
 
     @cached_property
-    def _passes(self) -> PassQueue:
+    def _passes(self) -> PassQueue[tuple[str, str], Span | None]:
         """The passes of all callers, in order, merged (under 32 clients, waiting on a plain
         lock left some questions seconds behind)."""
         return PassQueue(self._read, "span-reader", MAX_CALLS_PER_PASS)

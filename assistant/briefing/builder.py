@@ -13,7 +13,8 @@ import datetime
 import re
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from cachetools import LRUCache
@@ -25,7 +26,14 @@ from assistant.briefing import conflicts, figures, keypoints
 from assistant.briefing.items import Briefing, Event, Figure, Point, Statement
 from assistant.briefing.sources import Citer, Material
 from assistant.index.passages import DocumentSentence
+from assistant.index.registry import DocumentRecord
 from assistant.index.store import Index
+
+if TYPE_CHECKING:
+    # the chat model's modules load only when one is configured
+    from assistant.briefing.mapreduce import ModelWriter
+
+T = TypeVar("T")
 
 #: Weight of each kind of figure when only the most important can be listed.
 #: Money is what a briefing's reader asks about first; a bare count least.
@@ -39,7 +47,9 @@ CACHE_SIZE = 16
 class Briefer:
     """Briefings of the collections of one store."""
 
-    def __init__(self, index: Index, retriever: Retriever, writer: Any = None) -> None:
+    def __init__(
+        self, index: Index, retriever: Retriever, writer: ModelWriter | None = None
+    ) -> None:
         self.index = index
         self.retriever = retriever
         #: A ``mapreduce.ModelWriter`` when a chat model is configured, else None.
@@ -80,8 +90,8 @@ class Briefer:
     def _build(self, collection: str, focus: str | None) -> Briefing:
         started = time.perf_counter()
         registry = self.index.registry
-        records = [registry.get(collection, r.doc_id) for r in registry.list(collection)]
-        records = [r for r in records if r is not None]
+        read = [registry.get(collection, r.doc_id) for r in registry.list(collection)]
+        records = [r for r in read if r is not None]
         briefing = Briefing(collection=collection, focus=focus, documents=len(records))
         if not records:
             return briefing
@@ -172,7 +182,7 @@ def _per_document(material: Material) -> list[list[DocumentSentence]]:
     return [[material.sentences[i] for i in idx] for idx in material.by_document().values()]
 
 
-def _top(items: list[Any], score: Any, limit: int = MAX_STATEMENTS) -> list[Any]:
+def _top(items: list[T], score: Callable[[T], float], limit: int = MAX_STATEMENTS) -> list[T]:
     """The ``limit`` best items by ``score``, kept in their original order."""
     if len(items) <= limit:
         return items
@@ -280,9 +290,13 @@ def _documents(material: Material, wanted: np.ndarray) -> set[str]:
     return {s.doc.doc_id for i, s in enumerate(material.sentences) if wanted[i]}
 
 
-def _timeline(dates: list[figures.Found], records: list[Any], citer: Citer) -> list[Event]:
+def _timeline(
+    dates: list[figures.Found], records: list[DocumentRecord], citer: Citer
+) -> list[Event]:
     """Dated sentences in date order, with each dated document's publication."""
-    entries: list[tuple[str, str, str, DocumentSentence | None, Any]] = []
+    entries: list[
+        tuple[str, str, str, DocumentSentence | None, tuple[DocumentRecord, int] | None]
+    ] = []
     for f in dates:
         if not keypoints.usable_for_timeline(f.sentence):
             continue
@@ -308,13 +322,14 @@ def _timeline(dates: list[figures.Found], records: list[Any], citer: Citer) -> l
         if sentence is not None:
             cites = citer.sentence(sentence)
         else:
+            assert published is not None  # an entry has its sentence or its publication
             record, at = published
             cites = [citer.cite(record, at, at + len(record.title))]
         events.append(Event(date=date, sort_key=sort_key, text=text, citations=cites))
     return events
 
 
-def _check(briefing: Briefing, records: dict[str, Any]) -> None:
+def _check(briefing: Briefing, records: dict[str, DocumentRecord]) -> None:
     """Every citation quotes its document verbatim; an item whose citation does not is dropped."""
     bad = {
         c.n

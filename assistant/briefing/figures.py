@@ -221,7 +221,7 @@ def measures(text: str, a: int, b: int, kind: str) -> str:
         r"\s+of\s+((?:(?:the|its|their|all)\s+)?[\w'’\-]+(?:\s+[\w'’\-]+){0,2})", text[b:]
     )
     if kind == "percent" and of:
-        words = []
+        words: list[str] = []
         for word in of.group(1).split():
             if words and word.lower() in _STOP:
                 break

@@ -25,6 +25,7 @@ from assistant.answering.retriever import matches
 from assistant.briefing import keypoints
 from assistant.briefing.sources import Citer, Material
 from assistant.index.lexical import tokenize
+from assistant.index.passages import DocumentSentence
 from assistant.index.registry import DocumentRecord
 from assistant.index.store import Index
 from assistant.text.dates import day_number
@@ -129,15 +130,16 @@ class Overviews:
         with self._cache_lock:
             spans = self._cache.get(key)
         if spans is None:
-            records = [registry.get(collection, r.doc_id) for r in named]
-            records = [r for r in records if r is not None and r.text.strip()]
+            read = [registry.get(collection, r.doc_id) for r in named]
+            records = [r for r in read if r is not None and r.text.strip()]
             spans = self._key_points(collection, records) if records else []
             with self._cache_lock:
                 self._cache[key] = spans
         # Only the cited documents' texts are read again: a large collection's overview,
         # once chosen, costs a few reads.
-        cited = {d: registry.get(collection, d) for d in dict.fromkeys(d for d, _, _ in spans)}
-        if not spans or any(r is None for r in cited.values()):
+        again = {d: registry.get(collection, d) for d in dict.fromkeys(d for d, _, _ in spans)}
+        cited = {d: r for d, r in again.items() if r is not None}
+        if not spans or len(cited) < len(again):
             return None
         answer = _cited(question, spans, cited)
         answer.search_query = question
@@ -169,7 +171,7 @@ class Overviews:
         return [(s.doc.doc_id, s.start, s.end) for s in picked]
 
 
-def _reading_order(s: Any) -> tuple[int, int]:
+def _reading_order(s: DocumentSentence) -> tuple[int, int]:
     return (s.doc_rank, s.position)
 
 

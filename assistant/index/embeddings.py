@@ -22,14 +22,17 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 from cachetools import LRUCache
+
+if TYPE_CHECKING:
+    from tokenizers import Encoding
 
 #: Questions whose pass is kept (``Embedder.embed_query``); about 40 KB each.
 QUERY_CACHE = 2048
@@ -42,6 +45,14 @@ MODEL_MAX_TOKENS = 256
 #: Tokens of text a chunk may hold so that the model reads all of it.
 MAX_CHUNK_TOKENS = MODEL_MAX_TOKENS - 2
 EMBEDDING_DIM = 384
+#: A text's contextual token vectors (unit rows, special tokens included) and the tokenizer's
+#: encoding of it (word ids, character offsets).
+TokenVectors = tuple[np.ndarray, "Encoding"]
+#: A short pass's result for one text: its pooled vector and its ``TokenVectors``.
+ShortPass = tuple[np.ndarray, TokenVectors]
+
+I = TypeVar("I")  # noqa: E741
+R = TypeVar("R")
 
 
 def model_path() -> Path:
@@ -130,11 +141,9 @@ class Embedder:
         self.workers = workers or os.cpu_count() or 1
         self.dtype: str | None = None  # the precision in use, known once the model is loaded
         #: Question passes and sentence passes by text, each cache touched under its lock only.
-        self._queries: LRUCache[str, tuple[np.ndarray, tuple[np.ndarray, Any]]] = LRUCache(
-            maxsize=QUERY_CACHE
-        )
+        self._queries: LRUCache[str, ShortPass] = LRUCache(maxsize=QUERY_CACHE)
         self._queries_lock = threading.Lock()
-        self._sentences: LRUCache[str, tuple[np.ndarray, Any]] = LRUCache(maxsize=SENTENCE_CACHE)
+        self._sentences: LRUCache[str, TokenVectors] = LRUCache(maxsize=SENTENCE_CACHE)
         self._sentences_lock = threading.Lock()
 
     @cached_property
@@ -164,7 +173,7 @@ class Embedder:
             # In float32, oneDNN runs only the GELUs and compiles and keeps a kernel for every new
             # input shape (up to 1,024), which pin heap pages: a server's memory crept up by
             # hundreds of MB as new shapes came (README, soak). ATen's own GELU is as fast.
-            torch.backends.mkldnn.enabled = False
+            torch.backends.mkldnn.enabled = False  # type: ignore[assignment]  # a module flag
         model = SentenceTransformer(
             str(model_path()),
             device="cpu",
@@ -282,7 +291,7 @@ class Embedder:
                 pooled[i] = part
         return out, pooled
 
-    def token_vectors(self, texts: Sequence[str]) -> list[tuple[np.ndarray, Any]]:
+    def token_vectors(self, texts: Sequence[str]) -> list[TokenVectors]:
         """Contextual token embeddings of each text (unit rows, special tokens included) with
         the tokenizer's encoding (word ids, character offsets), for a few short texts.
 
@@ -290,7 +299,7 @@ class Embedder:
         sentences a collection's answers come from recur from question to question.
         """
         with self._sentences_lock:
-            out: list[tuple[np.ndarray, Any] | None] = [self._sentences.get(t) for t in texts]
+            out: list[TokenVectors | None] = [self._sentences.get(t) for t in texts]
         missing = [i for i, row in enumerate(out) if row is None]
         if missing:
             done = self._passes([texts[i] for i in missing])
@@ -300,7 +309,7 @@ class Embedder:
                     self._sentences[texts[i]] = row
         return out  # type: ignore[return-value]
 
-    def embed_query(self, text: str) -> tuple[np.ndarray, tuple[np.ndarray, Any]]:
+    def embed_query(self, text: str) -> ShortPass:
         """A query's vector and, from the same pass, its token embeddings and encoding.
 
         Kept in a small LRU: a question asked again (a help widget's common questions, a
@@ -315,7 +324,7 @@ class Embedder:
         return value
 
     @cached_property
-    def _passes(self) -> PassQueue:
+    def _passes(self) -> PassQueue[str, ShortPass]:
         """Short passes (questions, answer sentences) of all threads, run together.
 
         Under concurrent questions, the passes that queued while one ran go through the model
@@ -324,14 +333,14 @@ class Embedder:
         """
         return PassQueue(self._token_pass, "embed-passes")
 
-    def _token_pass(self, texts: Sequence[str]) -> list[tuple[np.ndarray, tuple[np.ndarray, Any]]]:
+    def _token_pass(self, texts: Sequence[str]) -> list[ShortPass]:
         """Each text's pooled vector with its token embeddings and encoding."""
         import torch
 
         enc = self.model.tokenizer(list(texts), truncation=True, max_length=MODEL_MAX_TOKENS)
         ids = enc["input_ids"]
         pooled = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
-        rows: list[Any] = [None] * len(texts)
+        rows: dict[int, TokenVectors] = {}
         with torch.inference_mode():
             for batch in plan_batches([len(x) for x in ids], self.batch_tokens):
                 vectors, tokens = self._forward([ids[i] for i in batch], tokens=True)
@@ -340,9 +349,11 @@ class Embedder:
                     t = tokens[k, : len(ids[i])]
                     t = t / np.maximum(np.linalg.norm(t, axis=1, keepdims=True), 1e-9)
                     rows[i] = (t, enc[i])
-        return list(zip(pooled, rows, strict=True))
+        return [(pooled[i], rows[i]) for i in range(len(texts))]
 
-    def _submit(self, ids: list[list[int]], spans: Any = None) -> Future[Any]:
+    def _submit(
+        self, ids: list[list[int]], spans: list[list[tuple[int, int]]] | None = None
+    ) -> Future[Any]:
         """Queue a batch on the worker threads."""
         return self._pool.submit(self._forward, ids, spans)
 
@@ -351,7 +362,7 @@ class Embedder:
         return self.embed([text])[0]
 
 
-class PassQueue:
+class PassQueue(Generic[I, R]):
     """Runs ``fn(items)``, which gives one result per item in order, for callers on any
     thread, merging the calls that wait meanwhile (at most ``max_calls`` of them).
 
@@ -361,17 +372,19 @@ class PassQueue:
     embedder's short passes and the span reader's (``assistant/answering/span_reader.py``).
     """
 
-    def __init__(self, fn: Any, name: str, max_calls: int | None = None) -> None:
+    def __init__(
+        self, fn: Callable[[list[I]], list[R]], name: str, max_calls: int | None = None
+    ) -> None:
         self._fn = fn
         self._max_calls = max_calls
-        self._queue: queue.SimpleQueue[tuple[list[Any], Future[Any]]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[list[I], Future[list[R]]]] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
-    def __call__(self, items: Sequence[Any]) -> list[Any]:
+    def __call__(self, items: Sequence[I]) -> list[R]:
         if not items:
             return []
-        future: Future[Any] = Future()
+        future: Future[list[R]] = Future()
         self._queue.put((list(items), future))
         return future.result()
 

@@ -16,6 +16,7 @@ the committed one, so a half-written version is never seen.
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import threading
@@ -243,7 +244,7 @@ class Registry:
         )
         return {(r["start"], r["end"]): _unpack(r["vector"]) for r in rows}
 
-    def pending(self, collection: str | None = None) -> list[JournalEntry]:
+    def pending(self, collection: str | None = None) -> builtins.list[JournalEntry]:
         """Chunk sets left by unfinished writes, to delete from Chroma."""
         sql = "SELECT collection, doc_id, content_hash, action FROM journal"
         args: tuple[str, ...] = ()
@@ -254,7 +255,7 @@ class Registry:
 
     # --- writing -------------------------------------------------------------------------
 
-    def begin(self, entries: list[tuple[str, str, str]]) -> None:
+    def begin(self, entries: builtins.list[tuple[str, str, str]]) -> None:
         """Record that chunks of these (collection, doc_id, hash) versions are being written."""
         with self._tx() as db:
             db.executemany(
@@ -264,9 +265,9 @@ class Registry:
 
     def commit(
         self,
-        records: list[DocumentRecord],
-        sentences: dict[str, list[tuple[int, int, Any]]] | None = None,
-    ) -> list[JournalEntry]:
+        records: builtins.list[DocumentRecord],
+        sentences: dict[str, builtins.list[tuple[int, int, np.ndarray]]] | None = None,
+    ) -> builtins.list[JournalEntry]:
         """Make these versions live, atomically; returns the old versions now to be dropped.
 
         ``sentences`` maps a doc id to (start, end, vector) of its sentences; they are stored
@@ -343,7 +344,7 @@ class Registry:
             )
         return JournalEntry(collection, doc_id, old["content_hash"], "drop")
 
-    def settle(self, entries: list[JournalEntry]) -> None:
+    def settle(self, entries: builtins.list[JournalEntry]) -> None:
         """Mark these chunk sets as deleted from Chroma."""
         with self._tx() as db:
             db.executemany(
@@ -353,7 +354,7 @@ class Registry:
             )
 
 
-def _pack(vector: Any) -> bytes:
+def _pack(vector: np.ndarray) -> bytes:
     """A sentence vector as stored: float16, 768 bytes."""
     return np.asarray(vector, dtype=np.float16).tobytes()
 

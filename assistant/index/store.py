@@ -45,7 +45,7 @@ def make_client(settings: Settings) -> Any:
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if settings.uses_chroma_server:
+    if settings.chroma_host:  # uses_chroma_server, written so that the host narrows to str
         try:
             client = chromadb.HttpClient(
                 host=settings.chroma_host,

@@ -126,7 +126,7 @@ def _blocks(document: Any) -> tuple[list[Block], str | None]:
                 blocks.append(Block(text=prefix + text, heading=tuple(t for _, t in path)))
         elif isinstance(item, Table):
             for row in item.rows:
-                cells = []
+                cells: list[str] = []
                 for cell in row.cells:
                     value = " ".join(cell.text.split())
                     if value and (not cells or cells[-1] != value):  # merged cells repeat
