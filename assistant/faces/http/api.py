@@ -18,6 +18,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.sse import EventSourceResponse, format_sse_event
 
 from assistant.errors import QuestionError
 from assistant.faces import uploads
@@ -86,13 +87,16 @@ def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
         "/ask/stream",
         summary="Ask a question; the answer as server-sent events",
         dependencies=ask_scope,
+        # Not EventSourceResponse here: FastAPI would take the route for a generator of
+        # events; the route returns one (after refusing a bad request with JSON).
         response_class=StreamingResponse,
         responses={200: {"content": {"text/event-stream": {}}}},
     )
-    def ask_stream(req: AskRequest) -> StreamingResponse:
+    def ask_stream(req: AskRequest) -> EventSourceResponse:
+        # Checked before the stream begins: a refusal is a JSON 4xx, not an event.
         question, history, collection = checked(req)
 
-        def events() -> Iterator[str]:
+        def events() -> Iterator[bytes]:
             try:
                 for event in assistant.stream(
                     question,
@@ -110,10 +114,8 @@ def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
             except Exception as exc:  # the stream has begun: report in it, keep serving
                 yield _sse("error", stream_error(exc))
 
-        return StreamingResponse(
-            events(),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        return EventSourceResponse(
+            events(), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         )
 
     def checked_focus(focus: str | None) -> str | None:
@@ -288,5 +290,7 @@ async def _uploads(request: Any, settings: Any) -> tuple[list[tuple[str, Any]], 
     return named, str(collection) if collection else None
 
 
-def _sse(event: str, data: dict[str, Any]) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+def _sse(event: str, data: dict[str, Any]) -> bytes:
+    """One server-sent event, framed by FastAPI (``event: ...``, ``data: <JSON>``, a blank
+    line; no keep-alive comments, which only FastAPI's generator routes add)."""
+    return format_sse_event(event=event, data_str=json.dumps(data, ensure_ascii=False))

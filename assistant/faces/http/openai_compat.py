@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
+from fastapi.sse import EventSourceResponse, format_sse_event
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.errors import QuestionError
@@ -126,7 +127,7 @@ def create_openai_router(assistant: Any, guard: Any) -> APIRouter:
                 }
             )
 
-        def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+        def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
             body = {
                 "id": ident,
                 "object": "chat.completion.chunk",
@@ -135,9 +136,9 @@ def create_openai_router(assistant: Any, guard: Any) -> APIRouter:
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
                 **extra,
             }
-            return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+            return format_sse_event(data_str=json.dumps(body, ensure_ascii=False))
 
-        def events() -> Iterator[str]:
+        def events() -> Iterator[bytes]:
             yield chunk({"role": "assistant", "content": ""})
             try:
                 for event in assistant.stream(question, history=history, collection=collection):
@@ -152,9 +153,10 @@ def create_openai_router(assistant: Any, guard: Any) -> APIRouter:
                 # Only a refused question is told in words; anything else by its kind.
                 refusal = api_error(exc) if isinstance(exc, QuestionError) else None
                 message = refusal.message if refusal else type(exc).__name__
-                yield f"data: {json.dumps({'error': {'message': message}})}\n\n"
-            yield "data: [DONE]\n\n"
+                yield format_sse_event(data_str=json.dumps({"error": {"message": message}}))
+            yield format_sse_event(data_str="[DONE]")
 
-        return StreamingResponse(events(), media_type="text/event-stream")
+        # Framed by FastAPI (``data: ...`` and a blank line), as OpenAI's own stream is.
+        return EventSourceResponse(events())
 
     return router
