@@ -278,7 +278,7 @@ class LLMWriter:
         guard = EchoGuard([question] + [p.title for p in passages] + [p.text for p in passages])
         try:
             for chunk in self.model.stream(self.messages(question, passages, history)):
-                piece = chunk.content if isinstance(chunk.content, str) else _text(chunk.content)
+                piece = _text(chunk)
                 yield "", markers.feed(guard.feed(piece))
                 if guard.leaked:
                     break  # the model is reciting its instructions: stop it
@@ -296,17 +296,15 @@ class LLMWriter:
             reply = self.model.invoke([("human", prompt)])
         except Exception:  # rewriting is a refinement: on failure, search the question as asked
             return question
-        text = reply.content if isinstance(reply.content, str) else _text(reply.content)
+        text = _text(reply)
         text = " ".join(text.split()).strip("\"'“”")
         if echoes_prompt(text, [question, conversation_block(history)]):
             return question  # the search query is shown (``search_query``): never a prompt
         return text if 3 <= len(text) <= 1000 else question
 
 
-def _text(content: Any) -> str:
-    """Text of a multi-part message content (a list of blocks)."""
-    if isinstance(content, list):
-        return "".join(
-            part.get("text", "") if isinstance(part, dict) else str(part) for part in content
-        )
-    return str(content or "")
+def _text(message: Any) -> str:
+    """A model's message (or chunk) as text: a plain string content as it is, a list of
+    content blocks through langchain-core's ``message.text`` (its text blocks, joined)."""
+    content = message.content
+    return content if isinstance(content, str) else str(message.text)

@@ -48,9 +48,15 @@ class ChatRequest(BaseModel):
 
 
 def _text(content: str | list[dict[str, Any]] | None) -> str:
-    if isinstance(content, list):
-        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return content or ""
+    """A message's words: a string as it is; of a list of parts (``{"type": "text", ...}``,
+    images...), the text blocks langchain-core reads from it (``content_blocks``), one space
+    between parts as a person reads them."""
+    if not isinstance(content, list):
+        return content or ""
+    from langchain_core.messages import HumanMessage
+
+    blocks = HumanMessage(content=content).content_blocks
+    return " ".join(str(b.get("text", "")) for b in blocks if b.get("type") == "text")
 
 
 def create_openai_router(assistant: Any, guard: Any) -> APIRouter:
