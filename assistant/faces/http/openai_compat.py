@@ -55,7 +55,8 @@ def _text(content: str | list[dict[str, Any]] | None) -> str:
         return content or ""
     from langchain_core.messages import HumanMessage
 
-    blocks = HumanMessage(content=content).content_blocks
+    parts: list[str | dict[Any, Any]] = [*content]
+    blocks = HumanMessage(content=parts).content_blocks
     return " ".join(str(b.get("text", "")) for b in blocks if b.get("type") == "text")
 
 
