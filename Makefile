@@ -35,11 +35,13 @@ test-fast: lint
 browser: $(STAMP)
 	bash tests/provision_browser.sh
 
-# style, then the layers (import-linter contracts in pyproject.toml)
+# style, then the layers (import-linter contracts in pyproject.toml), then the types (mypy, its
+# strictness in pyproject.toml)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

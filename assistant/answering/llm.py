@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.answering.answer import NOT_FOUND
 from assistant.answering.prompts import load, render
@@ -30,8 +30,13 @@ from assistant.index.passages import Passage
 from assistant.settings import Settings
 from assistant.text.sentences import sentence_spans
 
+if TYPE_CHECKING:
+    # langchain loads with the first model built
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import BaseMessage
 
-def make_chat_model(settings: Settings) -> Any:
+
+def make_chat_model(settings: Settings) -> BaseChatModel:
     """The LangChain chat model named by the settings (temperature 0, streaming)."""
     from langchain.chat_models import init_chat_model
 
@@ -235,10 +240,10 @@ class LLMWriter:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._model: Any = None
+        self._model: BaseChatModel | None = None
 
     @property
-    def model(self) -> Any:
+    def model(self) -> BaseChatModel:
         """The chat model, built on first use."""
         if self._model is None:
             self._model = make_chat_model(self.settings)
@@ -303,7 +308,7 @@ class LLMWriter:
         return text if 3 <= len(text) <= 1000 else question
 
 
-def _text(message: Any) -> str:
+def _text(message: BaseMessage) -> str:
     """A model's message (or chunk) as text: a plain string content as it is, a list of
     content blocks through langchain-core's ``message.text`` (its text blocks, joined)."""
     content = message.content

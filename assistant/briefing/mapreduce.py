@@ -127,7 +127,7 @@ class ModelWriter:
 
     def _call(self, conversations: list[list[tuple[str, str]]]) -> list[str]:
         try:
-            replies = self.llm.model.batch(conversations, config={"max_concurrency": 4})
+            replies = self.llm.model.batch([*conversations], config={"max_concurrency": 4})
         except ModelUnavailable:
             raise
         except Exception as exc:  # network, auth, rate limit: one clear error for the caller

@@ -15,9 +15,12 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import Request
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
 
 SCOPES = ("admin", "ask")
 #: Callers remembered by the rate limit before idle ones are forgotten.
@@ -68,7 +71,7 @@ class RateLimit:
 class Guard:
     """FastAPI dependencies that check a request's key, scope and rate."""
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: Settings) -> None:
         secret = settings.api_keys.get_secret_value() if settings.api_keys else None
         self.keys = parse_keys(secret)
         self.limit = RateLimit(settings.rate_limit_per_minute)
@@ -120,7 +123,7 @@ class Guard:
 VIEW_TOKEN_CHARS = 22
 
 
-def view_signer(settings: Any) -> Callable[[str, str], str | None]:
+def view_signer(settings: Settings) -> Callable[[str, str], str | None]:
     """``sign(collection, doc_id)``: the token a link to ``/view/<collection>/<doc_id>``
     carries when API keys are set, else None.
 

@@ -8,7 +8,13 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from assistant.core import Assistant
+    from ingest.pipeline import FileResult
 
 EPILOG = """\
 commands:
@@ -135,14 +141,14 @@ class _Progress:
         self.started = time.perf_counter()
         self.chunks = 0
         self.tokens = 0
-        self.bar = None
+        self.bar: tqdm[Any] | None = None
         if stream.isatty() and not quiet:
             from tqdm import tqdm
 
             self.bar = tqdm(total=total, unit="file", file=stream, dynamic_ncols=True)
 
-    def file(self, result: Any) -> None:
-        line = _result_line(result)
+    def file(self, result: FileResult) -> None:
+        line: str | None = _result_line(result)
         if result.status in ("skipped",) or (self.quiet and result.status != "failed"):
             line = None
         if self.bar is not None:
@@ -171,7 +177,7 @@ class _Progress:
             self.bar.close()
 
 
-def _result_line(result: Any) -> str:
+def _result_line(result: FileResult) -> str:
     if result.status == "ingested":
         return f"ingested   {result.source}  ({result.chunks} chunks) [{result.doc_id}]"
     if result.status == "unchanged":
@@ -197,7 +203,7 @@ def _count_inputs(sources: Sequence[str]) -> int:
     return total
 
 
-def cmd_ingest(args: argparse.Namespace, assistant: Any) -> int:
+def cmd_ingest(args: argparse.Namespace, assistant: Assistant) -> int:
     progress = _Progress(_count_inputs(args.sources), sys.stderr, args.quiet)
     try:
         report = assistant.ingest(
@@ -215,7 +221,7 @@ def cmd_ingest(args: argparse.Namespace, assistant: Any) -> int:
     return 0 if report.ok else 1
 
 
-def cmd_list(args: argparse.Namespace, assistant: Any) -> int:
+def cmd_list(args: argparse.Namespace, assistant: Assistant) -> int:
     docs = assistant.documents(args.collection)
     if args.json:
         rows = [d.summary() for d in docs]
@@ -232,7 +238,7 @@ def cmd_list(args: argparse.Namespace, assistant: Any) -> int:
     return 0
 
 
-def cmd_remove(args: argparse.Namespace, assistant: Any) -> int:
+def cmd_remove(args: argparse.Namespace, assistant: Assistant) -> int:
     removed = assistant.remove(args.target, collection=args.collection)
     if not removed:
         print(f"no document matches {args.target!r}", file=sys.stderr)
@@ -242,7 +248,7 @@ def cmd_remove(args: argparse.Namespace, assistant: Any) -> int:
     return 0
 
 
-def cmd_search(args: argparse.Namespace, assistant: Any) -> int:
+def cmd_search(args: argparse.Namespace, assistant: Assistant) -> int:
     if args.k < 1:
         print("error: -k must be at least 1", file=sys.stderr)
         return 2
@@ -261,7 +267,7 @@ def cmd_search(args: argparse.Namespace, assistant: Any) -> int:
     return 0
 
 
-def cmd_ask(args: argparse.Namespace, assistant: Any) -> int:
+def cmd_ask(args: argparse.Namespace, assistant: Assistant) -> int:
     answer = assistant.ask(args.question, collection=args.collection)
     if args.json:
         # The answer's serialiser, compact: text, short answer, abstained, citations (their
@@ -286,7 +292,7 @@ def cmd_ask(args: argparse.Namespace, assistant: Any) -> int:
     return 0
 
 
-def cmd_me(args: argparse.Namespace, assistant: Any) -> int:
+def cmd_me(args: argparse.Namespace, assistant: Assistant) -> int:
     from assistant.faces.viewer import briefing_json
 
     briefing = assistant.brief(args.collection, focus=args.focus)
@@ -319,7 +325,7 @@ def cmd_me(args: argparse.Namespace, assistant: Any) -> int:
     return 0
 
 
-def cmd_collections(args: argparse.Namespace, assistant: Any) -> int:
+def cmd_collections(args: argparse.Namespace, assistant: Assistant) -> int:
     cols = assistant.collections()
     if not cols:
         print("no collections yet")
@@ -328,7 +334,7 @@ def cmd_collections(args: argparse.Namespace, assistant: Any) -> int:
     return 0
 
 
-def cmd_serve(args: argparse.Namespace, assistant: Any) -> int:
+def cmd_serve(args: argparse.Namespace, assistant: Assistant) -> int:
     from assistant.faces.serve import serve
 
     serve(
@@ -341,7 +347,7 @@ def cmd_serve(args: argparse.Namespace, assistant: Any) -> int:
     return 0
 
 
-def cmd_mcp(args: argparse.Namespace, assistant: Any) -> int:
+def cmd_mcp(args: argparse.Namespace, assistant: Assistant) -> int:
     from assistant.faces.serve import serve_mcp
 
     if (args.host or args.port) and not args.http:

@@ -6,9 +6,12 @@ the question check the HTTP API, the OpenAI-compatible routes and the MCP tools 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.errors import ModelUnavailable, QuestionError, StoreBusy, StoreUnavailable
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
 
 
 class ApiError(Exception):
@@ -84,7 +87,7 @@ def exit_code(exc: BaseException) -> int | None:
     return how.exit_code if how else None
 
 
-def checked_turn(settings: Any, question: str, history_messages: int) -> str:
+def checked_turn(settings: Settings, question: str, history_messages: int) -> str:
     """The cleaned question, or the ``ApiError`` that refuses it (or its history)."""
     from assistant.answering.responder import clean_question
 

@@ -24,7 +24,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError, UnexpectedToolError
@@ -36,6 +36,15 @@ from pydantic import Field, ValidationError
 from assistant.errors import ModelUnavailable, QuestionError
 from assistant.faces.errors import ApiError, api_error, checked_turn, error_body
 from assistant.faces.schemas import Message
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
+    from assistant.answering.answer import Answer
+    from assistant.core import Assistant
+    from assistant.faces.access import Guard
+    from assistant.settings import Settings
 
 #: Where the HTTP transport answers, on its own (``brief mcp --http``) or mounted.
 MCP_PATH = "/mcp"
@@ -81,7 +90,7 @@ class BriefServer(MCPServer):
     """``MCPServer`` over an ``Assistant``: every tool failure reads as the API's error, and
     every stored document is listed as a resource."""
 
-    def __init__(self, assistant: Any, **kwargs: Any) -> None:
+    def __init__(self, assistant: "Assistant", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.assistant = assistant
 
@@ -133,7 +142,7 @@ def _problems(exc: ValidationError) -> str:
 
 def _causes(exc: BaseException) -> list[BaseException]:
     """What ``exc`` was raised from, outermost first."""
-    chain = []
+    chain: list[BaseException] = []
     cause = exc.__cause__
     while cause is not None and len(chain) < 20:
         chain.append(cause)
@@ -141,7 +150,7 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return chain or [exc]
 
 
-def build_server(assistant: Any, guard: Any = None) -> BriefServer:
+def build_server(assistant: "Assistant", guard: "Guard | None" = None) -> BriefServer:
     """The MCP server over ``assistant``.
 
     ``guard`` (``access.Guard``) is for HTTP: each call's scope comes from its request's key.
@@ -355,7 +364,9 @@ def build_server(assistant: Any, guard: Any = None) -> BriefServer:
     return server
 
 
-def _asked(assistant: Any, question: str, history: list[dict[str, str]], collection: str) -> Any:
+def _asked(
+    assistant: "Assistant", question: str, history: list[dict[str, str]], collection: str
+) -> "Answer":
     """``Assistant.ask``, a question it refuses worded as the API words it (``api.ask``)."""
     try:
         return assistant.ask(question, history=history, collection=collection)
@@ -365,7 +376,7 @@ def _asked(assistant: Any, question: str, history: list[dict[str, str]], collect
         raise Refused.of(refusal) from exc
 
 
-def _focus(settings: Any, focus: str | None) -> str | None:
+def _focus(settings: "Settings", focus: str | None) -> str | None:
     """The cleaned focus (None when blank), refused when too long, as ``POST /api/v1/brief``."""
     from assistant.answering.responder import clean_question
 
@@ -381,14 +392,14 @@ def _focus(settings: Any, focus: str | None) -> str | None:
         ) from exc
 
 
-def _scope(guard: Any, ctx: Any) -> str | None:
+def _scope(guard: "Guard | None", ctx: Any) -> str | None:
     """The caller's scope: the local user's (admin) over stdio, else its key's."""
     if guard is None:
         return "admin"
     return guard.scope_of(_authorization(ctx.request_context.request))
 
 
-def _authorization(request: Any) -> str | None:
+def _authorization(request: object) -> str | None:
     headers = getattr(request, "headers", None)
     return headers.get("authorization") if headers is not None else None
 
@@ -397,7 +408,7 @@ class _AdminToolListed:
     """Lists the admin tool only to callers with the admin scope (HTTP; over stdio the local
     user has every scope)."""
 
-    def __init__(self, guard: Any) -> None:
+    def __init__(self, guard: "Guard | None") -> None:
         self.guard = guard
 
     async def __call__(self, ctx: Any, call_next: Any) -> Any:
@@ -452,11 +463,11 @@ class KeyCheck:
     error object, ``{"code", "message"}``.
     """
 
-    def __init__(self, app: Any, guard: Any) -> None:
+    def __init__(self, app: "ASGIApp", guard: "Guard") -> None:
         self.app = app
         self.check = guard.needs("ask")
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: "Scope", receive: "Receive", send: "Send") -> None:
         from fastapi.responses import JSONResponse
         from starlette.requests import Request
 
@@ -475,7 +486,7 @@ class KeyCheck:
         await self.app(scope, receive, send)
 
 
-def mount(app: Any, assistant: Any, guard: Any) -> None:
+def mount(app: "FastAPI", assistant: "Assistant", guard: "Guard") -> None:
     """Serve the MCP server at ``/mcp`` of ``app`` (the FastAPI app of
     ``assistant/faces/http/server.py``),
     its HTTP sessions run by the app's lifespan.
@@ -503,7 +514,7 @@ def mount(app: Any, assistant: Any, guard: Any) -> None:
     app.router.lifespan_context = lifespan
 
 
-def _transport_security(settings: Any, guard: Any) -> TransportSecuritySettings:
+def _transport_security(settings: "Settings", guard: "Guard") -> TransportSecuritySettings:
     """Without keys the server keeps to loopback: only loopback Host and Origin headers are let
     in (a web page that rebinds its name to 127.0.0.1 is refused). With keys, the key guards."""
     if guard.open and not settings.allow_open:

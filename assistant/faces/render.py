@@ -11,11 +11,14 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from assistant.answering.answer import Answer, Citation
 from assistant.index.passages import Passage
+
+if TYPE_CHECKING:
+    from assistant.index.registry import DocumentRecord
 
 MARKER = re.compile(r"\[(\d+)\]")
 #: Characters that mean something to Markdown; escaped with a backslash in answer text.
@@ -282,7 +285,9 @@ mark { background: #ffe58a; padding: 1px 0; outline: 2px solid #f2c200; border-r
 """
 
 
-def viewer_page(record: Any | None, start: int, end: int, source: str | None = None) -> str:
+def viewer_page(
+    record: DocumentRecord | None, start: int, end: int, source: str | None = None
+) -> str:
     """A whole document as a page, the span ``[start, end)`` highlighted (id ``hl``).
 
     ``source`` is how to name where it came from (default: the stored path or URL).

@@ -10,13 +10,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from assistant.core import Assistant
+    from assistant.settings import Settings
 
 #: Seconds after the server listens before it warms up with no page open (a page starts it).
 WARM_UP_DELAY_S = 10.0
 
 
-def _after_listening(host: str, port: int, then: Any, delay: float = 0.0) -> None:
+def _after_listening(host: str, port: int, then: Callable[[], object], delay: float = 0.0) -> None:
     """Call ``then()`` ``delay`` seconds after something accepts connections on ``host:port``."""
     timeout = 120.0
     import socket
@@ -34,7 +40,7 @@ def _after_listening(host: str, port: int, then: Any, delay: float = 0.0) -> Non
 
 
 def serve(
-    assistant: Any = None,
+    assistant: Assistant | None = None,
     host: str | None = None,
     port: int | None = None,
     samples: bool = True,
@@ -105,7 +111,7 @@ def serve(
             lock.release()
 
 
-def _bind_address(settings: Any, host: str) -> str:
+def _bind_address(settings: Settings, host: str) -> str:
     """Without API keys, loopback only unless BRIEF_ALLOW_OPEN; says which, at start."""
     if settings.api_keys:
         return host
@@ -131,7 +137,7 @@ def _bind_address(settings: Any, host: str) -> str:
 
 
 def serve_mcp(
-    assistant: Any, http: bool = False, host: str | None = None, port: int | None = None
+    assistant: Assistant, http: bool = False, host: str | None = None, port: int | None = None
 ) -> None:
     """Run ``brief mcp`` until the client goes away (stdio) or it is interrupted (HTTP).
 
@@ -155,7 +161,7 @@ def serve_mcp(
             lock.release()
 
 
-def _serve_http(assistant: Any, host: str | None, port: int | None) -> None:
+def _serve_http(assistant: Assistant, host: str | None, port: int | None) -> None:
     """The API server (``assistant/faces/http/server.py``: /api/v1, the viewer that citations'
     ``view`` opens) with the MCP server at ``/mcp``, without the chat."""
     import sys
@@ -175,7 +181,7 @@ def _serve_http(assistant: Any, host: str | None, port: int | None) -> None:
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
-def _warm_up(assistant: Any) -> None:
+def _warm_up(assistant: Assistant) -> None:
     try:
         assistant.recover()
         assistant.index.embedder.embed_one("warm up")

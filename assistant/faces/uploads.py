@@ -16,8 +16,14 @@ import re
 import shutil
 import threading
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    from assistant.core import Assistant
+    from assistant.settings import Settings
+    from ingest.pipeline import ChunkListener, IngestReport, Listener
 
 #: Longest stored file name, in UTF-8 bytes (file systems allow 255; leave room to spare).
 MAX_NAME_BYTES = 200
@@ -51,7 +57,7 @@ def safe_name(name: str) -> str:
     return text or "upload"
 
 
-def folder(settings: Any, collection: str) -> Path:
+def folder(settings: Settings, collection: str) -> Path:
     """The folder that keeps ``collection``'s uploads (created on demand); ``ValueError`` for
     an invalid collection name, before anything is created."""
     from assistant.settings import check_collection_name
@@ -61,7 +67,7 @@ def folder(settings: Any, collection: str) -> Path:
     return path
 
 
-def target(settings: Any, collection: str, name: str) -> Path:
+def target(settings: Settings, collection: str, name: str) -> Path:
     """Where the upload called ``name`` is kept: ``safe_name(name)``, always directly inside
     ``folder(settings, collection)``."""
     home = folder(settings, collection)
@@ -90,12 +96,13 @@ _ADDING = threading.Lock()
 
 
 def add(
-    assistant: Any,
+    assistant: Assistant,
     collection: str,
-    files: list[tuple[str, Path | BinaryIO]],
+    files: Sequence[tuple[str, Path | BinaryIO]],
     extra: list[str] | None = None,
-    **listeners: Any,
-) -> Any:
+    on_file: Listener | None = None,
+    on_chunks: ChunkListener | None = None,
+) -> IngestReport:
     """Keep ``files`` (name, data) and ingest them, with ``extra`` sources (web addresses),
     into ``collection``; returns the ingest report.
 
@@ -112,16 +119,19 @@ def add(
                 previous = _set_aside(path)
                 kept.append((_write(path, data), previous))
             report = assistant.ingest(
-                [*(path for path, _ in kept), *(extra or [])], collection=collection, **listeners
+                [*(path for path, _ in kept), *(extra or [])],
+                collection=collection,
+                on_file=on_file,
+                on_chunks=on_chunks,
             )
         except BaseException:
-            for path, previous in kept:
-                _undo(Path(path), previous)
+            for kept_path, previous in kept:
+                _undo(Path(kept_path), previous)
             raise
         status = {r.source: r.status for r in report.results}
-        for path, previous in kept:
-            if status.get(str(Path(path).resolve())) in ("failed", "skipped"):
-                _undo(Path(path), previous)
+        for kept_path, previous in kept:
+            if status.get(str(Path(kept_path).resolve())) in ("failed", "skipped"):
+                _undo(Path(kept_path), previous)
             elif previous is not None:
                 previous.unlink(missing_ok=True)
         return report
@@ -144,7 +154,7 @@ def _undo(path: Path, previous: Path | None) -> None:
         path.unlink(missing_ok=True)
 
 
-def shown(settings: Any, source: str) -> str:
+def shown(settings: Settings, source: str) -> str:
     """How to name a document's source to a person: an upload by its file name."""
     uploads = Path(settings.data_dir) / "uploads"
     path = Path(source)

@@ -10,20 +10,26 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.sse import EventSourceResponse, format_sse_event
+from starlette.datastructures import UploadFile
 
 from assistant.errors import QuestionError
 from assistant.faces import uploads
 from assistant.faces.errors import DOMAIN_ERRORS, ApiError, api_error, checked_turn, stream_error
 from assistant.faces.schemas import AskRequest, BriefRequest, UrlRequest
+
+if TYPE_CHECKING:
+    from assistant.core import Assistant
+    from assistant.faces.access import Guard
+    from assistant.settings import Settings
 
 API_PREFIX = "/api/v1"
 
@@ -40,7 +46,9 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
+def create_router(
+    assistant: Assistant, ready: Callable[[], bool] | None = None, guard: Guard | None = None
+) -> APIRouter:
     """The ``/api/v1`` routes over ``assistant``; ``ready()`` tells whether it has warmed up."""
     from fastapi import Depends
 
@@ -261,13 +269,15 @@ def create_router(assistant: Any, ready: Any = None, guard: Any = None) -> Any:
     return router
 
 
-async def _uploads(request: Any, settings: Any) -> tuple[list[tuple[str, Any]], str | None]:
+async def _uploads(
+    request: Request, settings: Settings
+) -> tuple[list[tuple[str, BinaryIO]], str | None]:
     """The multipart ``files`` (name, stream) within the count and size limits, and the
     ``collection`` field; every limit is checked before anything is kept."""
     form = await request.form(
         max_files=settings.max_upload_files + 1, max_fields=max(10, settings.max_upload_files)
     )
-    files = [f for f in form.getlist("files") if hasattr(f, "filename")]
+    files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
     if not files:
         raise ApiError(422, "no_files", "send the documents as multipart field 'files'")
     if len(files) > settings.max_upload_files:

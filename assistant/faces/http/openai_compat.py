@@ -15,7 +15,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
@@ -24,6 +24,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.errors import QuestionError
 from assistant.faces.errors import DOMAIN_ERRORS, ApiError, api_error, checked_turn
+
+if TYPE_CHECKING:
+    from assistant.answering.answer import Answer
+    from assistant.core import Assistant
+    from assistant.faces.access import Guard
 
 OWNER = "briefing-assistant"
 #: The short answer's fields, as every response or last chunk ends.
@@ -60,7 +65,7 @@ def _text(content: str | list[dict[str, Any]] | None) -> str:
     return " ".join(str(b.get("text", "")) for b in blocks if b.get("type") == "text")
 
 
-def create_openai_router(assistant: Any, guard: Any) -> APIRouter:
+def create_openai_router(assistant: Assistant, guard: Guard) -> APIRouter:
     """The ``/v1`` routes over ``assistant``, behind ``guard``'s ask scope."""
     from assistant.answering.answer import CitationEvent, Done, TextDelta
     from assistant.faces.access import view_signer
@@ -71,7 +76,7 @@ def create_openai_router(assistant: Any, guard: Any) -> APIRouter:
     settings = assistant.settings
     sign = view_signer(settings)
 
-    def answer_fields(answer: Any, collection: str, *keys: str) -> dict[str, Any]:
+    def answer_fields(answer: Answer, collection: str, *keys: str) -> dict[str, Any]:
         """``keys`` of the answer as the HTTP API gives it, then its short answer."""
         data = answer_with_views(answer, collection, sign)
         return {k: data[k] for k in (*keys, *SHORT_FIELDS)}

@@ -12,7 +12,16 @@ text under a Content-Security-Policy that forbids scripts.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from fastapi import FastAPI
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from assistant.core import Assistant
+    from assistant.settings import Settings
 
 #: Viewer pages need nothing but their own inline style; they may be framed by the app only.
 VIEWER_CSP = (
@@ -20,7 +29,7 @@ VIEWER_CSP = (
 )
 
 
-def create_app(assistant: Any, ready: Any = None) -> Any:
+def create_app(assistant: Assistant, ready: Callable[[], bool] | None = None) -> FastAPI:
     """The FastAPI app without the chat: the API, its docs, the viewer and a health check."""
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
@@ -121,7 +130,7 @@ WIDGET_COLLECTION_SLOT = '"__BRIEF_COLLECTION__"'
 CROSS_ORIGIN_PREFIXES = ("/api/v1/", "/v1/")
 
 
-def add_widget(app: Any, settings: Any) -> None:
+def add_widget(app: FastAPI, settings: Settings) -> None:
     """Serve ``/widget.js``, and let only the origins in ``BRIEF_WIDGET_ORIGINS`` call the API
     from a browser (``OriginGate``)."""
     import hashlib
@@ -167,11 +176,11 @@ class OriginGate:
     and cookies are never allowed (no ``Access-Control-Allow-Credentials``).
     """
 
-    def __init__(self, app: Any, allowed: tuple[str, ...] = ()) -> None:
+    def __init__(self, app: ASGIApp, allowed: tuple[str, ...] = ()) -> None:
         self.app = app
         self.allowed = frozenset(allowed)
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         from starlette.datastructures import Headers
 
         if scope["type"] != "http" or not scope["path"].startswith(CROSS_ORIGIN_PREFIXES):
@@ -192,7 +201,7 @@ class OriginGate:
         else:
             exposed = [*cors, (b"access-control-expose-headers", b"Retry-After")]
 
-            async def send_with_cors(event: Any) -> None:
+            async def send_with_cors(event: Message) -> None:
                 if event["type"] == "http.response.start":
                     event = {**event, "headers": [*event.get("headers", ()), *exposed]}
                 await send(event)
@@ -223,7 +232,7 @@ def _error_json(code: str, message: str) -> bytes:
     return json.dumps(error_body(code, message)).encode()
 
 
-async def _reply(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+async def _reply(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
     length = [(b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers + length})
     await send({"type": "http.response.body", "body": body})

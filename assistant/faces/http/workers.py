@@ -31,7 +31,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
+    from assistant.faces.access import Guard
+    from assistant.settings import Settings
 
 #: Routes the workers answer; only POST.
 FORWARDED = frozenset({"/api/v1/ask", "/api/v1/ask/stream", "/v1/chat/completions"})
@@ -153,7 +159,7 @@ class Forwarder:
     costs capacity, never answers. The response names its worker (``X-Brief-Worker: k``).
     """
 
-    def __init__(self, app: Any, ports: list[int], guard: Any) -> None:
+    def __init__(self, app: ASGIApp, ports: list[int], guard: Guard) -> None:
         import httpx
 
         self.app = app
@@ -266,7 +272,7 @@ async def _send_json(send: Any, status: int, body: dict[str, Any], headers: Any 
     await send({"type": "http.response.body", "body": data})
 
 
-def worker_env(settings: Any, chroma_port: int | None, n: int) -> dict[str, str]:
+def worker_env(settings: Settings, chroma_port: int | None, n: int) -> dict[str, str]:
     """What a worker needs beyond the front's environment."""
     env = {
         "BRIEF_DATA_DIR": str(settings.data_dir),

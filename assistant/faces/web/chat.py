@@ -7,12 +7,17 @@ from __future__ import annotations
 import logging
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.faces import uploads
 from assistant.faces.access import view_signer
+
+if TYPE_CHECKING:
+    from assistant.answering.answer import Citation
+    from assistant.core import Assistant
+    from ingest.pipeline import FileResult, IngestReport
 
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "samples"
 #: Where the "Brief me" Markdown exports are written for download (Gradio serves the temp dir).
@@ -22,7 +27,7 @@ WRITING = "*Writing the briefing…*"
 log = logging.getLogger("briefing.app")
 
 
-def load_samples(assistant: Any) -> Any:
+def load_samples(assistant: Assistant) -> IngestReport | None:
     """Ingest the bundled sample documents when the default collection is empty."""
     if assistant.documents():
         return None
@@ -32,7 +37,7 @@ def load_samples(assistant: Any) -> Any:
 class ChatApp:
     """The page's behaviour, separate from its layout so that each part can be tested."""
 
-    def __init__(self, assistant: Any, samples: bool = True) -> None:
+    def __init__(self, assistant: Assistant, samples: bool = True) -> None:
         self.assistant = assistant
         self.samples = samples
         #: Signs the chat's links to the viewer (with API keys set, the viewer wants them).
@@ -102,7 +107,8 @@ class ChatApp:
                     content = plain_text(content)
                 turns.append({"role": m["role"], "content": content})
         turns = without_briefings(turns)
-        text, cites = "", {}
+        text = ""
+        cites: dict[int, Citation] = {}
         try:
             for event in self.assistant.stream(message, history=turns, collection=collection):
                 if isinstance(event, TextDelta):
@@ -176,7 +182,7 @@ class ChatApp:
         panel = sources_panel(briefing, self._text_of(collection), self.sign)
         yield chat_markdown(briefing, self.sign), panel, briefing
 
-    def _text_of(self, collection: str) -> Any:
+    def _text_of(self, collection: str) -> Callable[[str], str | None]:
         cache: dict[str, str | None] = {}
 
         def text(doc_id: str) -> str | None:
@@ -245,10 +251,10 @@ class ChatApp:
             rows, choices, status = self.library(collection)
             refused = [[url, "failed", "not a web address: use one that starts with http(s)://"]]
             return refused, rows, choices, status, None, url
-        done: list[Any] = []
+        done: list[FileResult] = []
         total = len(paths) + (1 if url else 0)
 
-        def on_file(result: Any) -> None:
+        def on_file(result: FileResult) -> None:
             done.append(result)
             if progress is not None:
                 progress((min(len(done), total), total), desc=f"{Path(result.source).name}")

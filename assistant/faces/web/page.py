@@ -8,9 +8,18 @@ Everything from a document or a model is escaped (``assistant/faces/render.py``)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.faces.web.chat import ChatApp, _none
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import gradio as gr
+    from fastapi import FastAPI
+
+    from assistant.core import Assistant
+    from assistant.faces.access import Guard
 
 #: Questions the sample documents answer, offered on an empty chat.
 EXAMPLES = [
@@ -46,7 +55,7 @@ HEAD = "<script>\n" + (STATIC / "chat.js").read_text() + "</script>\n"
 CSS_PATHS = [STATIC / "chat.css"]
 
 
-def build_ui(chat: ChatApp) -> Any:
+def build_ui(chat: ChatApp) -> gr.Blocks:
     """The Gradio Blocks of the page."""
     import gradio as gr
 
@@ -194,11 +203,16 @@ def build_ui(chat: ChatApp) -> Any:
                 **quiet,
             ).then(None, js=SHOW_BRIEFING_START, **quiet)
 
-        def upload(files, url, collection, progress=gr.Progress()):  # noqa: B008
+        def upload(
+            files: list[Any] | None,
+            url: str,
+            collection: str,
+            progress: Any = gr.Progress(),  # noqa: B008  (how Gradio passes a progress bar)
+        ) -> tuple[list[list[str]], list[list[Any]], Any, str, None, str]:
             return chat.upload(files, url, collection, progress)
 
         # Dropped or chosen files are added at once; a web address with Add or Enter.
-        adding = {
+        adding: dict[str, Any] = {
             "fn": upload,
             "inputs": [files, url, collection],
             "outputs": [results, table, doomed, status, files, url],
@@ -238,7 +252,7 @@ def build_ui(chat: ChatApp) -> Any:
     return ui
 
 
-def theme() -> Any:
+def theme() -> gr.themes.Base:
     """The default look with the system's fonts (no web fonts: nothing loads from elsewhere)."""
     import gradio as gr
 
@@ -248,7 +262,7 @@ def theme() -> Any:
     )
 
 
-def make_app(assistant: Any = None, samples: bool = True) -> tuple[Any, ChatApp]:
+def make_app(assistant: Assistant | None = None, samples: bool = True) -> tuple[FastAPI, ChatApp]:
     """The FastAPI app with the chat mounted at ``/``; ``chat.start_warm_up`` is left to the
     caller (and to the first page that opens)."""
     import gradio as gr
@@ -278,7 +292,7 @@ def make_app(assistant: Any = None, samples: bool = True) -> tuple[Any, ChatApp]
     return app, chat
 
 
-def _admin_sign_in(guard: Any) -> Any:
+def _admin_sign_in(guard: Guard) -> Callable[[str, str], bool]:
     def check(user: str, password: str) -> bool:
         return guard.scope_of(f"Bearer {password}") == "admin"
 
