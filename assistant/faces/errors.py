@@ -5,6 +5,8 @@ the question check the HTTP API, the OpenAI-compatible routes and the MCP tools 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +83,19 @@ def stream_error(exc: BaseException) -> dict[str, str]:
     return error_body(refused.code, refused.message)["error"]
 
 
+@contextmanager
+def refusing() -> Iterator[None]:
+    """Run a route's call: a domain error raised inside leaves as the ``ApiError`` the web faces
+    refuse it with; anything else (a crash) leaves as it is."""
+    try:
+        yield
+    except DOMAIN_ERRORS as exc:
+        refusal = api_error(exc)
+        if refusal is None:
+            raise
+        raise refusal from exc
+
+
 def exit_code(exc: BaseException) -> int | None:
     """The CLI's exit status for ``exc``; None when it is none of the domain errors."""
     how = answered(exc)
@@ -107,3 +122,21 @@ def checked_turn(settings: Settings, question: str, history_messages: int) -> st
 
 def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
+
+
+def checked_focus(settings: Settings, focus: str | None) -> str | None:
+    """A briefing's cleaned focus (None when blank), or the ``ApiError`` that refuses it as too
+    long: what ``POST /api/v1/brief`` and the MCP ``brief`` tool take."""
+    from assistant.answering.responder import clean_question
+
+    try:
+        return clean_question(focus, settings.max_question_chars) if focus else None
+    except QuestionError as exc:
+        if exc.code == "empty_question":
+            return None  # blank: no focus
+        raise ApiError(
+            422,
+            "focus_too_long",
+            f"the focus is {len(focus or ''):,} characters long; the limit is "
+            f"{settings.max_question_chars:,}",
+        ) from exc

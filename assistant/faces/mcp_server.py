@@ -34,7 +34,7 @@ from mcp.types import Resource as McpResource
 from pydantic import Field, ValidationError
 
 from assistant.errors import ModelUnavailable, QuestionError
-from assistant.faces.errors import ApiError, api_error, checked_turn, error_body
+from assistant.faces.errors import ApiError, api_error, checked_focus, checked_turn, error_body
 from assistant.faces.schemas import Message
 
 if TYPE_CHECKING:
@@ -378,18 +378,10 @@ def _asked(
 
 def _focus(settings: "Settings", focus: str | None) -> str | None:
     """The cleaned focus (None when blank), refused when too long, as ``POST /api/v1/brief``."""
-    from assistant.answering.responder import clean_question
-
     try:
-        return clean_question(focus, settings.max_question_chars) if focus else None
-    except QuestionError as exc:
-        if exc.code == "empty_question":
-            return None
-        raise Refused(
-            "focus_too_long",
-            f"the focus is {len(focus or ''):,} characters long; the limit is "
-            f"{settings.max_question_chars:,}",
-        ) from exc
+        return checked_focus(settings, focus)
+    except ApiError as exc:
+        raise Refused.of(exc) from exc
 
 
 def _scope(guard: "Guard | None", ctx: Any) -> str | None:

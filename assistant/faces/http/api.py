@@ -21,9 +21,8 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.sse import EventSourceResponse, format_sse_event
 from starlette.datastructures import UploadFile
 
-from assistant.errors import QuestionError
 from assistant.faces import uploads
-from assistant.faces.errors import DOMAIN_ERRORS, ApiError, api_error, checked_turn, stream_error
+from assistant.faces.errors import ApiError, checked_focus, checked_turn, refusing, stream_error
 from assistant.faces.schemas import AskRequest, BriefRequest, UrlRequest
 
 if TYPE_CHECKING:
@@ -77,18 +76,13 @@ def create_router(
     @router.post("/ask", summary="Ask a question; the whole cited answer", dependencies=ask_scope)
     def ask(req: AskRequest) -> JSONResponse:
         question, history, collection = checked(req)
-        try:
+        with refusing():  # bad filters, the chat model down
             answer = assistant.ask(
                 question,
                 history=history,
                 collection=collection,
                 filters=req.filters.as_dict() if req.filters else None,
             )
-        except DOMAIN_ERRORS as exc:  # bad filters, the chat model down
-            refusal = api_error(exc)
-            if refusal is None:
-                raise
-            raise refusal from exc
         return JSONResponse(answer_with_views(answer, collection, sign))
 
     @router.post(
@@ -126,21 +120,6 @@ def create_router(
             events(), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         )
 
-    def checked_focus(focus: str | None) -> str | None:
-        from assistant.answering.responder import clean_question
-
-        try:
-            return clean_question(focus, settings.max_question_chars) if focus else None
-        except QuestionError as exc:
-            if exc.code == "empty_question":
-                return None  # blank: no focus
-            raise ApiError(
-                422,
-                "focus_too_long",
-                f"the focus is {len(focus or ''):,} characters long; the limit is "
-                f"{settings.max_question_chars:,}",
-            ) from exc
-
     @router.post(
         "/brief",
         summary="A cited briefing of a collection (JSON, or Markdown with ?format=md)",
@@ -160,7 +139,7 @@ def create_router(
 
         req = req or BriefRequest()
         collection = collection_of(req.collection)
-        briefing = assistant.brief(collection, focus=checked_focus(req.focus))
+        briefing = assistant.brief(collection, focus=checked_focus(settings, req.focus))
         wants_md = format == "md" or (
             format is None and "text/markdown" in request.headers.get("accept", "")
         )

@@ -23,7 +23,7 @@ from fastapi.sse import EventSourceResponse, format_sse_event
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.errors import QuestionError
-from assistant.faces.errors import DOMAIN_ERRORS, ApiError, api_error, checked_turn
+from assistant.faces.errors import ApiError, api_error, checked_turn, refusing
 
 if TYPE_CHECKING:
     from assistant.answering.answer import Answer
@@ -114,13 +114,8 @@ def create_openai_router(assistant: Assistant, guard: Guard) -> APIRouter:
         ident = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         created = int(time.time())
         if not req.stream:
-            try:
+            with refusing():
                 answer = assistant.ask(question, history=history, collection=collection)
-            except DOMAIN_ERRORS as exc:
-                refusal = api_error(exc)
-                if refusal is None:
-                    raise
-                raise refusal from exc
             return JSONResponse(
                 {
                     "id": ident,
