@@ -67,7 +67,7 @@ def watch(out):
         out.write_text(json.dumps({
             "questions": [len(emb._queries), embeddings.QUERY_CACHE],
             "sentences": [len(emb._sentences), embeddings.SENTENCE_CACHE],
-            "alignments": [len(aligner._cache), aligner.capacity],
+            "alignments": [len(aligner._cache), aligner._cache.maxsize],
         }))
 
 threading.Thread(target=watch, args=(Path(sys.argv[1]),), daemon=True).start()

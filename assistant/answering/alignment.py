@@ -37,7 +37,6 @@ class Aligner:
 
     def __init__(self, embedder: Embedder, capacity: int = 4096) -> None:
         self.embedder = embedder
-        self.capacity = capacity
         #: Alignments by (question, sentence, terms); touched under ``_cache_lock`` only.
         self._cache: LRUCache[tuple[str, str, tuple[str, ...]], tuple[float, float, float]] = (
             LRUCache(maxsize=capacity)

@@ -95,7 +95,6 @@ class SentenceVectors:
     def __init__(self, embedder: Embedder, registry: Registry, capacity: int = 20_000) -> None:
         self.embedder = embedder
         self.registry = registry
-        self.capacity = capacity
         #: Vectors embedded now, by text; touched under ``_cache_lock`` only.
         self._cache: LRUCache[str, np.ndarray] = LRUCache(maxsize=capacity)
         self._cache_lock = threading.Lock()

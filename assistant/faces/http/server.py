@@ -1,8 +1,7 @@
 """The web server: one FastAPI app that carries the chat (Gradio, at ``/``) and our own routes.
 
 ``/api/v1/...`` is the HTTP API (``assistant/faces/http/api.py``), documented at ``/docs``;
-``/v1/...`` its
-OpenAI-compatible face (``assistant/faces/http/openai_compat.py``).
+``/v1/...`` its OpenAI-compatible face (``assistant/faces/http/openai_compat.py``).
 ``/view/<collection>/<doc_id>?start=&end=`` shows a stored document's cleaned text with the
 span highlighted; it is what every citation marker and source card links to. With API keys
 set, it wants the token such links carry (``access.view_signer``). Its pages are plain escaped

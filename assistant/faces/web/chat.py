@@ -97,7 +97,10 @@ class ChatApp:
             return
         if not self.ready.is_set():
             self.start_warm_up()
-            yield "*Loading the model and documents…*", sources_html(None, collection, _none)
+            yield (
+                "*Loading the model and documents…*",
+                sources_html(None, collection, no_document_text),
+            )
             self.ready.wait()
         turns = []
         for m in history or []:
@@ -166,7 +169,11 @@ class ChatApp:
         collection = collection or self.assistant.settings.collection
         if not self.ready.is_set():
             self.start_warm_up()
-            yield "*Loading the model and documents…*", sources_html(None, collection, _none), None
+            yield (
+                "*Loading the model and documents…*",
+                sources_html(None, collection, no_document_text),
+                None,
+            )
             self.ready.wait()
         yield WRITING, _skip(), None
         try:
@@ -316,7 +323,8 @@ def _escape(text: str) -> str:
     return escape_markdown(text)
 
 
-def _none(doc_id: str) -> None:
+def no_document_text(doc_id: str) -> None:
+    """The sources panel's document-text lookup before there is an answer: nothing."""
     return None
 
 

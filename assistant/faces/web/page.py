@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.faces.web.chat import ChatApp, _none
+from assistant.faces.web.chat import ChatApp, no_document_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -82,7 +82,9 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
                 min_width=200,
                 elem_id="ba-collection",
             )
-        sources = gr.HTML(sources_html(None, default, _none), render=False, elem_id="ba-sources")
+        sources = gr.HTML(
+            sources_html(None, default, no_document_text), render=False, elem_id="ba-sources"
+        )
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=340):
                 conversation = gr.ChatInterface(
@@ -238,7 +240,7 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
             outputs=[table, doomed, status],
             api_visibility="undocumented",
         ).then(
-            lambda c: sources_html(None, c, _none),
+            lambda c: sources_html(None, c, no_document_text),
             inputs=collection,
             outputs=sources,
             api_visibility="undocumented",
