@@ -60,9 +60,8 @@ class Settings(BaseSettings):
         le=1024,
         description="Memory pools (arenas) glibc's malloc may keep in the server, set when it "
         "starts (assistant/faces/http/arenas.py). Each thread otherwise gets its own, up to eight "
-        "per core, "
-        "and memory freed in one is not reused by the others: the server's memory creeps up "
-        "under load. 0: glibc's default. No effect on other C libraries.",
+        "per core, and memory freed in one is not reused by the others: the server's memory "
+        "creeps up under load. 0: glibc's default. No effect on other C libraries.",
     )
 
     # --- embedding ---------------------------------------------------------------------

@@ -186,9 +186,8 @@ def is_instruction(sentence: str) -> bool:
 # "What are the main points?", "Summarise the depot memo", "What is this collection about?":
 # questions about a whole document or collection, answered from its key points
 # (``assistant/briefing/overview.py``) instead of one sentence that resembles the question. The
-# patterns
-# are anchored at both ends, so a fact question that merely contains "about" or "main" ("What
-# did Feld say about costs?", "What is the main engine Kestrel used?") never matches.
+# patterns are anchored at both ends, so a fact question that merely contains "about" or "main"
+# ("What did Feld say about costs?", "What is the main engine Kestrel used?") never matches.
 
 #: Words that name a document or a set of them ("the depot memo", "these files").
 _DOC_NOUN = (

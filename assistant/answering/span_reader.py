@@ -6,9 +6,8 @@ answer ("Who founded Kestrel?" with "The company was founded by Priya Raman in 2
 "Priya Raman"). Its six transformer layers and the head were fine-tuned here by
 ``train/span_reader.py`` on news quiz questions with their evidence (never on the sets the
 benchmarks report on); the word-piece embeddings stay the packaged model's own, so only the
-layers and the head ship, in ``assistant/answering/span_reader.npz`` as int8 with a scale per row
-(read
-with numpy, no pickled objects).
+layers and the head ship, in ``assistant/answering/span_reader.npz`` as int8 with a scale per
+row (read with numpy, no pickled objects).
 
 ``read`` gives, per sentence, the best span and its margin over "no answer here" (the [CLS]
 piece): the short answer is given only where the margin is positive. The rules of

@@ -3,12 +3,12 @@
 Map: each document (in groups of passages of a few sentences, a dozen passages per call) gets
 one call asking for its key points and open questions with passage markers
 (``prompts/brief_map.md``). Every line is checked like an answer
-(``assistant/answering/verify.py``): a
-sentence its cited passage does not support is dropped, and each kept sentence cites the span
-of the document that supports it. Reduce: when the notes are more than the briefing's points,
-one more call merges them (``prompts/brief_reduce.md``), citing notes; each note marker becomes
-the citations of that note and the merged sentence is checked again against those quotes.
-Nothing the model writes reaches the briefing without a verified citation.
+(``assistant/answering/verify.py``): a sentence its cited passage does not support is dropped,
+and each kept sentence cites the span of the document that supports it. Reduce: when the notes
+are more than the briefing's points, one more call merges them (``prompts/brief_reduce.md``),
+citing notes; each note marker becomes the citations of that note and the merged sentence is
+checked again against those quotes. Nothing the model writes reaches the briefing without a
+verified citation.
 """
 
 from __future__ import annotations

@@ -1,13 +1,12 @@
 """The assistant as a Model Context Protocol server: cited answers as tools, documents as
 resources, for agents and desktop assistants.
 
-``brief mcp`` serves it over stdio (a desktop client starts it as a subprocess; it runs as the
-local user, who may do everything) or, with ``--http``, over streamable HTTP at ``/mcp`` of the
-API server; with ``BRIEF_MCP=true`` the web server (``brief serve``) mounts it at ``/mcp`` too.
-Over HTTP every request needs what ``/api/v1`` needs (``assistant/faces/access.py``): a valid
-key
-(any scope reads: ask, search, brief, the lists, the documents) and the caller's rate; adding
-documents needs the admin scope, and the tool is listed only to callers that have it.
+``brief mcp`` serves it over stdio (a desktop client starts it as a subprocess; it runs as the local
+user, who may do everything) or, with ``--http``, over streamable HTTP at ``/mcp`` of the API
+server; with ``BRIEF_MCP=true`` the web server (``brief serve``) mounts it at ``/mcp`` too. Over
+HTTP every request needs what ``/api/v1`` needs (``assistant/faces/access.py``): a valid key (any
+scope reads: ask, search, brief, the lists, the documents) and the caller's rate; adding documents
+needs the admin scope, and the tool is listed only to callers that have it.
 
 Tools return the same data as the HTTP API (``render.answer_with_views``,
 ``briefing_view.briefing_json``, ``DocumentRecord.summary``), each citation and passage also
@@ -480,8 +479,7 @@ class KeyCheck:
 
 def mount(app: "FastAPI", assistant: "Assistant", guard: "Guard") -> None:
     """Serve the MCP server at ``/mcp`` of ``app`` (the FastAPI app of
-    ``assistant/faces/http/server.py``),
-    its HTTP sessions run by the app's lifespan.
+    ``assistant/faces/http/server.py``), its HTTP sessions run by the app's lifespan.
 
     Stateless, with JSON replies: each request stands alone (the tools need nothing from the
     client in between), so any number of callers cost no session state.

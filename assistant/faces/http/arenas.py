@@ -8,10 +8,9 @@ resident set keeps growing after the work has stopped growing. The README's soak
 
 ``limit_malloc_arenas`` applies ``BRIEF_MALLOC_ARENA_MAX`` with ``mallopt(M_ARENA_MAX, n)``.
 glibc fixes its arena limit the first time a ninth arena would be made, so the call must come
-early in the serving process, before its threads start: ``serve`` (``app.py``) and a worker
-(``assistant/faces/http/workers.py``) make it first. On other C libraries (musl, macOS, Windows) it
-does
-nothing.
+early in the serving process, before its threads start: ``serve``
+(``assistant/faces/serve.py``) and a worker (``assistant/faces/http/workers.py``) make it first.
+On other C libraries (musl, macOS, Windows) it does nothing.
 """
 
 from __future__ import annotations

@@ -3,9 +3,8 @@
 Gradio keeps each browser session in the memory of the process that opened it (its queue is
 not shared between processes), so the chat cannot be spread over uvicorn workers. Instead the
 process that serves the chat, "the front", starts N worker processes on loopback ports, each
-running the API without the chat (``python -m assistant.faces.http.workers``), and forwards the
-question
-routes to them, least busy first: ``POST /api/v1/ask``, ``/api/v1/ask/stream`` and
+running the API without the chat (``python -m assistant.faces.http.workers``), and forwards
+the question routes to them, least busy first: ``POST /api/v1/ask``, ``/api/v1/ask/stream`` and
 ``/v1/chat/completions``. Everything else stays in the front: the chat, uploads and removals,
 listings, the viewer, the docs. The front is the one process that writes.
 
