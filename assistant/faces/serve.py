@@ -168,8 +168,8 @@ def _serve_http(assistant: Assistant, host: str | None, port: int | None) -> Non
 
     import uvicorn
 
+    from assistant.faces.http.mcp import MCP_PATH, mount
     from assistant.faces.http.server import create_app
-    from assistant.faces.mcp_server import MCP_PATH, mount
 
     settings = assistant.settings
     host = _bind_address(settings, host or settings.host)

@@ -56,7 +56,7 @@ def create_app(assistant: Assistant, ready: Callable[[], bool] | None = None) ->
     app.include_router(create_router(assistant, ready, guard))
     app.include_router(create_openai_router(assistant, guard))
     if assistant.settings.mcp:  # BRIEF_MCP: the MCP server at /mcp, under the same keys
-        from assistant.faces.mcp_server import mount
+        from assistant.faces.http.mcp import mount
 
         mount(app, assistant, guard)
 
