@@ -59,7 +59,7 @@ from common import (  # first: offline settings, import path
     SHARED,
     cpu,
     need_shared,
-    rules_alone,
+    run_at,
 )
 
 from assistant.answering.answer import Answer
@@ -147,6 +147,16 @@ class RetrievalTap:
 
     def __init__(self, assistant: Assistant) -> None:
         self.last: list[Any] = []
+        #: The text of the windows the reader read for the last question.
+        self.read: str = ""
+        responder = assistant.responder
+        reading = responder.read
+
+        def read(question: str, chosen: list[Any]) -> Any:
+            self.read = " ".join(norm(w.text) for w in chosen)
+            return reading(question, chosen)
+
+        responder.read = read  # type: ignore[method-assign]
         retriever = assistant.retriever
         original = retriever.retrieve
 
@@ -167,17 +177,17 @@ def ask_timed(assistant: Assistant, tap: RetrievalTap, question: str, collection
 
     CPU time is reported beside wall time because on a shared machine the wall time mostly
     measures how long the process waited for a core."""
-    tap.last = []
+    tap.last, tap.read = [], ""
     started, cpu = time.perf_counter(), time.process_time()
     answer = assistant.ask(question, collection=collection)
     wall = (time.perf_counter() - started) * 1000.0
-    return answer, wall, (time.process_time() - cpu) * 1000.0, list(tap.last)
+    return answer, wall, (time.process_time() - cpu) * 1000.0, list(tap.last), tap.read
 
 
 def score_answerable(
-    q: dict[str, Any], answer: Answer, passages: list[Any], rules: str | None
+    q: dict[str, Any], answer: Answer, passages: list[Any], read: str
 ) -> dict[str, Any]:
-    """How the answer fares; ``rules`` is the short answer the rules alone give it."""
+    """How the answer fares; ``read`` is the text of the windows the reader read."""
     gold = norm(q["answer"])
     in_text = gold in norm(answer.text)
     in_quote = any(gold in norm(c.quote) for c in answer.citations)
@@ -187,10 +197,8 @@ def score_answerable(
         "in_text": in_text,
         "in_quote": in_quote,
         "in_retrieved": any(gold in norm(p.text) for p in passages),
+        "in_read": gold in read,
         "short_has_answer": bool(short) and gold in norm(short),
-        # the baseline beside it: the same question's short answer by the rules alone
-        "short_rules": rules,
-        "short_rules_has_answer": bool(rules) and gold in norm(rules),
     }
 
 
@@ -216,7 +224,7 @@ def run_week(
     cpu_times: list[float] = []
     todo = [(q, "answerable") for q in answerable] + [(q, "absent") for q in absent]
     for i, (q, kind) in enumerate(todo, 1):
-        answer, ms, cpu_ms, passages = ask_timed(assistant, tap, q["question"], name)
+        answer, ms, cpu_ms, passages, read = ask_timed(assistant, tap, q["question"], name)
         times.append(ms)
         cpu_times.append(cpu_ms)
         row: dict[str, Any] = {
@@ -233,9 +241,7 @@ def run_week(
             "timings": answer.timings,
         }
         if kind == "answerable":
-            with rules_alone(assistant):  # asked again, after the timing
-                rules = assistant.ask(q["question"], collection=name).short
-            row.update(score_answerable(q, answer, passages, rules))
+            row.update(score_answerable(q, answer, passages, read))
         else:
             row["right"] = answer.abstained
         rows.append(row)
@@ -289,6 +295,8 @@ def summarise(
         "answerable_abstained": sum(r["abstained"] for r in ans),
         "in_retrieved": sum(r["in_retrieved"] for r in ans),
         "in_retrieved_share": _share(sum(r["in_retrieved"] for r in ans), len(ans)),
+        "in_read": sum(r["in_read"] for r in ans),
+        "in_read_share": _share(sum(r["in_read"] for r in ans), len(ans)),
         **{
             f"in_search_top_{k}": sum(
                 r["first_rank_with_answer"] is not None and r["first_rank_with_answer"] <= k
@@ -306,9 +314,6 @@ def summarise(
         out["short_has_answer"] = hits
         out["short_has_answer_share"] = _share(hits, len(ans))
         out["short_given"] = sum(bool(r["short"]) for r in ans)
-        rules = sum(r.get("short_rules_has_answer", False) for r in ans)
-        out["short_rules_has_answer"] = rules
-        out["short_rules_has_answer_share"] = _share(rules, len(ans))
     for key, values in (("ask_ms", times), ("ask_cpu_ms", cpu_times)):
         if values:
             out[key] = {
@@ -402,6 +407,12 @@ def main() -> None:
         help="answer with the chat model named by BRIEF_LLM (see below) instead of offline",
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results")
+    parser.add_argument(
+        "--before",
+        metavar="REVISION",
+        help="first run this benchmark as it was at REVISION (a git commit) on the same weeks "
+        "and store, and report its totals beside these (the baseline, in the same run)",
+    )
     args = parser.parse_args()
 
     need_shared(DEV)
@@ -420,6 +431,15 @@ def main() -> None:
     settings = base.model_copy(
         update={"data_dir": args.cache, "chroma_host": None} | ({} if args.llm else {"llm": None})
     )
+    before = None
+    if args.before:
+        extra = ["--cache", str(args.cache)] + (["--weeks", args.weeks] if args.weeks else [])
+        before = run_at(
+            args.before,
+            "news.py",
+            extra + (["--llm"] if args.llm else []),
+            "news_llm.json" if args.llm else "news.json",
+        )
     assistant = Assistant(settings)
     tap = RetrievalTap(assistant)
 
@@ -478,6 +498,11 @@ def main() -> None:
         },
         "weeks": weeks,
         "total": total,
+        "before": (
+            {"revision": args.before, "git": before["git"], "total": before["total"]}
+            if before
+            else None
+        ),
         "per_week": per_week,
         "seconds": round(time.perf_counter() - started, 1),
         "rows": rows,
@@ -492,6 +517,27 @@ def main() -> None:
         f"{result['git']['commit']}, {result['timestamp']})",
     )
     print(json.dumps({"total": total, "machine": result["machine"]}, indent=2))
+    if before:
+        print(side_by_side(before["total"], total, args.before))
+
+
+def side_by_side(before: dict[str, Any], after: dict[str, Any], revision: str) -> str:
+    """The headline figures of the baseline and of this run, one line each."""
+    keys = [
+        "answered_right_share",
+        "short_has_answer_share",
+        "absent_abstained_share",
+        "in_retrieved_share",
+        "in_read_share",
+    ]
+    lines = [f"{'figure':28}{revision[:10]:>12}{'now':>12}"]
+    for key in keys:
+        lines.append(f"{key:28}{before.get(key, '')!s:>12}{after.get(key, '')!s:>12}")
+    for key in ("ask_ms", "ask_ms_after_first_asks"):
+        b, a = before.get(key) or {}, after.get(key) or {}
+        for q in ("p50", "p95"):
+            lines.append(f"{key + ' ' + q:28}{b.get(q, '')!s:>12}{a.get(q, '')!s:>12}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,184 @@
+"""What the reader reads: windows of a sentence and its neighbours, the best few of the
+retrieved passages' sentences.
+
+Reading every sentence of every retrieved passage with the model would cost seconds, so a
+cheap first pass ranks them: each sentence's vector stored at ingest (``Embedder.embed_with_spans``)
+is compared with the question's, and its passage's retrieval score is added, both cosine-like
+and on the same 0-1 scale, so neither needs a weight: a sentence close in meaning inside a
+passage that matched the question's words stands first. The best ``n`` sentences, each with the
+sentence before and after it in its passage (a sentence that says "he" needs the one naming
+him), are the windows; windows that would overlap are merged, so no text is read twice.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from cachetools import LRUCache
+
+from assistant.answering.question import is_instruction
+from assistant.index.embeddings import Embedder
+from assistant.index.passages import Passage
+from assistant.index.registry import Registry
+from assistant.text.sentences import sentence_spans
+
+#: A "sentence" shorter than this (a dateline, a bullet's number) is no answer on its own.
+MIN_CHARS = 12
+#: Overlapping windows merge up to this many sentences (the reader reads 192 word pieces).
+MAX_SENTENCES = 5
+
+
+@dataclass
+class Window:
+    """Consecutive sentences of one passage, read together: ``text`` is the document's
+    ``[start:end]`` and ``sentences`` the (start, end) of each, in document offsets."""
+
+    passage: Passage
+    start: int
+    end: int
+    text: str
+    sentences: list[tuple[int, int]]
+    #: The first pass's score of the best sentence it was chosen for.
+    score: float
+
+    def sentence_at(self, offset: int) -> tuple[int, int]:
+        """The sentence (document offsets) holding document offset ``offset``."""
+        for a, b in self.sentences:
+            if offset < b:
+                return a, b
+        return self.sentences[-1]
+
+
+@dataclass
+class _Sentence:
+    passage: Passage
+    index: int  # within the passage's sentences
+    start: int  # document offsets
+    end: int
+    score: float = 0.0
+
+
+class SentenceVectors:
+    """Sentence vectors: stored at ingest (pooled from the chunk's pass), else embedded now;
+    those embedded now are kept in a small LRU, so a repeated question costs nothing."""
+
+    def __init__(self, embedder: Embedder, registry: Registry, capacity: int = 20_000) -> None:
+        self.embedder = embedder
+        self.registry = registry
+        self._cache: LRUCache[str, np.ndarray] = LRUCache(maxsize=capacity)
+        self._cache_lock = threading.Lock()
+
+    def of(self, collection: str, passage: Passage, spans: list[tuple[int, int]]) -> np.ndarray:
+        """One vector per sentence span (document offsets) of ``passage``."""
+        stored = (
+            self.registry.sentence_vectors(
+                collection, passage.doc_id, passage.version, passage.start, passage.end
+            )
+            if passage.version
+            else {}
+        )
+        found = [stored.get(span) for span in spans]
+        missing = [
+            passage.text[a - passage.start : b - passage.start]
+            for (a, b), v in zip(spans, found, strict=True)
+            if v is None
+        ]
+        fresh = iter(self.embed(missing)) if missing else iter(())
+        vectors = [next(fresh) if v is None else v for v in found]
+        return np.stack(vectors) if vectors else np.zeros((0, 384), dtype=np.float32)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Vectors of texts embedded now (one per text)."""
+        with self._cache_lock:
+            known = {t: v for t in texts if (v := self._cache.get(t)) is not None}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:
+            vectors = self.embedder.embed(missing)
+            with self._cache_lock:
+                for text, vec in zip(missing, vectors, strict=True):
+                    self._cache[text] = vec
+                    known[text] = vec
+        return np.stack([known[t] for t in texts])
+
+
+def select(
+    passages: list[Passage],
+    qvec: np.ndarray,
+    vectors: SentenceVectors,
+    collection: str,
+    n: int,
+) -> list[Window]:
+    """The windows to read, best first: around the ``n`` best sentences of ``passages``."""
+    by_passage: list[tuple[Passage, list[tuple[int, int]]]] = []
+    found: list[_Sentence] = []
+    seen: set[tuple[str, int]] = set()
+    for passage in passages:
+        spans = [(passage.start + a, passage.start + b) for a, b in sentence_spans(passage.text)]
+        by_passage.append((passage, spans))
+        keep = []
+        for i, (a, b) in enumerate(spans):
+            text = passage.text[a - passage.start : b - passage.start]
+            # passages of one document may overlap: each sentence is a candidate once; one
+            # that reads as an instruction to an assistant is never an answer
+            if (passage.doc_id, a) in seen or len(text) < MIN_CHARS or is_instruction(text):
+                continue
+            seen.add((passage.doc_id, a))
+            keep.append(_Sentence(passage, i, a, b))
+        if keep:
+            vecs = vectors.of(collection, passage, [(s.start, s.end) for s in keep])
+            for s, v in zip(keep, vecs @ qvec, strict=True):
+                s.score = float(v) + passage.score
+            found.extend(keep)
+    found.sort(key=lambda s: -s.score)
+    spans_of = {id(p): spans for p, spans in by_passage}
+    windows: list[Window] = []
+    for s in found[:n]:
+        spans = spans_of[id(s.passage)]
+        lo, hi = max(0, s.index - 1), min(len(spans) - 1, s.index + 1)
+        w = _window(s.passage, spans[lo : hi + 1], s.score)
+        merged = next(
+            (
+                o
+                for o in windows
+                if o.passage is w.passage and o.start <= w.end and w.start <= o.end
+            ),
+            None,
+        )
+        both = sorted(set(merged.sentences) | set(w.sentences)) if merged else []
+        if merged is None or len(both) > MAX_SENTENCES:
+            windows.append(w)
+        else:
+            windows[windows.index(merged)] = _window(w.passage, both, merged.score)
+    return windows
+
+
+def _window(passage: Passage, spans: list[tuple[int, int]], score: float) -> Window:
+    start, end = spans[0][0], spans[-1][1]
+    text = passage.text[start - passage.start : end - passage.start]
+    return Window(passage, start, end, text, list(spans), score)
+
+
+@dataclass
+class Reading:
+    """The reader's best span in a window: document offsets ``start:end`` and its margin over
+    "no answer"."""
+
+    window: Window
+    start: int
+    end: int
+    margin: float
+
+    def sentence(self) -> tuple[int, int]:
+        """The sentence holding the span (from the sentence of its start to that of its end,
+        should it cross a boundary), in document offsets."""
+        first = self.window.sentence_at(self.start)
+        last = self.window.sentence_at(max(self.start, self.end - 1))
+        return first[0], last[1]
+
+    def overlaps(self, other: Reading) -> bool:
+        """Whether the two readings' sentences share any text of one document."""
+        a, b = self.sentence()
+        c, d = other.sentence()
+        return self.window.passage.doc_id == other.window.passage.doc_id and a < d and c < b

@@ -1,0 +1,261 @@
+"""The offline answerer on news it was never trained or tuned on: the held-out 2025 weeks.
+
+``train/qa_data.py`` never reads the RealTime QA weeks from 2025-07-01 on. They are split in two
+halves by date, each ingested as one collection (13 weeks, 650 articles: more than a dev week,
+so retrieval is tested at size):
+
+- ``calibrate`` (July to September): where the reader's threshold and confidence curve are
+  fitted (``--calibrate`` writes ``assistant/answering/reader.json``);
+- ``report`` (October to December): reported only.
+
+Questions asked of a half's collection: answerable ones (the answer string occurs in the
+collection; right = not abstained and the answer in the answer text and in a citation's
+quote, the comparison of ``bench/news.py``) and absent ones (the answer occurs nowhere in the
+collection: the half's own quiz questions whose answer the week's articles lack, whose topic
+is often there, and the other half's; right = abstained).
+
+It uses ``Assistant``'s public API only, so the same file runs in a checkout of an older
+commit: ``--label before`` there, ``--label after`` here, and ``--table`` prints both side by
+side from ``bench/results/heldout_<label>.json``.
+
+    .venv/bin/python bench/heldout.py --label after [--calibrate]
+    .venv/bin/python bench/heldout.py --table before after
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from common import REPO, RESULTS, SHARED, need_shared  # first: offline settings, import path
+
+WEEKS = SHARED / "train" / "realtimeqa_weeks"
+HELD_OUT_FROM = "20250701"
+REPORT_FROM = "20251001"
+DEFAULT_STORE = REPO / "bench" / ".cache" / "heldout"
+
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
+
+
+def norm(text: str) -> str:
+    return " ".join(text.translate(_QUOTES).lower().split())
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in path.read_text("utf-8").splitlines() if x.strip()]
+
+
+def halves() -> dict[str, list[str]]:
+    weeks = sorted(
+        p.name for p in WEEKS.iterdir() if p.name[:8].isdigit() and p.name >= HELD_OUT_FROM
+    )
+    return {
+        "calibrate": [w for w in weeks if w < REPORT_FROM],
+        "report": [w for w in weeks if w >= REPORT_FROM],
+    }
+
+
+def ensure_store(assistant: Any, name: str, weeks: list[str]) -> list[dict[str, Any]]:
+    articles = [a for w in weeks for a in read_jsonl(WEEKS / w / "articles.jsonl")]
+    if assistant.collections().get(name, 0) < len(articles):
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / name
+            folder.mkdir()
+            for art in articles:
+                title = " ".join((art.get("title") or "").split()) or "Untitled"
+                (folder / f"{art['id']}.txt").write_text(f"{title}\n\n{art['text']}\n", "utf-8")
+            assistant.ingest([folder], collection=name)
+        print(f"[{name}] ingested in {time.perf_counter() - started:.0f} s", flush=True)
+    return articles
+
+
+def questions(name: str, split: dict[str, list[str]], articles: list[dict[str, Any]]) -> list:
+    haystack = "\n".join(norm(a.get("title") or "") + "\n" + norm(a["text"]) for a in articles)
+    other = next(k for k in split if k != name)
+    out = []
+    for half in (name, other):
+        for w in split[half]:
+            for q in read_jsonl(WEEKS / w / "questions.jsonl"):
+                present = norm(q["answer"]) in haystack
+                if half == name and q.get("answer_in_collection") and present:
+                    out.append((q, "answerable"))
+                elif not present:
+                    out.append((q, "absent"))
+    return out
+
+
+def run(assistant: Any, name: str, todo: list) -> list[dict[str, Any]]:
+    margins: list[float | None] = []
+    responder = assistant.responder
+    compose = getattr(responder, "compose", None)
+    if compose is not None and hasattr(responder, "read"):  # the reader's margins, if any
+
+        def tapped(question: str, readings: list, *args: Any) -> Any:
+            margins.append(readings[0].margin if readings else None)
+            seen.append(" ".join(norm(r.window.text) for r in readings) if readings else "")
+            return compose(question, readings, *args)
+
+        seen: list[str] = []
+        responder.compose = tapped
+    else:
+        seen = []
+    assistant.ask("What happened this week?", collection=name)  # warm-up, untimed
+    margins.clear()
+    seen.clear()
+    rows = []
+    for i, (q, kind) in enumerate(todo, 1):
+        started = time.perf_counter()
+        answer = assistant.ask(q["question"], collection=name)
+        ms = (time.perf_counter() - started) * 1000
+        gold = norm(q["answer"])
+        row = {
+            "id": q["id"],
+            "kind": kind,
+            "question": q["question"],
+            "gold": q["answer"],
+            "abstained": answer.abstained,
+            "answer": answer.text,
+            "short": getattr(answer, "short", None),
+            "ms": round(ms, 1),
+            "margin": margins[-1] if margins else None,
+            "read": (gold in seen[-1]) if seen else None,
+        }
+        if kind == "answerable":
+            in_text = gold in norm(answer.text)
+            in_quote = any(gold in norm(c.quote) for c in answer.citations)
+            row["right_if_answered"] = in_text and in_quote
+            row["right"] = (not answer.abstained) and in_text and in_quote
+            row["short_has_answer"] = bool(row["short"]) and gold in norm(row["short"] or "")
+        else:
+            row["right"] = answer.abstained
+        rows.append(row)
+        if i % 25 == 0:
+            print(f"[{name}] {i}/{len(todo)}", flush=True)
+    return rows
+
+
+def figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    ans = [r for r in rows if r["kind"] == "answerable"]
+    absent = [r for r in rows if r["kind"] == "absent"]
+    ms = sorted(r["ms"] for r in rows)
+
+    def share(xs: list[bool]) -> float | None:
+        return round(sum(xs) / len(xs), 3) if xs else None
+
+    out = {
+        "answerable": len(ans),
+        "absent": len(absent),
+        "answered_right": share([r["right"] for r in ans]),
+        "short_has_answer": share([r["short_has_answer"] for r in ans]),
+        "absent_abstained": share([r["right"] for r in absent]),
+        "p50_ms": round(statistics.median(ms), 1) if ms else None,
+        "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 1) if ms else None,
+    }
+    if ans and ans[0]["read"] is not None:
+        out["answer_in_windows_read"] = share([bool(r["read"]) for r in ans])
+    return out
+
+
+def calibrate(rows: list[dict[str, Any]], target_absent: float = 0.95) -> dict[str, float]:
+    """The threshold: the lowest margin that abstains on ``target_absent`` of the absent
+    questions; the confidence curve: a logistic fit of "right if answered" on the margin."""
+    absent = sorted(r["margin"] for r in rows if r["kind"] == "absent" and r["margin"] is not None)
+    k = min(len(absent) - 1, math.ceil(target_absent * len(absent)) - 1)
+    threshold = absent[k] + 1e-3
+    pairs = [
+        (r["margin"], 1.0 if r.get("right_if_answered") else 0.0)
+        for r in rows
+        if r["margin"] is not None
+    ]
+    slope, intercept = _logistic(pairs)
+    return {
+        "threshold": round(threshold, 4),
+        "slope": round(slope, 4),
+        "intercept": round(intercept, 4),
+    }
+
+
+def _logistic(pairs: list[tuple[float, float]]) -> tuple[float, float]:
+    a, b = 1.0, 0.0
+    for _ in range(2000):  # plain gradient descent on the log-loss: two parameters
+        ga = gb = 0.0
+        for x, y in pairs:
+            p = 1.0 / (1.0 + math.exp(-(a * x + b)))
+            ga += (p - y) * x
+            gb += p - y
+        a -= 0.05 * ga / len(pairs)
+        b -= 0.05 * gb / len(pairs)
+    return a, b
+
+
+def table(labels: list[str]) -> None:
+    data = {lab: json.loads((RESULTS / f"heldout_{lab}.json").read_text()) for lab in labels}
+    keys = [
+        "answered_right",
+        "short_has_answer",
+        "absent_abstained",
+        "answer_in_windows_read",
+        "p50_ms",
+        "p95_ms",
+        "answerable",
+        "absent",
+    ]
+    for half in ("calibrate", "report"):
+        print(f"\n{half}")
+        print(f"{'figure':28}" + "".join(f"{lab:>12}" for lab in labels))
+        for key in keys:
+            vals = [data[lab]["halves"].get(half, {}).get(key) for lab in labels]
+            print(f"{key:28}" + "".join(f"{'' if v is None else v:>12}" for v in vals))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--label", default="after")
+    parser.add_argument("--store", type=Path, default=DEFAULT_STORE)
+    parser.add_argument("--calibrate", action="store_true", help="write reader.json")
+    parser.add_argument("--halves", default="calibrate,report")
+    parser.add_argument("--weights", type=Path, help="reader weights other than the shipped")
+    parser.add_argument("--table", nargs="+", metavar="LABEL")
+    args = parser.parse_args()
+    if args.table:
+        table(args.table)
+        return
+    need_shared(WEEKS)
+    from assistant.core import Assistant
+    from assistant.settings import Settings
+
+    assistant = Assistant(Settings(data_dir=args.store))
+    if args.weights:
+        from assistant.answering.reader import get_reader
+
+        assistant.responder.reader = get_reader(assistant.settings.embed_dtype, args.weights)
+    split = halves()
+    out: dict[str, Any] = {"label": args.label, "halves": {}, "rows": {}}
+    for name in args.halves.split(","):
+        articles = ensure_store(assistant, name, split[name])
+        rows = run(assistant, name, questions(name, split, articles))
+        out["halves"][name] = figures(rows)
+        out["rows"][name] = rows
+        print(name, json.dumps(out["halves"][name]), flush=True)
+        if name == "calibrate" and args.calibrate:
+            fitted = calibrate(rows)
+            fitted["fitted_on"] = (
+                "bench/heldout.py calibrate half (RealTime QA weeks 2025-07 to 09)"
+            )
+            reader = assistant.responder.reader
+            reader.path.with_suffix(".json").write_text(json.dumps(fitted, indent=2) + "\n")
+            reader.__dict__.pop("calibration", None)  # the report half reads the new values
+            print("calibration", fitted, flush=True)
+    (RESULTS / f"heldout_{args.label}.json").write_text(json.dumps(out, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,246 @@
+"""Train the reader (``assistant/answering/span_reader.py``): given a question and a window of
+text, the words that answer it, or "no answer here" ([CLS]).
+
+One command, seeded, checkpointed and resumable:
+
+    .venv/bin/python train/qa_reader.py            # trains, or resumes where it stopped
+    .venv/bin/python train/qa_reader.py --write    # ... and saves the shipped weights
+
+The examples come from ``train/qa_data.py`` (SQuAD 2.0 train part, QED, RealTime QA quiz
+evidence and news weeks before the held-out block; never the sets the benchmarks report on).
+The network starts from the span reader shipped before it (the packaged MiniLM already
+fine-tuned for spans on quiz evidence; ``WARM_START``) and trains all six layers and the head;
+the word-piece embeddings stay the packaged model's own, so only the layers and the head ship
+(int8 with a scale per row, about 10 MB).
+Loss: cross-entropy of the start and of the end word piece over the window's pieces and [CLS],
+which stands for "no answer", so the best span's margin over [CLS] is one score that compares
+across windows and one threshold decides.
+
+Every ``--checkpoint-every`` steps the state (weights, optimiser, schedule, step) goes to
+``train/.ckpt/`` with the packed weights beside it; a rerun continues from there. About 100
+minutes on 2 cores for the default run (fp32; bf16 where the CPU has native support).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "train"))
+sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO))
+from common import RESULTS, need_shared  # noqa: E402 - offline settings first
+from qa_data import SHARED, all_examples  # noqa: E402
+
+from assistant.answering import reader as sr  # noqa: E402
+
+SEED = 23
+BATCH = 32
+LR = 6e-5
+EPOCHS = 1.5
+CKPT = REPO / "train" / ".ckpt"
+#: Questions keep their last this many word pieces (a news quiz may tell a story first).
+QUESTION_TOKENS = 64
+
+
+def encode(tokenizer, batch):
+    """Tokenised pairs and their start/end word pieces (0, 0: no answer; -100: the answer was
+    cut off by truncation, so the example teaches nothing about spans)."""
+    import torch
+
+    questions = []
+    for q, _, _, _ in batch:
+        ids = tokenizer(q, add_special_tokens=False, return_offsets_mapping=True)
+        offs = ids["offset_mapping"]
+        questions.append(q if len(offs) <= QUESTION_TOKENS else q[offs[-QUESTION_TOKENS][0] :])
+    enc = tokenizer(
+        questions,
+        [t for _, t, _, _ in batch],
+        truncation="only_second",
+        max_length=sr.MAX_TOKENS,
+        padding=True,
+        return_offsets_mapping=True,
+        return_tensors="pt",
+    )
+    offsets = enc.pop("offset_mapping").numpy()
+    starts, ends = [], []
+    for k, (_, _, at, _) in enumerate(batch):
+        first = last = 0
+        if at:
+            first = last = -1
+            for t, sid in enumerate(enc.sequence_ids(k)):
+                if sid != 1:
+                    continue
+                a, e = offsets[k, t]
+                if first < 0 and e > at[0]:
+                    first = t
+                if a < at[1]:
+                    last = t
+            if first < 0 or last < first:
+                first = last = -100
+        starts.append(first)
+        ends.append(last)
+    allowed = torch.tensor(
+        [
+            [sid == 1 or t == 0 for t, sid in enumerate(enc.sequence_ids(k))]
+            for k in range(len(batch))
+        ]
+    )
+    return enc, allowed, torch.tensor(starts), torch.tensor(ends)
+
+
+def batches(data: list, seed: int) -> list[list[int]]:
+    """Batches of similar length (less padding), in a seeded order: blocks of 50 batches are
+    sorted by length inside, then the batches shuffled."""
+    rng = random.Random(seed)
+    order = list(range(len(data)))
+    rng.shuffle(order)
+    out: list[list[int]] = []
+    block = 50 * BATCH
+    for i in range(0, len(order), block):
+        chunk = sorted(order[i : i + block], key=lambda j: len(data[j][0]) + len(data[j][1]))
+        out.extend(chunk[k : k + BATCH] for k in range(0, len(chunk), BATCH))
+    rng.shuffle(out)
+    return out
+
+
+#: The span reader shipped before this reader (trained by the earlier ``train/span_reader.py``
+#: on RealTime QA quiz evidence): the starting point, read from the repository's history so
+#: that a rerun starts where the shipped reader did, not from the reader it produced.
+WARM_START = ("81c9ee9", "assistant/answering/span_reader.npz")
+
+
+def warm_start() -> dict[str, np.ndarray] | None:
+    """The warm-start weights, or None (then the packaged MiniLM with a fresh head)."""
+    import io
+    import subprocess
+
+    revision, path = WARM_START
+    blob = subprocess.run(
+        ["git", "-C", str(REPO), "show", f"{revision}:{path}"], capture_output=True
+    )
+    if blob.returncode != 0:
+        print(f"no warm start ({revision}:{path} not in this clone's history)", flush=True)
+        return None
+    with np.load(io.BytesIO(blob.stdout), allow_pickle=False) as f:
+        return sr.unpack({k: f[k] for k in f.files})
+
+
+def save(model, opt, sched, step: int) -> None:
+    import torch
+
+    CKPT.mkdir(exist_ok=True)
+    tmp = CKPT / "state.pt.tmp"
+    torch.save(
+        {
+            "model": {
+                k: v for k, v in model.state_dict().items() if not k.startswith("base.embed")
+            },
+            "opt": opt.state_dict(),
+            "sched": sched.state_dict(),
+            "step": step,
+        },
+        tmp,
+    )
+    os.replace(tmp, CKPT / "state.pt")
+    np.savez_compressed(CKPT / "reader.tmp.npz", **sr.pack(model.trained()))
+    os.replace(CKPT / "reader.tmp.npz", CKPT / "reader.npz")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="save the shipped weights at the end")
+    parser.add_argument("--epochs", type=float, default=EPOCHS)
+    parser.add_argument("--checkpoint-every", type=int, default=100)
+    parser.add_argument("--max-steps", type=int, default=0, help="stop (resumably) after this")
+    args = parser.parse_args()
+    need_shared(SHARED / "train")
+    import torch
+    import torch.nn.functional as F
+
+    torch.manual_seed(SEED)
+    torch.set_num_threads(2)
+    cache = CKPT / "examples.json"
+    if cache.exists():
+        data = [tuple(x) for x in json.loads(cache.read_text())]
+        data = [(q, t, tuple(a) if a else None, s) for q, t, a, s in data]
+    else:
+        data = all_examples(SEED)
+        CKPT.mkdir(exist_ok=True)
+        cache.write_text(json.dumps(data))
+    plan = batches(data, SEED)
+    steps = int(len(plan) * args.epochs)
+    print(f"{len(data)} examples, {steps} steps of {BATCH}", flush=True)
+
+    base, tokenizer = sr.load_base()
+    model = sr.build(base)
+    warm = warm_start()
+    if warm:
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in warm.items()}, strict=False)
+    for p in model.base.embeddings.parameters():
+        p.requires_grad_(False)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=LR, weight_decay=0.01)
+    warmup = max(1, int(0.05 * steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / max(1, steps - warmup))
+    )
+    step = 0
+    if (CKPT / "state.pt").exists():
+        state = torch.load(CKPT / "state.pt", weights_only=False)
+        model.load_state_dict(state["model"], strict=False)
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        step = state["step"]
+        print(f"resumed at step {step}", flush=True)
+    model.train()
+    started, losses = time.time(), []
+    first = step
+    while step < steps and (not args.max_steps or step < args.max_steps):
+        idx = plan[step % len(plan)]
+        enc, allowed, starts, ends = encode(tokenizer, [data[i] for i in idx])
+        start, end = model(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
+        start = start.masked_fill(~allowed, -1e4)
+        end = end.masked_fill(~allowed, -1e4)
+        loss = (
+            F.cross_entropy(start, starts, ignore_index=-100)
+            + F.cross_entropy(end, ends, ignore_index=-100)
+        ) / 2
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+        step += 1
+        losses.append(loss.item())
+        if step % 20 == 0:
+            rate = (time.time() - started) / (step - first)
+            print(
+                f"step {step}/{steps} loss {np.mean(losses[-20:]):.3f} "
+                f"{rate:.2f} s/step, {rate * (steps - step) / 60:.0f} min left",
+                flush=True,
+            )
+        if step % args.checkpoint_every == 0:
+            save(model, opt, sched, step)
+    save(model, opt, sched, step)
+    if step >= steps and args.write:
+        np.savez_compressed(sr.WEIGHTS, **sr.pack(model.trained()))
+        print(f"wrote {sr.WEIGHTS}")
+    (RESULTS / "qa_reader_train.json").write_text(
+        json.dumps(
+            {"examples": len(data), "steps": step, "of": steps, "batch": BATCH, "lr": LR}, indent=2
+        )
+        + "\n"
+    )
+
+
+if __name__ == "__main__":
+    main()
