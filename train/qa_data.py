@@ -60,9 +60,7 @@ def find(answer: str, text: str) -> tuple[int, int] | None:
     return None
 
 
-def window(
-    text: str, spans: list[tuple[int, int]], i: int, rng: random.Random
-) -> tuple[int, int]:
+def window(text: str, spans: list[tuple[int, int]], i: int, rng: random.Random) -> tuple[int, int]:
     """Characters of a window around sentence ``i``: it and, each with probability 1/2, the
     sentence before and the one after (the product reads a sentence with its neighbours)."""
     lo = spans[max(0, i - 1)][0] if rng.random() < 0.5 else spans[i][0]
