@@ -45,7 +45,7 @@ from assistant.answering import reader as sr  # noqa: E402
 SEED = 23
 BATCH = 32
 LR = 6e-5
-EPOCHS = 1.5
+EPOCHS = 1.0
 CKPT = REPO / "train" / ".ckpt"
 #: Questions keep their last this many word pieces (a news quiz may tell a story first).
 QUESTION_TOKENS = 64

@@ -42,8 +42,10 @@ MAX_SPAN = 24
 MAX_QUESTION_TOKENS = 64
 #: (question, sentence) pairs whose spans are kept.
 CACHE_SIZE = 4096
-#: Calls merged into one pass at most (a pass pads every pair to the longest).
+#: Calls merged into one pass at most.
 MAX_CALLS_PER_PASS = 16
+#: Pairs per forward batch: sorted by length first, each batch padded to its longest only.
+BATCH = 8
 
 
 class _Unread(Enum):
@@ -246,39 +248,51 @@ class Reader:
         return PassQueue(self._read, "reader", MAX_CALLS_PER_PASS)
 
     def _read(self, pairs: list[tuple[str, str]]) -> list[Span | None]:
-        """One pass over (question, sentence) pairs; on the queue's thread only."""
+        """One pass over (question, text) pairs; on the queue's thread only. The pairs are
+        tokenized once, sorted by length and run in batches of similar length, so that a short
+        window is not padded to the longest."""
         import torch
 
         if not pairs:
             return []
         texts = [text for _, text in pairs]
+        found: list[Span | None] = [None] * len(pairs)
         with self._lock:
             if self._model is None:
                 self._load()
-            batch = self._tokenizer(
+            enc = self._tokenizer(
                 [self._tail(q) for q, _ in pairs],
                 texts,
                 truncation="only_second",
                 max_length=MAX_TOKENS,
-                padding=True,
                 return_offsets_mapping=True,
-                return_tensors="pt",
             )
-            offsets = batch.pop("offset_mapping").numpy()
-            with torch.inference_mode():
-                start, end = self._model(
-                    batch["input_ids"], batch["attention_mask"], batch["token_type_ids"]
-                )
-        start, end = start.float().numpy(), end.float().numpy()
-        found: list[Span | None] = []
-        for k, text in enumerate(texts):
-            allowed = np.array([sid == 1 for sid in batch.sequence_ids(k)])
-            a, b, margin = best_span(start[k], end[k], allowed)
-            if not np.isfinite(margin):
-                found.append(None)
-                continue
-            lo, hi = widen(text, int(offsets[k, a, 0]), int(offsets[k, b, 1]))
-            found.append(Span(lo, hi, margin))
+            order = sorted(range(len(pairs)), key=lambda k: len(enc["input_ids"][k]))
+            for first in range(0, len(order), BATCH):
+                rows = order[first : first + BATCH]
+                width = max(len(enc["input_ids"][k]) for k in rows)
+                ids = np.zeros((len(rows), width), dtype=np.int64)
+                types = np.zeros_like(ids)
+                mask = np.zeros_like(ids)
+                for r, k in enumerate(rows):
+                    n = len(enc["input_ids"][k])
+                    ids[r, :n] = enc["input_ids"][k]
+                    types[r, :n] = enc["token_type_ids"][k]
+                    mask[r, :n] = 1
+                with torch.inference_mode():
+                    start, end = self._model(
+                        torch.from_numpy(ids), torch.from_numpy(mask), torch.from_numpy(types)
+                    )
+                start_np, end_np = start.float().numpy(), end.float().numpy()
+                for r, k in enumerate(rows):
+                    sequence = enc.sequence_ids(k)
+                    allowed = np.zeros(width, dtype=bool)
+                    allowed[: len(sequence)] = [sid == 1 for sid in sequence]
+                    a, b, margin = best_span(start_np[r], end_np[r], allowed)
+                    if np.isfinite(margin):
+                        offsets = enc["offset_mapping"][k]
+                        lo, hi = widen(texts[k], int(offsets[a][0]), int(offsets[b][1]))
+                        found[k] = Span(lo, hi, margin)
         return found
 
 

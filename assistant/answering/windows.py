@@ -111,18 +111,24 @@ def select(
     n: int,
 ) -> list[Window]:
     """The windows to read, best first: around the ``n`` best sentences of ``passages``."""
-    by_passage: list[tuple[Passage, list[tuple[int, int]]]] = []
+    by_passage: list[tuple[Passage, list[tuple[int, int]], set[int]]] = []
     found: list[_Sentence] = []
     seen: set[tuple[str, int]] = set()
     for passage in passages:
         spans = [(passage.start + a, passage.start + b) for a, b in sentence_spans(passage.text)]
-        by_passage.append((passage, spans))
+        # a sentence that reads as an instruction to an assistant is never read, not even as
+        # a neighbour: the reader could mark words in it, and it would be quoted
+        steering = {
+            i
+            for i, (a, b) in enumerate(spans)
+            if is_instruction(passage.text[a - passage.start : b - passage.start])
+        }
+        by_passage.append((passage, spans, steering))
         keep = []
         for i, (a, b) in enumerate(spans):
             text = passage.text[a - passage.start : b - passage.start]
-            # passages of one document may overlap: each sentence is a candidate once; one
-            # that reads as an instruction to an assistant is never an answer
-            if (passage.doc_id, a) in seen or len(text) < MIN_CHARS or is_instruction(text):
+            # passages of one document may overlap: each sentence is a candidate once
+            if (passage.doc_id, a) in seen or len(text) < MIN_CHARS or i in steering:
                 continue
             seen.add((passage.doc_id, a))
             keep.append(_Sentence(passage, i, a, b))
@@ -132,11 +138,12 @@ def select(
                 s.score = float(v) + passage.score
             found.extend(keep)
     found.sort(key=lambda s: -s.score)
-    spans_of = {id(p): spans for p, spans in by_passage}
+    spans_of = {id(p): (spans, steering) for p, spans, steering in by_passage}
     windows: list[Window] = []
     for s in found[:n]:
-        spans = spans_of[id(s.passage)]
-        lo, hi = max(0, s.index - 1), min(len(spans) - 1, s.index + 1)
+        spans, steering = spans_of[id(s.passage)]
+        lo = s.index - 1 if s.index > 0 and s.index - 1 not in steering else s.index
+        hi = s.index + 1 if s.index + 1 < len(spans) and s.index + 1 not in steering else s.index
         w = _window(s.passage, spans[lo : hi + 1], s.score)
         merged = next(
             (

@@ -127,7 +127,8 @@ def test_package_discovery_finds_every_package() -> None:
 
 def test_package_data_covers_every_data_file() -> None:
     """Every file under the package folders that is not Python (prompts, samples, the page's
-    script and style, the calibration) is matched by ``package-data``, so the wheel has it."""
+    script and style, the reader's weights and threshold) is matched by ``package-data``, so the
+    wheel has it."""
     patterns = SETUPTOOLS.get("package-data", {})
     shipped: set[Path] = set()
     for package in configured_packages():
