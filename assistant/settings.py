@@ -133,10 +133,23 @@ class Settings(BaseSettings):
         False, description="Serve beyond loopback even without API keys (not recommended)."
     )
     rate_limit_per_minute: int = Field(
-        120, ge=0, description="API requests a minute per key (or address); 0: no limit."
+        120,
+        ge=0,
+        description="API requests a minute per key, however its header is spelled (per address "
+        "without keys); failed authentications (a wrong or missing key, a sign-in to the chat) "
+        "count against the address they come from. 0: no limit.",
     )
     max_upload_files: int = Field(
         20, ge=1, description="Files one upload request may carry (HTTP API)."
+    )
+    max_request_mb: float = Field(
+        2.0,
+        gt=0,
+        description="Request bodies larger than this many MiB (1,048,576 bytes) are refused with "
+        "413 before they are read, on every route: JSON (a question with its conversation, a "
+        "URL to add, an MCP call) and the chat's own calls. A file upload (multipart, by an "
+        "admin key or the signed-in chat) may carry BRIEF_MAX_UPLOAD_FILES files of "
+        "BRIEF_MAX_FILE_MB each, plus this much for its other fields.",
     )
     mcp: bool = Field(
         False,
@@ -258,6 +271,16 @@ class Settings(BaseSettings):
     def max_file_bytes(self) -> int:
         """``max_file_mb`` in bytes: the largest file any face accepts and ingest reads."""
         return int(self.max_file_mb * MIB)
+
+    @property
+    def max_request_bytes(self) -> int:
+        """``max_request_mb`` in bytes: the largest request body other than a file upload."""
+        return int(self.max_request_mb * MIB)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The largest file upload request: its files at their limit, and its other fields."""
+        return self.max_upload_files * self.max_file_bytes + self.max_request_bytes
 
     @property
     def max_unzipped_bytes(self) -> int:

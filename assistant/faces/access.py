@@ -3,9 +3,10 @@
 ``BRIEF_API_KEYS`` lists ``key:scope`` pairs, comma-separated. An ``admin`` key may do
 everything; an ``ask`` key may ask, stream and read the health (what a public widget may hold).
 Without keys every caller is admin, and the server keeps to loopback unless told otherwise
-(``assistant/faces/serve.py``). Every caller, by key or else by address, gets
-``BRIEF_RATE_LIMIT_PER_MINUTE`` requests a minute (a token bucket); beyond that, 429 with
-``Retry-After``.
+(``assistant/faces/serve.py``). Every caller gets ``BRIEF_RATE_LIMIT_PER_MINUTE`` requests a
+minute (a token bucket); beyond that, 429 with ``Retry-After``. The caller is the key that
+matched (however the header spells it), or the client's address when no key is configured;
+a failed authentication (no valid key, a sign-in to the chat) is counted against its address.
 """
 
 from __future__ import annotations
@@ -69,11 +70,14 @@ class RateLimit:
 
 
 class Guard:
-    """FastAPI dependencies that check a request's key, scope and rate."""
+    """Checks a request's key, scope and rate: for the FastAPI routes (``needs``), and before a
+    body is read (``admit``, ``assistant/faces/http/gate.py``)."""
 
     def __init__(self, settings: Settings) -> None:
         secret = settings.api_keys.get_secret_value() if settings.api_keys else None
         self.keys = parse_keys(secret)
+        #: Each key's name in the rate limit (the keys themselves are kept in one place only).
+        self._names = {key: f"key {n}" for n, key in enumerate(self.keys)}
         self.limit = RateLimit(settings.rate_limit_per_minute)
 
     @property
@@ -81,40 +85,75 @@ class Guard:
         """True when no keys are configured: anyone who reaches the server is admin."""
         return not self.keys
 
-    def scope_of(self, authorization: str | None) -> str | None:
-        if self.open:
-            return "admin"
+    def _matched(self, authorization: str | None) -> str | None:
+        """The configured key that ``Authorization: Bearer <key>`` names, if any (the scheme
+        in any case, spaces around the key ignored; compared in constant time)."""
         if not authorization or not authorization.lower().startswith("bearer "):
             return None
-        given = authorization[7:].strip()
-        for key, scope in self.keys.items():
-            if hmac.compare_digest(given.encode(), key.encode()):
-                return scope
-        return None
+        given = authorization[7:].strip().encode()
+        matched = None
+        for key in self.keys:
+            if hmac.compare_digest(given, key.encode()):
+                matched = key
+        return matched
+
+    def scope_of(self, authorization: str | None) -> str | None:
+        """The scope an ``Authorization`` header grants; None without a valid key."""
+        if self.open:
+            return "admin"
+        key = self._matched(authorization)
+        return self.keys[key] if key is not None else None
+
+    def admit(self, authorization: str | None, address: str) -> tuple[str, str]:
+        """The scope a request's key grants and who it counts as for the rate limit: the key
+        that matched, or the address when no keys are configured. Without a valid key, the
+        ``ApiError`` that refuses it: 401, counted against ``address`` (429 beyond the rate),
+        so that guessing keys costs what asking does."""
+        if self.open:
+            return "admin", f"address {address}"
+        key = self._matched(authorization)
+        if key is None:
+            self.count(address)
+            from assistant.faces.errors import ApiError
+
+            raise ApiError(401, "unauthorized", "send a valid API key: Authorization: Bearer <key>")
+        return self.keys[key], self._names[key]
+
+    def count(self, address: str) -> None:
+        """Count an authentication attempt (a failed one, a sign-in) against ``address``: the
+        429 ``ApiError`` once the address is over the rate."""
+        self.take(f"address {address}")
+
+    def take(self, caller: str) -> None:
+        """Count a request of ``caller``: the 429 ``ApiError`` once it is over the rate."""
+        from assistant.faces.errors import ApiError
+
+        wait = self.limit.take(caller)
+        if wait > 0:
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"too many requests; try again in {math.ceil(wait)} s",
+                headers={"Retry-After": str(math.ceil(wait))},
+            )
 
     def needs(self, scope: str) -> Callable[..., None]:
+        """A dependency that lets the request through with a key of ``scope`` (an admin key
+        may do anything), counted against its caller's rate."""
         from assistant.faces.errors import ApiError
 
         def check(request: Request) -> None:
-            authorization = request.headers.get("authorization")
-            granted = self.scope_of(authorization)
-            if granted is None:
-                raise ApiError(
-                    401, "unauthorized", "send a valid API key: Authorization: Bearer <key>"
-                )
+            granted, caller = self.admit(request.headers.get("authorization"), address(request))
             if scope == "admin" and granted != "admin":
                 raise ApiError(403, "forbidden", "this key may only ask questions")
-            caller = authorization or (request.client.host if request.client else "unknown")
-            wait = self.limit.take(caller)
-            if wait > 0:
-                raise ApiError(
-                    429,
-                    "rate_limited",
-                    f"too many requests; try again in {math.ceil(wait)} s",
-                    headers={"Retry-After": str(math.ceil(wait))},
-                )
+            self.take(caller)
 
         return check
+
+
+def address(request: Request) -> str:
+    """The client's address (as uvicorn gives it: behind a trusted proxy, the caller's)."""
+    return request.client.host if request.client else "unknown"
 
 
 # --- links to the document viewer --------------------------------------------------------------

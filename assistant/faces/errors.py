@@ -74,6 +74,17 @@ def api_error(exc: BaseException) -> ApiError | None:
     return ApiError(how.status, how.code, message, dict(how.headers) if how.headers else None)
 
 
+def crash(exc: BaseException | None) -> ApiError:
+    """What the web faces answer an unexpected exception with, wherever it happens: 500, the
+    code the table gives its kind (``store_unavailable``...) or ``internal``, and its kind
+    only; the details stay in the server's log. ``exc`` None: a crash known only by its
+    plain-text 500 (a mounted app's)."""
+    how = answered(exc) if exc is not None else None
+    kind = f" ({type(exc).__name__})" if exc is not None else ""
+    message = f"the server failed to answer{kind}; the details are in its log"
+    return ApiError(500, how.code if how else "internal", message)
+
+
 def stream_error(exc: BaseException) -> dict[str, str]:
     """The error object a stream that has begun ends with: the refusal's code and message, or
     for a crash ``internal`` and only its kind (the details stay in the server's log)."""
@@ -110,14 +121,21 @@ def checked_turn(settings: Settings, question: str, history_messages: int) -> st
         text = clean_question(question, settings.max_question_chars)
     except QuestionError as exc:
         raise ApiError(413 if exc.code == "question_too_long" else 422, exc.code, str(exc)) from exc
-    if history_messages > settings.max_history_messages:
-        raise ApiError(
-            413,
-            "history_too_long",
-            f"the history has {history_messages} messages; the limit is "
-            f"{settings.max_history_messages}",
-        )
+    refusal = history_refusal(settings, history_messages)
+    if refusal is not None:
+        raise refusal
     return text
+
+
+def history_refusal(settings: Settings, messages: int) -> ApiError | None:
+    """The 413 for a conversation of ``messages`` turns, if it has more than the faces take."""
+    if messages <= settings.max_history_messages:
+        return None
+    return ApiError(
+        413,
+        "history_too_long",
+        f"the history has {messages} messages; the limit is {settings.max_history_messages}",
+    )
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:

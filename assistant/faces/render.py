@@ -23,8 +23,12 @@ if TYPE_CHECKING:
 MARKER = re.compile(r"\[(\d+)\]")
 #: Characters that mean something to Markdown; escaped with a backslash in answer text.
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
-#: The short-answer line of a finished answer in the chat (``short_markdown``).
-_SHORT_BLOCK = re.compile(r'<div class="ba-short">.*?</div>\s*', re.S)
+#: The short-answer line of a finished answer in the chat (``short_markdown``): its opening
+#: and closing tags, removed with what lies between (``_without_short_blocks``).
+_SHORT_OPEN, _SHORT_CLOSE = '<div class="ba-short">', "</div>"
+#: A marker's link in the chat's Markdown, and one of our own tags (``plain_text``).
+_MARKER_LINK = re.compile(r"\[\\\[(\d+)\\\]\]\([^)]*\)")
+_TAG = re.compile(r"<[^>]+>")
 #: How much of the paragraph around a quote a source card shows, each side.
 CONTEXT_CHARS = 320
 
@@ -161,12 +165,37 @@ def plain_text(content: Any) -> str:
         content = str(content.get("text", ""))
     text = str(content or "")
     # The short answer repeats words of the sentences below it: not part of the conversation.
-    text = _SHORT_BLOCK.sub("", text)
-    text = re.sub(r"\[\\\[(\d+)\\\]\]\([^)]*\)", r"[\1]", text)  # marker links
-    text = re.sub(r"<[^>]+>", "", text)  # our own wrapper tags; document text is escaped
+    text = _without_short_blocks(text)
+    text = _sub_closed(_MARKER_LINK, r"[\1]", text, ")")  # marker links
+    text = _sub_closed(_TAG, "", text, ">")  # our own wrapper tags; document text is escaped
     text = re.sub(r"\\(.)", r"\1", text)
     text = text.replace("**Not found in your documents.** ", "").replace(UNSUPPORTED, "")
     return html.unescape(text).strip()
+
+
+def _without_short_blocks(text: str) -> str:
+    """``text`` without its short-answer blocks (and the white space after each), in one pass:
+    a block that is never closed is left as it is (a pattern searching for the close from each
+    opening took time quadratic in the text's length)."""
+    out, pos = [], 0
+    while (start := text.find(_SHORT_OPEN, pos)) >= 0:
+        end = text.find(_SHORT_CLOSE, start + len(_SHORT_OPEN))
+        if end < 0:
+            break
+        out.append(text[pos:start])
+        pos = end + len(_SHORT_CLOSE)
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    return "".join(out) + text[pos:]
+
+
+def _sub_closed(pattern: re.Pattern[str], repl: str, text: str, close: str) -> str:
+    """``pattern.sub(repl, text)`` for a pattern that ends at the first ``close`` after its
+    start, in time linear in the text: only up to the last ``close``, where every attempt finds
+    one (after it, every attempt would scan to the end in vain, and the search retries at
+    every position)."""
+    last = text.rfind(close) + 1
+    return pattern.sub(repl, text[:last]) + text[last:]
 
 
 def _context(text: str, start: int, end: int, width: int = CONTEXT_CHARS) -> tuple[int, int]:

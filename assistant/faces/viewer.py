@@ -28,9 +28,13 @@ from assistant.faces.render import (
     sources_html,
 )
 
-#: "Brief me", "brief me on export controls", "Brief me on “export controls”."
-_REQUEST = re.compile(r"brief me(?:\s+on\s+(.+?))?[\s.!?]*", re.IGNORECASE | re.DOTALL)
+#: "Brief me", "brief me on export controls", "Brief me on “export controls”." The focus is
+#: taken greedily and its trailing punctuation dropped after (``requested_focus``): a lazy
+#: focus followed by ``[\s.!?]*`` took time quadratic in the message's length.
+_REQUEST = re.compile(r"brief me(?:\s+on\s+(.+))?[\s.!?]*", re.IGNORECASE | re.DOTALL)
 _QUOTES = "\"'“”‘’«»"
+#: What ends a request without being part of its focus (white space is single spaces here).
+_TRAILING = " .!?"
 
 
 def briefing_json(briefing: Briefing) -> dict[str, Any]:
@@ -55,7 +59,11 @@ def requested_focus(message: str) -> str | None:
     m = _REQUEST.fullmatch(" ".join(str(message or "").split()))
     if m is None:
         return None
-    return (m.group(1) or "").strip().strip(_QUOTES).strip()
+    focus = m.group(1) or ""
+    # The focus without its trailing punctuation, as a lazy match would have left it: at least
+    # its first character ("brief me on ?!" asks about "?").
+    focus = focus.rstrip(_TRAILING) or focus[:1]
+    return focus.strip().strip(_QUOTES).strip()
 
 
 def without_briefings(turns: list[dict[str, str]]) -> list[dict[str, str]]:

@@ -23,7 +23,7 @@ from starlette.datastructures import UploadFile
 
 from assistant.faces import uploads
 from assistant.faces.errors import ApiError, checked_focus, checked_turn, refusing, stream_error
-from assistant.faces.schemas import AskRequest, BriefRequest, UrlRequest
+from assistant.faces.schemas import AskRequest, BriefRequest, UrlRequest, body_as, bounded
 
 if TYPE_CHECKING:
     from assistant.core import Assistant
@@ -59,6 +59,7 @@ def create_router(
     settings = assistant.settings
     guard = guard or Guard(settings)
     sign = view_signer(settings)  # citations' viewer addresses (``view``)
+    bodies = bounded(settings)  # the request bodies, with this server's limits
     router = APIRouter(prefix=API_PREFIX, tags=["briefing"])
     ask_scope = [Depends(guard.needs("ask"))]
     admin_scope = [Depends(guard.needs("admin"))]
@@ -74,6 +75,7 @@ def create_router(
         return question, [m.model_dump() for m in req.history], collection_of(req.collection)
 
     @router.post("/ask", summary="Ask a question; the whole cited answer", dependencies=ask_scope)
+    @body_as(bodies.ask)
     def ask(req: AskRequest) -> JSONResponse:
         question, history, collection = checked(req)
         with refusing():  # bad filters, the chat model down
@@ -94,6 +96,7 @@ def create_router(
         response_class=StreamingResponse,
         responses={200: {"content": {"text/event-stream": {}}}},
     )
+    @body_as(bodies.ask)
     def ask_stream(req: AskRequest) -> EventSourceResponse:
         # Checked before the stream begins: a refusal is a JSON 4xx, not an event.
         question, history, collection = checked(req)
@@ -130,6 +133,7 @@ def create_router(
         dependencies=ask_scope,
         responses={200: {"content": {"application/json": {}, "text/markdown": {}}}},
     )
+    @body_as(bodies.brief | None)
     def brief(
         request: Request,
         req: BriefRequest | None = None,

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from fastapi.sse import EventSourceResponse, format_sse_event
-from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.errors import QuestionError
 from assistant.faces.errors import ApiError, api_error, checked_turn, refusing
+from assistant.faces.schemas import TURN_CHARS, ChatRequest, body_as, bounded
 
 if TYPE_CHECKING:
     from assistant.answering.answer import Answer
@@ -33,23 +33,6 @@ if TYPE_CHECKING:
 OWNER = "briefing-assistant"
 #: The short answer's fields, as every response or last chunk ends.
 SHORT_FIELDS = ("short", "short_citation", "short_start", "short_end", "short_view")
-
-
-class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    role: str
-    content: str | list[dict[str, Any]] | None = None
-
-
-class ChatRequest(BaseModel):
-    """The standard request; fields we do not use (temperature...) are accepted and ignored."""
-
-    model_config = ConfigDict(extra="allow")
-
-    model: str = Field(description="A collection name (see /v1/models); others: the default.")
-    messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = False
 
 
 def _text(content: str | list[dict[str, Any]] | None) -> str:
@@ -75,6 +58,7 @@ def create_openai_router(assistant: Assistant, guard: Guard) -> APIRouter:
     scope = [Depends(guard.needs("ask"))]
     settings = assistant.settings
     sign = view_signer(settings)
+    chat_request = bounded(settings).chat  # the request body, with this server's limits
 
     def answer_fields(answer: Answer, collection: str, *keys: str) -> dict[str, Any]:
         """``keys`` of the answer as the HTTP API gives it, then its short answer."""
@@ -89,6 +73,14 @@ def create_openai_router(assistant: Assistant, guard: Guard) -> APIRouter:
         if not said or said[-1][0] != "user":
             raise ApiError(422, "invalid_request", "the last message must be the user's")
         question = checked_turn(settings, said[-1][1], len(said) - 1)
+        for _, content in said[:-1]:
+            if len(content) > TURN_CHARS:  # a turn of many parts: bounded as a whole here
+                raise ApiError(
+                    413,
+                    "history_too_long",
+                    f"a turn of the conversation is {len(content):,} characters long; the "
+                    f"limit is {TURN_CHARS:,}",
+                )
         return question, [{"role": r, "content": c} for r, c in said[:-1]]
 
     @router.get("/models", summary="Collections, as models", dependencies=scope)
@@ -108,6 +100,7 @@ def create_openai_router(assistant: Assistant, guard: Guard) -> APIRouter:
         summary="Chat completion with cited answers (stream or not)",
         dependencies=scope,
     )
+    @body_as(chat_request)
     def completions(req: ChatRequest) -> Any:
         question, history = turns(req)
         collection = collection_for(req.model)

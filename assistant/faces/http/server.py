@@ -40,8 +40,10 @@ def create_app(assistant: Assistant, ready: Callable[[], bool] | None = None) ->
     from assistant.faces.access import Guard, view_allowed, view_signer
     from assistant.faces.errors import ApiError, api_error, error_body
     from assistant.faces.http.api import create_router
+    from assistant.faces.http.gate import RequestGate
     from assistant.faces.http.openai_compat import create_openai_router
     from assistant.faces.render import viewer_page, viewer_refused_page
+    from assistant.faces.schemas import refusal as over_limit
 
     app = FastAPI(
         title="Briefing Assistant",
@@ -84,6 +86,10 @@ def create_app(assistant: Assistant, ready: Callable[[], bool] | None = None) ->
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # A value over its limit: the code the faces give it (413 question_too_long...).
+        over = over_limit(exc.errors(), exc.body, assistant.settings)
+        if over is not None:
+            return await refused(request, over)
         problems = "; ".join(
             f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
         )
@@ -115,6 +121,9 @@ def create_app(assistant: Assistant, ready: Callable[[], bool] | None = None) ->
     def health() -> JSONResponse:
         return JSONResponse({"ok": True})
 
+    # Every request's key and body size, before anything reads it; JSON for every error.
+    # (Inside the origin check, which add_widget adds: a refused origin learns nothing more.)
+    app.add_middleware(RequestGate, guard=guard, settings=assistant.settings)
     add_widget(app, assistant.settings)
     return app
 

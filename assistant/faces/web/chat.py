@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.faces import uploads
 from assistant.faces.access import view_signer
+from assistant.faces.schemas import TURN_CHARS
 
 if TYPE_CHECKING:
     from assistant.answering.answer import Citation
@@ -102,12 +103,18 @@ class ChatApp:
                 sources_html(None, collection, no_document_text),
             )
             self.ready.wait()
+        # As many turns as an API caller may send, each no longer than one of theirs: the
+        # chat's history is the session's own, and grows with every message.
+        past = list(history or [])
+        past = past[max(0, len(past) - self.assistant.settings.max_history_messages) :]
         turns = []
-        for m in history or []:
+        for m in past:
             if isinstance(m, dict) and m.get("role") in ("user", "assistant"):
                 content = m.get("content")
+                if isinstance(content, str):
+                    content = content[:TURN_CHARS]
                 if m["role"] == "assistant" or not isinstance(content, str):
-                    content = plain_text(content)
+                    content = plain_text(content)[:TURN_CHARS]
                 turns.append({"role": m["role"], "content": content})
         turns = without_briefings(turns)
         text = ""
