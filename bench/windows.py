@@ -19,11 +19,14 @@ from common import RESULTS  # first: offline settings, import path
 from heldout import DEFAULT_STORE, WEEKS, halves, norm, questions, read_jsonl
 
 from assistant.answering import windows
+from assistant.answering.question import key_terms
 from assistant.core import Assistant
 from assistant.settings import Settings
 
-PASSAGES = (12, 20, 30, 40)
-WINDOWS = (6, 8, 12, 16, 24)
+PASSAGES = (20, 30, 40)
+WINDOWS = (8, 12, 16, 24)
+#: At most this many passages of one document (the retriever's default is 3).
+CAPS = (3, 6)
 
 
 def main() -> None:
@@ -35,29 +38,35 @@ def main() -> None:
     responder = a.responder
     tok = responder.reader
     tok._load()  # the tokenizer, to count word pieces
+    lexical_index = a.retriever.lexical(name)
     found: dict[str, list[bool]] = {}
     pieces: dict[str, list[int]] = {}
     for q in asked:
         gold = norm(q["answer"])
         vector = a.index.embedder.embed_query(q["question"])
-        deep = a.retriever.retrieve(q["question"], vector, name, k=max(PASSAGES))
-        for n_passages in PASSAGES:
-            passages = deep[:n_passages]
-            key = f"passages={n_passages}"
-            found.setdefault(key, []).append(any(gold in norm(p.text) for p in passages))
-            for n in WINDOWS:
-                chosen = windows.select(passages, vector, responder.vectors, name, n)
-                key = f"passages={n_passages} windows={n}"
-                found.setdefault(key, []).append(any(gold in norm(w.text) for w in chosen))
-                count = sum(
-                    len(
-                        tok._tokenizer(
-                            q["question"], w.text, truncation="only_second", max_length=192
-                        )["input_ids"]
-                    )
-                    for w in chosen
-                )
-                pieces.setdefault(key, []).append(count)
+        for cap in CAPS:
+            deep = a.retriever.retrieve(
+                q["question"], vector, name, k=max(PASSAGES), per_document=cap
+            )
+            for n_passages in PASSAGES:
+                passages = deep[:n_passages]
+                key = f"cap={cap} passages={n_passages}"
+                found.setdefault(key, []).append(any(gold in norm(p.text) for p in passages))
+                for n in WINDOWS:
+                    for lexical in (False, True):
+                        idf = lexical_index.weights(key_terms(q["question"])) if lexical else None
+                        chosen = windows.select(passages, vector, responder.vectors, name, n, idf)
+                        key = f"cap={cap} passages={n_passages} windows={n} lexical={lexical}"
+                        found.setdefault(key, []).append(any(gold in norm(w.text) for w in chosen))
+                        count = sum(
+                            len(
+                                tok._tokenizer(
+                                    q["question"], w.text, truncation="only_second", max_length=192
+                                )["input_ids"]
+                            )
+                            for w in chosen
+                        )
+                        pieces.setdefault(key, []).append(count)
     out = {
         "questions": len(asked),
         "answer_seen": {k: round(sum(v) / len(v), 3) for k, v in found.items()},

@@ -38,6 +38,7 @@ from assistant.answering.answer import (
     markers,
 )
 from assistant.answering.llm import LLMWriter
+from assistant.answering.question import key_terms
 from assistant.answering.reader import Reader, get_reader
 from assistant.answering.retriever import Retriever
 from assistant.answering.verify import MARKER, verify
@@ -46,6 +47,11 @@ from assistant.errors import QuestionError
 from assistant.index.passages import Passage, location_at
 from assistant.index.store import Index
 from assistant.settings import Settings
+
+#: Passages of one document the reader may choose sentences from: more than retrieval's own
+#: cap (3), since the sentence that answers often sits beside the passages that match best
+#: (measured by ``bench/windows.py`` on held-out news: 3 -> 6 shows the answer to more).
+READ_PER_DOCUMENT = 6
 
 ABSTAIN_TEXT = NOT_FOUND + " None of the passages found answers this question."
 # Control characters (a NUL, a terminal's escape) and lone surrogates, which no text encoding
@@ -144,11 +150,17 @@ class Responder:
         query = followup.resolve(question, history)
         vector = self.index.embedder.embed_query(query)
         passages = self.retriever.retrieve(
-            query, vector, collection, k=self.settings.read_passages, filters=filters
+            query,
+            vector,
+            collection,
+            k=self.settings.read_passages,
+            filters=filters,
+            per_document=READ_PER_DOCUMENT,
         )
         retrieved = _ms(started)
+        idf = self.retriever.lexical(collection).weights(key_terms(query))
         chosen = windows.select(
-            passages, vector, self.vectors, collection, self.settings.read_windows
+            passages, vector, self.vectors, collection, self.settings.read_windows, idf
         )
         answer = self.compose(question, self.read(query, chosen), passages, collection)
         answer.search_query = query

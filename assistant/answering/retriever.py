@@ -181,13 +181,16 @@ class Retriever:
         k: int = 5,
         filters: dict[str, Any] | None = None,
         mode: str = "hybrid",
+        per_document: int | None = None,
     ) -> list[Passage]:
-        """The ``k`` best passages, at most ``per_document`` from any one document."""
+        """The ``k`` best passages, at most ``per_document`` (default: the configured cap)
+        from any one document."""
+        cap = per_document or self.config.per_document
         taken: dict[str, int] = {}
         out: list[Passage] = []
         for item in self.pool(query, vector, collection, filters, mode):
             doc = item.hit.metadata["doc_id"]
-            if taken.get(doc, 0) >= self.config.per_document:
+            if taken.get(doc, 0) >= cap:
                 continue
             taken[doc] = taken.get(doc, 0) + 1
             passage = Passage.from_chunk(item.hit.text, item.hit.metadata, item.fused)

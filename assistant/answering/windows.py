@@ -2,10 +2,12 @@
 retrieved passages' sentences.
 
 Reading every sentence of every retrieved passage with the model would cost seconds, so a
-cheap first pass ranks them: each sentence's vector stored at ingest (``Embedder.embed_with_spans``)
-is compared with the question's, and its passage's retrieval score is added, both cosine-like
-and on the same 0-1 scale, so neither needs a weight: a sentence close in meaning inside a
-passage that matched the question's words stands first. The best ``n`` sentences, each with the
+cheap first pass ranks them by three scores on the same 0-1 scale, added without weights: the
+cosine of the sentence's vector stored at ingest (``Embedder.embed_with_spans``) with the
+question's, its passage's retrieval score, and the share of the question's key terms it
+holds, each term weighted by its rarity in the collection (``LexicalIndex.weights``). A
+sentence close in meaning, holding the question's rare words, inside a passage that matched,
+stands first. The best ``n`` sentences, each with the
 sentence before and after it in its passage (a sentence that says "he" needs the one naming
 him), are the windows; windows that would overlap are merged, so no text is read twice.
 """
@@ -20,6 +22,7 @@ from cachetools import LRUCache
 
 from assistant.answering.question import is_instruction
 from assistant.index.embeddings import Embedder
+from assistant.index.lexical import tokenize
 from assistant.index.passages import Passage
 from assistant.index.registry import Registry
 from assistant.text.sentences import sentence_spans
@@ -109,8 +112,12 @@ def select(
     vectors: SentenceVectors,
     collection: str,
     n: int,
+    idf: dict[str, float] | None = None,
 ) -> list[Window]:
-    """The windows to read, best first: around the ``n`` best sentences of ``passages``."""
+    """The windows to read, best first: around the ``n`` best sentences of ``passages``.
+
+    ``idf``: the question's key terms with their weights; a sentence's share of them (by
+    weight) is added to its score."""
     by_passage: list[tuple[Passage, list[tuple[int, int]], set[int]]] = []
     found: list[_Sentence] = []
     seen: set[tuple[str, int]] = set()
@@ -137,6 +144,12 @@ def select(
             for s, v in zip(keep, vecs @ qvec, strict=True):
                 s.score = float(v) + passage.score
             found.extend(keep)
+    if idf:
+        total = sum(idf.values()) or 1.0
+        texts = [s.passage.text[s.start - s.passage.start : s.end - s.passage.start] for s in found]
+        for s, terms in zip(found, tokenize(texts), strict=True):
+            present = set(terms)
+            s.score += sum(w for t, w in idf.items() if t in present) / total
     found.sort(key=lambda s: -s.score)
     spans_of = {id(p): (spans, steering) for p, spans, steering in by_passage}
     windows: list[Window] = []
