@@ -139,6 +139,7 @@ class Retriever:
         if mode in ("hybrid", "lexical"):
             mask = None
             if filters:
+                lexical.refresh()  # the chunks the mask is aligned with, as scores() sees them
                 mask = np.array([matches(c.metadata, filters) for c in lexical.chunks], np.float32)
             scores = lexical.scores(query, mask)
             if len(scores):

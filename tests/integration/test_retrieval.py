@@ -125,3 +125,16 @@ def test_search_while_a_document_is_replaced(assistant: Assistant, tmp_path: Pat
         assert assistant.search("duty officer", k=3, mode="dense") == []
     finally:
         col.query = real_query  # type: ignore[method-assign]
+
+
+def test_the_first_question_of_a_fresh_assistant_may_filter_by_document(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    """A filter on the very first question (before the word index was ever built) works: it
+    used to fail with a numpy shape error, 422 through the API."""
+    _notes(tmp_path / "notes")
+    assistant.ingest([tmp_path / "notes"])
+    fresh = Assistant(assistant.settings)
+    water = next(d for d in fresh.documents() if d.title == "Water tariffs")
+    hits = fresh.search("How much investment?", k=3, filters={"doc_id": [water.doc_id]})
+    assert hits and {h.doc_id for h in hits} == {water.doc_id}
