@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -104,18 +104,29 @@ class Settings(BaseSettings):
     # --- answering -----------------------------------------------------------------------
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved for each question.")
     read_passages: int = Field(
-        30,
+        12,
         ge=1,
         le=50,
-        description="Passages retrieved for the offline reader, whose sentences it chooses "
-        "from (the answer often sits in a passage ranked below the first few).",
+        description="Passages whose sentences the offline answerer reads (the answer is often "
+        "in a passage ranked below the first few; the learned reader reads 30).",
+    )
+    answerer: Literal["rules", "reader"] = Field(
+        "rules",
+        description="The offline answerer: the sentence scorer with its abstention model and "
+        "short-answer rules, or the learned reader (assistant/answering/qa_reader.py, issue "
+        "23), which is being measured against it and is not yet the default.",
     )
     read_windows: int = Field(
         16,
         ge=1,
         le=64,
-        description="Sentences (each with its neighbours) the offline reader reads per "
-        "question; more finds more answers and costs time (about 15 ms each on 2 cores).",
+        description="With the learned reader: sentences (each with its neighbours) it reads "
+        "per question.",
+    )
+    short_reader: Literal["model", "rules"] = Field(
+        "model",
+        description="What finds the short answer of a question asking for a name or thing: the "
+        "learned span reader (assistant/answering/span_reader.py) or the rules alone.",
     )
     max_question_chars: int = Field(
         2000, ge=10, description="Questions longer than this many characters are refused."

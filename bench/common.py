@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,18 @@ if str(REPO) not in sys.path[:1]:
 from assistant.faces.http.workers import free_port as free_port  # noqa: E402 - the product's, after the path
 
 
+@contextmanager
+def rules_alone(assistant: Any) -> Iterator[None]:
+    """Within it, ``assistant`` finds short answers by the rules alone, as with
+    ``BRIEF_SHORT_READER=rules``: the baseline beside the span reader, in the same run."""
+    responder = assistant.responder
+    reader, responder.span_reader = responder.span_reader, None
+    try:
+        yield
+    finally:
+        responder.span_reader = reader
+
+
 def run_at(revision: str, script: str, args: list[str], result: str) -> dict[str, Any]:
     """Run ``bench/<script>`` as it was at git ``revision`` (checked out in a temporary
     worktree, run with this interpreter) and return its ``bench/results/<result>`` JSON: the
@@ -39,6 +53,7 @@ def run_at(revision: str, script: str, args: list[str], result: str) -> dict[str
 
     with tempfile.TemporaryDirectory(prefix="bench-baseline-") as tmp:
         tree = Path(tmp) / "tree"
+        (Path(tmp) / "shared").symlink_to(SHARED)  # where that tree's benchmarks look for it
         subprocess.run(
             ["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), revision],
             check=True,

@@ -29,7 +29,6 @@ import json
 import math
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -62,18 +61,20 @@ def halves() -> dict[str, list[str]]:
     }
 
 
-def ensure_store(assistant: Any, name: str, weeks: list[str]) -> list[dict[str, Any]]:
+def ensure_store(assistant: Any, store: Path, name: str, weeks: list[str]) -> list[dict[str, Any]]:
+    """The half's articles ingested as collection ``name``, from files kept beside the store
+    (a document's id is its file's path, so a rerun finds them unchanged)."""
     articles = [a for w in weeks for a in read_jsonl(WEEKS / w / "articles.jsonl")]
-    if assistant.collections().get(name, 0) < len(articles):
-        started = time.perf_counter()
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp) / name
-            folder.mkdir()
-            for art in articles:
-                title = " ".join((art.get("title") or "").split()) or "Untitled"
-                (folder / f"{art['id']}.txt").write_text(f"{title}\n\n{art['text']}\n", "utf-8")
-            assistant.ingest([folder], collection=name)
-        print(f"[{name}] ingested in {time.perf_counter() - started:.0f} s", flush=True)
+    folder = store.parent / f"{store.name}-files" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    for art in articles:  # an article of two weeks is one file
+        title = " ".join((art.get("title") or "").split()) or "Untitled"
+        path = folder / f"{art['id']}.txt"
+        if not path.exists():
+            path.write_text(f"{title}\n\n{art['text']}\n", "utf-8")
+    started = time.perf_counter()
+    report = assistant.ingest([folder], collection=name)
+    print(f"[{name}] {report.summary()} in {time.perf_counter() - started:.0f} s", flush=True)
     return articles
 
 
@@ -95,8 +96,8 @@ def questions(name: str, split: dict[str, list[str]], articles: list[dict[str, A
 def run(assistant: Any, name: str, todo: list) -> list[dict[str, Any]]:
     margins: list[float | None] = []
     responder = assistant.responder
-    compose = getattr(responder, "compose", None)
-    if compose is not None and hasattr(responder, "read"):  # the reader's margins, if any
+    compose = getattr(responder, "compose_read", None)
+    if compose is not None and assistant.settings.answerer == "reader":  # its margins
 
         def tapped(question: str, readings: list, *args: Any) -> Any:
             margins.append(readings[0].margin if readings else None)
@@ -104,7 +105,7 @@ def run(assistant: Any, name: str, todo: list) -> list[dict[str, Any]]:
             return compose(question, readings, *args)
 
         seen: list[str] = []
-        responder.compose = tapped
+        responder.compose_read = tapped
     else:
         seen = []
     assistant.ask("What happened this week?", collection=name)  # warm-up, untimed
@@ -223,6 +224,9 @@ def main() -> None:
     parser.add_argument("--calibrate", action="store_true", help="write reader.json")
     parser.add_argument("--halves", default="calibrate,report")
     parser.add_argument("--weights", type=Path, help="reader weights other than the shipped")
+    parser.add_argument(
+        "--answerer", choices=("rules", "reader"), default="reader", help="BRIEF_ANSWERER"
+    )
     parser.add_argument("--table", nargs="+", metavar="LABEL")
     args = parser.parse_args()
     if args.table:
@@ -232,15 +236,17 @@ def main() -> None:
     from assistant.core import Assistant
     from assistant.settings import Settings
 
-    assistant = Assistant(Settings(data_dir=args.store))
+    assistant = Assistant(Settings(data_dir=args.store, answerer=args.answerer))
     if args.weights:
-        from assistant.answering.reader import get_reader
+        from assistant.answering.qa_reader import get_reader
 
-        assistant.responder.reader = get_reader(assistant.settings.embed_dtype, args.weights)
+        assistant.responder.__dict__["reader"] = get_reader(
+            assistant.settings.embed_dtype, args.weights
+        )
     split = halves()
     out: dict[str, Any] = {"label": args.label, "halves": {}, "rows": {}}
     for name in args.halves.split(","):
-        articles = ensure_store(assistant, name, split[name])
+        articles = ensure_store(assistant, args.store, name, split[name])
         rows = run(assistant, name, questions(name, split, articles))
         out["halves"][name] = figures(rows)
         out["rows"][name] = rows

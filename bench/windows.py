@@ -19,7 +19,7 @@ from common import RESULTS  # first: offline settings, import path
 from heldout import DEFAULT_STORE, WEEKS, halves, norm, questions, read_jsonl
 
 from assistant.answering import windows
-from assistant.answering.question import key_terms
+from assistant.answering.question import analyse
 from assistant.core import Assistant
 from assistant.settings import Settings
 
@@ -30,7 +30,7 @@ CAPS = (3, 6)
 
 
 def main() -> None:
-    a = Assistant(Settings(data_dir=DEFAULT_STORE))
+    a = Assistant(Settings(data_dir=DEFAULT_STORE, answerer="reader"))
     split = halves()
     name = "calibrate"
     articles = [x for w in split[name] for x in read_jsonl(WEEKS / w / "articles.jsonl")]
@@ -54,8 +54,10 @@ def main() -> None:
                 found.setdefault(key, []).append(any(gold in norm(p.text) for p in passages))
                 for n in WINDOWS:
                     for lexical in (False, True):
-                        idf = lexical_index.weights(key_terms(q["question"])) if lexical else None
-                        chosen = windows.select(passages, vector, responder.vectors, name, n, idf)
+                        idf = (
+                            lexical_index.weights(analyse(q["question"]).terms) if lexical else None
+                        )
+                        chosen = windows.select(passages, vector, responder.windows, name, n, idf)
                         key = f"cap={cap} passages={n_passages} windows={n} lexical={lexical}"
                         found.setdefault(key, []).append(any(gold in norm(w.text) for w in chosen))
                         count = sum(

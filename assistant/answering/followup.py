@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assistant.answering.question import key_terms, names
+from assistant.answering.question import analyse, names
 
 _LEANS = re.compile(
     r"\b(he|she|they|him|her|them|his|hers|their|theirs|it|its|this|that|these|those|there|"
@@ -38,8 +38,10 @@ def resolve(question: str, history: Sequence[dict[str, str]] | None) -> str:
     prev_q, prev_a = previous_turn(history)
     if not prev_q:
         return question
-    own = key_terms(question)
-    if not _LEANS.search(question) and (len(own) >= 3 or (own and _NAMED.search(question))):
+    own = analyse(question)
+    if not _LEANS.search(question) and (
+        len(own.terms) >= 3 or (own.terms and _NAMED.search(question))
+    ):
         return question  # "Where is DeepSeek based?" stands alone; "What about Nvidia?" not
     carried = [t for t in re.findall(r"[\w'’-]+", prev_q) if t.lower() not in _STOP]
     people = names(re.sub(r"\[\d+\]", "", prev_a))[:3]

@@ -1,309 +1,172 @@
-"""The reader: the words of a text that answer a question, and how sure it is that they do.
+"""The reader: which candidate sentence holds the answer, not which one resembles the question.
 
-The question and a window of text (a sentence with its neighbours, ``windows.py``) go through
-the packaged MiniLM together (``[CLS] question [SEP] window [SEP]``), and a start/end head over
-its word pieces marks the answer ("Who founded Kestrel?" with "The company was founded by Priya
-Raman in 2019." gives "Priya Raman"). [CLS] stands for "no answer here": a span's margin is its
-start plus end logit less [CLS]'s, one score that compares across windows, so the best margin
-of all the windows read decides, against one calibrated threshold (``reader.json``), whether
-the documents answer at all. Which sentence answers is the one holding the span; the span is
-the short answer.
+A small model over signals that cost nothing at question time: the sentence's vector (stored
+at ingest) against the question's, elementwise, so that the model learns which directions of
+meaning matter; closeness in meaning and in words, each also relative to the best candidate;
+whether the sentence holds the kind of thing asked for; and whether it holds something the
+question does not already say (a name, a number, a date), which is what an answer adds.
 
-The six transformer layers and the head were fine-tuned here by ``train/qa_reader.py`` on public
-QA data and news (never on the sets the benchmarks report on); the word-piece embeddings stay
-the packaged model's own, so only the layers and the head ship, in ``reader.npz`` as int8 with a
-scale per row (read with numpy, no pickled objects).
+Trained by ``train/reader.py`` on news quiz questions with their evidence paragraphs (never
+on the sets the benchmarks report on); the weights ship in ``assistant/answering/reader.npz`` (a few
+kB) and are read with numpy only. ``score`` gives one logit per sentence: higher is more
+likely to hold the answer, and ``sigmoid(logit)`` is that probability for a sentence on its own.
 """
 
 from __future__ import annotations
 
-import json
+import math
 import re
-import threading
 from dataclasses import dataclass
-from enum import Enum
-from functools import cached_property
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from cachetools import LRUCache
 
-from assistant.index.embeddings import PassQueue, fastest_dtype
+from assistant.answering.question import _DATE, _NAME, Question
 
 WEIGHTS = Path(__file__).with_name("reader.npz")
-CALIBRATION = Path(__file__).with_name("reader.json")
-#: Question plus sentence, in word pieces; a longer sentence is cut at its end.
-MAX_TOKENS = 192
-#: The longest short answer, in word pieces.
-MAX_SPAN = 24
-#: A longer question (a news quiz's story before it) keeps its last this many word pieces,
-#: where it asks; the window is what must not be cut.
-MAX_QUESTION_TOKENS = 64
-#: (question, sentence) pairs whose spans are kept.
-CACHE_SIZE = 4096
-#: Calls merged into one pass at most.
-MAX_CALLS_PER_PASS = 16
-#: Pairs per forward batch: sorted by length first, each batch padded to its longest only.
-BATCH = 8
+KINDS = ("person", "date", "number", "place", "duration", "statement", "instance", None)
+#: Per-sentence signals before the kind interactions and the vector product.
+BASE = (
+    "dense",
+    "dense_gap",
+    "coverage",
+    "coverage_gap",
+    "typed",
+    "new_caps",
+    "new_name",
+    "new_number",
+    "new_date",
+    "quoted",
+    "missing_terms",
+    "length",
+    "bias",
+)
+#: Signals that mean more for some kinds of question than others ("a new number" answers
+#: "how much", not "who"): each is also given once per kind.
+BY_KIND = ("typed", "new_caps", "new_number", "new_date")
+DIM = 384
+
+_WORD = re.compile(r"[\w'’-]+")
+_CAPS = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'’-]*")
+_DIGITS = re.compile(r"\d[\d,.]*")
 
 
-class _Unread(Enum):
-    """Marks a pair not read yet (None is a reading: nothing found)."""
+@dataclass
+class Sentences:
+    """What the reader needs of a question's candidate sentences (aligned lists)."""
 
-    UNREAD = 0
-
-
-_UNREAD = _Unread.UNREAD
-
-
-@dataclass(frozen=True)
-class Span:
-    """A short answer found by the model: characters ``start:end`` of the sentence."""
-
-    start: int
-    end: int
-    #: How far the span's start+end logits stand above those of "no answer" ([CLS]).
-    margin: float
+    texts: list[str]
+    vectors: np.ndarray  # (n, DIM); a zero row where a sentence has no vector
+    dense: np.ndarray  # cosine to the question
+    coverage: np.ndarray  # share of key terms, rarity-weighted
+    typed: np.ndarray  # holds the kind of thing asked for (0/1)
+    missing: np.ndarray  # key terms absent, counted
 
 
-_WORD_CHAR = re.compile(r"[\w'’]")
+def sigmoid(z: float) -> float:
+    """The probability a logit stands for (written with tanh, which cannot overflow)."""
+    return 0.5 * (1.0 + math.tanh(0.5 * float(z)))
 
 
-def widen(text: str, a: int, b: int) -> tuple[int, int]:
-    """Characters ``a:b`` grown to whole words (a word piece may start inside a word)."""
-    while a > 0 and _WORD_CHAR.match(text[a - 1]) and _WORD_CHAR.match(text[a]):
-        a -= 1
-    while b < len(text) and _WORD_CHAR.match(text[b]) and _WORD_CHAR.match(text[b - 1]):
-        b += 1
-    return a, b
+def features(question: Question, qvec: np.ndarray, s: Sentences) -> np.ndarray:
+    """The reader's input rows, one per sentence: ``BASE``, then ``BY_KIND`` once per kind,
+    then the question's vector times the sentence's."""
+    n = len(s.texts)
+    if n == 0:
+        return np.zeros((0, width()), dtype=np.float32)
+    asked = question.text.lower()
+    asked_words = set(_WORD.findall(asked))
+    new_caps = np.array([_new_caps(t, asked_words) for t in s.texts])
+    new_name = np.array(
+        [float(any(m.group(0).lower() not in asked for m in _NAME.finditer(t))) for t in s.texts]
+    )
+    asked_digits = set(_DIGITS.findall(question.text))
+    new_number = np.array(
+        [float(any(d not in asked_digits for d in _DIGITS.findall(t))) for t in s.texts]
+    )
+    new_date = np.array(
+        [float(any(m.group(0).lower() not in asked for m in _DATE.finditer(t))) for t in s.texts]
+    )
+    quoted = np.array([float(bool(re.search(r"[\"“”]", t))) for t in s.texts])
+    length = np.array([min(len(t.split()), 60) / 60 for t in s.texts])
+    base = np.stack(
+        [
+            s.dense,
+            s.dense - s.dense.max(),
+            s.coverage,
+            s.coverage - s.coverage.max(),
+            s.typed,
+            new_caps,
+            new_name,
+            new_number,
+            new_date,
+            quoted,
+            np.minimum(s.missing, 4) / 4,
+            length,
+            np.ones(n),
+        ],
+        axis=1,
+    )
+    kind = np.zeros((n, len(KINDS) * len(BY_KIND)))
+    at = KINDS.index(question.kind) if question.kind in KINDS else len(KINDS) - 1
+    by_kind = base[:, [BASE.index(f) for f in BY_KIND]]
+    kind[:, at * len(BY_KIND) : (at + 1) * len(BY_KIND)] = by_kind
+    product = s.vectors * qvec[None, :] * np.sqrt(DIM)
+    return np.concatenate([base, kind, product], axis=1).astype(np.float32)
 
 
-def best_span(
-    start: np.ndarray, end: np.ndarray, allowed: np.ndarray, max_span: int = MAX_SPAN
-) -> tuple[int, int, float]:
-    """The best (first, last) allowed word piece and its margin over "no answer" (piece 0):
-    start plus end logit, first <= last < first + ``max_span``."""
-    idx = np.flatnonzero(allowed)
-    if idx.size == 0:
-        return 0, 0, float("-inf")
-    s, e = start[idx], end[idx]
-    n = idx.size
-    i, j = np.indices((n, n))
-    scores = np.where((j >= i) & (j < i + max_span), s[:, None] + e[None, :], -np.inf)
-    a, b = divmod(int(np.argmax(scores)), n)
-    return int(idx[a]), int(idx[b]), float(scores[a, b] - (start[0] + end[0]))
+def width() -> int:
+    """Columns of ``features``."""
+    return len(BASE) + len(KINDS) * len(BY_KIND) + DIM
 
 
-def pack(state: dict[str, Any]) -> dict[str, np.ndarray]:
-    """Trained parameters (name -> tensor) as int8 matrices with a float32 scale per row;
-    vectors (biases, layer norms) stay float16."""
-    arrays: dict[str, np.ndarray] = {}
-    for name, tensor in state.items():
-        value = tensor.detach().float().numpy()
-        if value.ndim == 2:
-            scale = np.abs(value).max(axis=1, keepdims=True) / 127.0
-            scale[scale == 0] = 1.0
-            arrays[f"{name}::q"] = np.round(value / scale).astype(np.int8)
-            arrays[f"{name}::s"] = scale.astype(np.float32)
-        else:
-            arrays[name] = value.astype(np.float16)
-    return arrays
+def _new_caps(text: str, asked: set[str]) -> float:
+    """Capitalised words (not a sentence's first) that the question does not use, up to 3."""
+    new = {m.group(0).lower() for m in _CAPS.finditer(text)} - asked
+    return min(len(new), 3) / 3
 
 
-def unpack(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The inverse of ``pack``: name -> float32 array."""
-    out: dict[str, np.ndarray] = {}
-    for key, value in arrays.items():
-        if key.endswith("::s"):
-            continue
-        if key.endswith("::q"):
-            name = key[:-3]
-            out[name] = value.astype(np.float32) * arrays[f"{name}::s"]
-        else:
-            out[key] = value.astype(np.float32)
-    return out
+@dataclass
+class Model:
+    """A one-hidden-layer network (or, with no hidden layer, a linear model) over
+    standardised features."""
 
+    mean: np.ndarray
+    scale: np.ndarray
+    w1: np.ndarray  # (width, hidden) or (width, 1)
+    b1: np.ndarray
+    w2: np.ndarray | None = None  # (hidden, 1)
+    b2: float = 0.0
 
-def build(base: Any) -> Any:
-    """The network: ``base`` (a BertModel) and a start/end head on every word piece."""
-    import torch
+    def score(self, x: np.ndarray) -> np.ndarray:
+        """One logit per row of ``x`` (a model without the vector product reads only the
+        columns before it)."""
+        x = x[:, : self.w1.shape[0]]
+        z = (x - self.mean) / self.scale
+        h = z @ self.w1 + self.b1
+        if self.w2 is None:
+            return h[:, 0]
+        return (np.tanh(h) @ self.w2)[:, 0] + self.b2
 
-    class SpanModel(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.base = base
-            self.head = torch.nn.Linear(base.config.hidden_size, 2)
-
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            hidden = self.base(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
-            start, end = self.head(hidden).unbind(-1)
-            return start, end
-
-        def trained(self) -> dict[str, Any]:
-            """What fine-tuning changes (and ``pack`` saves): all but the embeddings."""
-            return {
-                name: p for name, p in self.named_parameters() if not name.startswith("base.embed")
-            }
-
-    return SpanModel()
-
-
-def load_base() -> tuple[Any, Any]:
-    """The packaged MiniLM (a plain BertModel) and its fast tokenizer, from the package folder."""
-    from transformers import AutoModel, AutoTokenizer
-
-    from assistant.index.embeddings import model_path
-
-    path = str(model_path())
-    return AutoModel.from_pretrained(path), AutoTokenizer.from_pretrained(path)
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """The one threshold on a margin, and the logistic curve that turns a margin into the
-    probability that the span answers (both fitted by ``bench/reader_calibrate.py`` on news
-    weeks the reader was not trained on)."""
-
-    threshold: float = 0.0
-    slope: float = 1.0
-    intercept: float = 0.0
+    def save(self, path: Path) -> None:
+        """Write the weights (npz: numpy arrays only, no pickled objects)."""
+        arrays = {"mean": self.mean, "scale": self.scale, "w1": self.w1, "b1": self.b1}
+        if self.w2 is not None:
+            arrays |= {"w2": self.w2, "b2": np.array([self.b2])}
+        as_float32 = {k: np.asarray(v, np.float32) for k, v in arrays.items()}
+        np.savez_compressed(path, **as_float32)  # type: ignore[arg-type]  # no key is allow_pickle
 
     @classmethod
-    def shipped(cls, path: Path = CALIBRATION) -> Calibration:
-        """The fitted values from ``reader.json``, else the untrained defaults."""
-        if not path.exists():
-            return cls()
-        data = json.loads(path.read_text())
-        return cls(**{k: float(data[k]) for k in ("threshold", "slope", "intercept")})
-
-    def confidence(self, margin: float) -> float:
-        """The probability that a span of this margin answers the question."""
-        return float(1.0 / (1.0 + np.exp(-(self.slope * margin + self.intercept))))
+    def load(cls, path: Path) -> Model:
+        """The weights written by ``save``."""
+        with np.load(path, allow_pickle=False) as f:
+            w2 = f.get("w2", None)
+            b2 = float(f["b2"][0]) if "b2" in f else 0.0
+            return cls(f["mean"], f["scale"], f["w1"], f["b1"], w2, b2)
 
 
-class Reader:
-    """The shipped reader; loads on first use, one pass at a time, on one thread."""
-
-    def __init__(self, path: Path = WEIGHTS, dtype: str = "auto") -> None:
-        self.path = path
-        #: "float32", "bfloat16", or "auto": the faster on this CPU, timed as the embedder
-        #: times it (bfloat16 halves a pass where the CPU has bfloat16 instructions).
-        self.dtype = dtype
-        self._model: Any = None
-        self._tokenizer: Any = None
-        #: Guards the model: its loading and its passes.
-        self._lock = threading.Lock()
-        #: Spans already read, by (question, sentence): a repeated question costs no pass.
-        #: Touched under ``_cache_lock`` only.
-        self._cache: LRUCache[tuple[str, str], Span | None] = LRUCache(maxsize=CACHE_SIZE)
-        self._cache_lock = threading.Lock()
-
-    def _load(self) -> None:
-        import torch
-
-        with np.load(self.path, allow_pickle=False) as f:
-            state = unpack({k: f[k] for k in f.files})
-        base, self._tokenizer = load_base()
-        model = build(base)
-        missing = set(model.trained()) - set(state)
-        if missing:
-            raise ValueError(f"{self.path.name} lacks {sorted(missing)[:3]}")
-        model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=False)
-        dtype = fastest_dtype() if self.dtype == "auto" else self.dtype
-        self._model = model.to(getattr(torch, dtype)).eval()
-
-    def _tail(self, question: str) -> str:
-        """``question`` cut to its last ``MAX_QUESTION_TOKENS`` word pieces."""
-        pieces = self._tokenizer(
-            question, add_special_tokens=False, return_offsets_mapping=True, verbose=False
-        )
-        offsets = pieces["offset_mapping"]
-        if len(offsets) <= MAX_QUESTION_TOKENS:
-            return question
-        return question[offsets[-MAX_QUESTION_TOKENS][0] :]
-
-    @cached_property
-    def calibration(self) -> Calibration:
-        """The threshold and confidence curve shipped beside the weights."""
-        return Calibration.shipped(self.path.with_suffix(".json"))
-
-    def read(self, question: str, sentences: list[str]) -> list[Span | None]:
-        """The best span of each text (None for an empty one), in order."""
-        with self._cache_lock:
-            known = [self._cache.get((question, s), _UNREAD) for s in sentences]
-        todo = [s for s, k in zip(sentences, known, strict=True) if k is _UNREAD and s.strip()]
-        fresh = dict(zip(todo, self._passes([(question, s) for s in todo]), strict=True))
-        with self._cache_lock:
-            for s, span in fresh.items():
-                self._cache[(question, s)] = span
-        return [fresh.get(s) if k is _UNREAD else k for s, k in zip(sentences, known, strict=True)]
-
-    @cached_property
-    def _passes(self) -> PassQueue[tuple[str, str], Span | None]:
-        """The passes of all callers, in order, merged (under 32 clients, waiting on a plain
-        lock left some questions seconds behind)."""
-        return PassQueue(self._read, "reader", MAX_CALLS_PER_PASS)
-
-    def _read(self, pairs: list[tuple[str, str]]) -> list[Span | None]:
-        """One pass over (question, text) pairs; on the queue's thread only. The pairs are
-        tokenized once, sorted by length and run in batches of similar length, so that a short
-        window is not padded to the longest."""
-        import torch
-
-        if not pairs:
-            return []
-        texts = [text for _, text in pairs]
-        found: list[Span | None] = [None] * len(pairs)
-        with self._lock:
-            if self._model is None:
-                self._load()
-            enc = self._tokenizer(
-                [self._tail(q) for q, _ in pairs],
-                texts,
-                truncation="only_second",
-                max_length=MAX_TOKENS,
-                return_offsets_mapping=True,
-            )
-            order = sorted(range(len(pairs)), key=lambda k: len(enc["input_ids"][k]))
-            for first in range(0, len(order), BATCH):
-                rows = order[first : first + BATCH]
-                width = max(len(enc["input_ids"][k]) for k in rows)
-                ids = np.zeros((len(rows), width), dtype=np.int64)
-                types = np.zeros_like(ids)
-                mask = np.zeros_like(ids)
-                for r, k in enumerate(rows):
-                    n = len(enc["input_ids"][k])
-                    ids[r, :n] = enc["input_ids"][k]
-                    types[r, :n] = enc["token_type_ids"][k]
-                    mask[r, :n] = 1
-                with torch.inference_mode():
-                    start, end = self._model(
-                        torch.from_numpy(ids), torch.from_numpy(mask), torch.from_numpy(types)
-                    )
-                start_np, end_np = start.float().numpy(), end.float().numpy()
-                for r, k in enumerate(rows):
-                    sequence = enc.sequence_ids(k)
-                    allowed = np.zeros(width, dtype=bool)
-                    allowed[: len(sequence)] = [sid == 1 for sid in sequence]
-                    a, b, margin = best_span(start_np[r], end_np[r], allowed)
-                    if np.isfinite(margin):
-                        offsets = enc["offset_mapping"][k]
-                        lo, hi = widen(texts[k], int(offsets[a][0]), int(offsets[b][1]))
-                        found[k] = Span(lo, hi, margin)
-        return found
-
-
-_shared: dict[tuple[Path, str], Reader] = {}
-_shared_lock = threading.Lock()
-
-
-def get_reader(dtype: str = "auto", path: Path = WEIGHTS) -> Reader:
-    """The process-wide reader for these settings: its model (about 45 MB in bfloat16)
-    is loaded once, however many assistants the process holds."""
-    with _shared_lock:
-        if (path, dtype) not in _shared:
-            _shared[(path, dtype)] = Reader(path, dtype)
-        return _shared[(path, dtype)]
+@lru_cache(maxsize=1)
+def shipped() -> Model | None:
+    """The trained reader shipped with the package, or None if there is none."""
+    return Model.load(WEIGHTS) if WEIGHTS.exists() else None

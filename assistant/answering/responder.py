@@ -1,19 +1,9 @@
-"""From a question to a cited answer (or an abstention), as events or as one Answer.
+"""From a question to a verified, cited answer (or an abstention), as events or as one Answer.
 
-The offline path, top to bottom in ``_offline``, each step one module:
-
-1. clean: control characters out, length checked (``clean_question``, here);
-2. route: an overview question ("What are the main points?") goes to the briefing's key
-   points (given by ``Assistant``); a chat model (``BRIEF_LLM``) takes the other path below;
-3. retrieve: a follow-up resolved against the conversation (``followup.py``), then hybrid
-   search for ``read_passages`` passages (``retriever.py``);
-4. choose: the windows worth reading, a sentence and its neighbours (``windows.py``);
-5. read: the learned reader marks each window's answer span with its margin (``reader.py``);
-6. compose: the sentence holding the best span, cited, with the span as the short answer, or
-   the abstention when no margin clears the reader's one threshold (``compose``, here).
-
-With a chat model the passages go to the model (``llm.py``), and what it writes is verified
-against them (``verify.py``); the reader then marks the short answer in a verified quote.
+The steps, each owned by its module: resolve a follow-up against the conversation
+(``followup.py``), retrieve passages (``retriever.py``), answer (offline: ``extractive.py``;
+with a chat model: ``llm.py``), verify and number the citations (``verify.py``), decide whether
+the evidence is too weak (``abstain.py``).
 """
 
 from __future__ import annotations
@@ -21,10 +11,20 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from assistant.answering import followup, windows
+from assistant.answering import (
+    abstain,
+    definition,
+    extractive,
+    followup,
+    people,
+    short_answer,
+    windows,
+)
+from assistant.answering.alignment import Aligner
 from assistant.answering.answer import (
     NOT_FOUND,
     Answer,
@@ -38,9 +38,10 @@ from assistant.answering.answer import (
     markers,
 )
 from assistant.answering.llm import LLMWriter
-from assistant.answering.question import key_terms
-from assistant.answering.reader import Reader, get_reader
+from assistant.answering.qa_reader import Reader, get_reader
+from assistant.answering.question import Question, analyse
 from assistant.answering.retriever import Retriever
+from assistant.answering.span_reader import get_span_reader
 from assistant.answering.verify import MARKER, verify
 from assistant.answering.windows import Reading, Window
 from assistant.errors import QuestionError
@@ -48,16 +49,33 @@ from assistant.index.passages import Passage, location_at
 from assistant.index.store import Index
 from assistant.settings import Settings
 
-#: Passages of one document the reader may choose sentences from: more than retrieval's own
-#: cap (3), since the sentence that answers often sits beside the passages that match best
-#: (measured by ``bench/windows.py`` on held-out news: 3 -> 6 shows the answer to more).
+#: Passages of one document the learned reader may choose sentences from: more than
+#: retrieval's own cap (3), since the sentence that answers often sits beside the passages that
+#: match best (``bench/windows.py`` on held-out news: 3 -> 6 shows the answer to more).
 READ_PER_DOCUMENT = 6
+#: Passages the learned reader chooses its windows from.
+READ_DEPTH = 30
 
 ABSTAIN_TEXT = NOT_FOUND + " None of the passages found answers this question."
 # Control characters (a NUL, a terminal's escape) and lone surrogates, which no text encoding
 # can carry ("\ud800" is valid JSON): they mean nothing in a question, and a lone surrogate
 # made the tokenizer fail.
 _UNREADABLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff]")
+
+
+@dataclass
+class Draft:
+    """An offline answer before the decision to give it or abstain."""
+
+    question: Question
+    query: str
+    passages: list[Passage]
+    candidates: list[extractive.Candidate]
+    chosen: list[extractive.Candidate]
+    signals: dict[str, float]
+    p_answerable: float
+    idf: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def clean_question(question: str, max_chars: int) -> str:
@@ -95,9 +113,14 @@ class Responder:
         self.overviews = overviews
         self.retriever = retriever
         self.settings = settings
-        self.vectors = windows.SentenceVectors(index.embedder, index.registry)
-        #: The learned reader (its model loads on first use, once per process).
-        self.reader: Reader = get_reader(settings.embed_dtype)
+        self.vectors = extractive.SentenceVectors(index.embedder, index.registry)
+        self.weights = extractive.Weights.shipped()
+        self.aligner = Aligner(index.embedder)
+        #: The learned short-answer reader (loaded on first use), unless the rules are asked for.
+        self.span_reader = (
+            get_span_reader(settings.embed_dtype) if settings.short_reader == "model" else None
+        )
+        self.windows = windows.SentenceVectors(index.embedder, index.registry)
 
     # --- public --------------------------------------------------------------------------
 
@@ -131,12 +154,83 @@ class Responder:
         if self.settings.llm:
             yield from self._with_model(question, history, collection, filters)
             return
+        if self.settings.answerer == "reader":
+            yield from events(self._read_offline(question, history, collection, filters))
+            return
         yield from events(self._offline(question, history, collection, filters))
 
     # --- steps ---------------------------------------------------------------------------
 
     def _clean(self, question: str) -> str:
         return clean_question(question, self.settings.max_question_chars)
+
+    def draft(
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] | None,
+        collection: str,
+        filters: dict[str, Any] | None = None,
+    ) -> Draft:
+        """Everything the offline answer is decided from (also what ``bench/qa.py`` tunes on)."""
+        question = self._clean(question)
+        started = time.perf_counter()
+        query = followup.resolve(question, history)
+        vector, query_tokens = self.index.embedder.embed_query(query)
+        depth = max(self.settings.top_k, self.settings.read_passages)
+        passages = self.retriever.retrieve(query, vector, collection, k=depth, filters=filters)
+        retrieved = _ms(started)
+        asked = analyse(question)
+        q = Question(text=question, terms=analyse(query).terms, kind=asked.kind, focus=asked.focus)
+        lexical = self.retriever.lexical(collection)
+        idf = lexical.weights(q.terms)
+        # The sentence is chosen with word rarity counted among the documents of the strong
+        # passages only, so unrelated documents elsewhere in the collection (or weak ones that
+        # fill the last places) cannot change which sentence is cited. The abstention signals
+        # keep the collection-wide rarity they were calibrated with.
+        strong = (
+            {p.doc_id for p in passages if p.score >= 0.5 * passages[0].score} if passages else ()
+        )
+        found = extractive.candidates(passages, depth)
+        extractive.score(
+            q,
+            vector,
+            found,
+            self.vectors,
+            lexical.weights(q.terms, strong),
+            self.weights,
+            collection,
+        )
+        # "What is Kestrel?": the sentence that introduces the name (``definition.py``) leads.
+        introducing = definition.defining(question, found)
+        if introducing is not None:
+            introducing.score = max(c.score for c in found) + 1e-3
+        best = extractive.lead(q, found)
+        alignment = (
+            self.aligner(query, best.text, q.terms, query_tokens) if best else (0.0, 0.0, 0.0)
+        )
+        signals = abstain.features(q, best, passages, idf, alignment)
+        p_answerable = abstain.p_answerable(signals)
+        # "Which think tank is Feld from?" asked of "..., said Marcus Feld from the Corbett
+        # Institute": a sentence that quotes the person asked about answers (``people.py``).
+        threshold = abstain.load_calibration().threshold
+        if introducing is not None and best is introducing:
+            # the documents say what the name is: that is the answer
+            p_answerable = max(p_answerable, threshold)
+        elif best is not None and p_answerable < threshold and people.asks_about_person(question):
+            record = self.index.registry.get(collection, best.passage.doc_id)
+            if record is not None and people.vouches(question, record, best.start, best.end):
+                p_answerable = threshold
+        return Draft(
+            question=q,
+            query=query,
+            passages=passages,
+            candidates=found,
+            chosen=extractive.pick(q, found),
+            signals=signals,
+            p_answerable=p_answerable,
+            idf=idf,
+            timings={"retrieve_ms": retrieved, "answer_ms": _ms(started) - retrieved},
+        )
 
     def _offline(
         self,
@@ -145,24 +239,60 @@ class Responder:
         collection: str,
         filters: dict[str, Any] | None,
     ) -> Answer:
+        started = time.perf_counter()
+        d = self.draft(question, history, collection, filters)
+        if not d.chosen or d.p_answerable < abstain.load_calibration().threshold:
+            answer = self._abstention(d.question.text, d.passages)
+        else:
+            answer = self.compose(d, collection)
+        answer.search_query = d.query
+        answer.confidence = round(d.p_answerable, 4)
+        timings = {**d.timings, "total_ms": _ms(started)}
+        answer.timings = {k: round(v, 1) for k, v in timings.items()}
+        return answer
+
+    def compose(self, d: Draft, collection: str) -> Answer:
+        """The answer a draft gives when it is not abstained on: its sentences, cited, and
+        the short answer (``short_answer``)."""
+        answer = self._cite(d.question.text, d.chosen, collection)
+        # "Who is Priya Raman?" is answered by a description, which has no short form here
+        if definition.asked_name(d.question.text) is None:
+            short_answer.fill(answer, d.question, self.span_reader)
+        return answer
+
+    # --- the learned reader (BRIEF_ANSWERER=reader; issue 23, being measured) ------------
+
+    @cached_property
+    def reader(self) -> Reader:
+        """The learned reader (its model loads on first use, once per process)."""
+        return get_reader(self.settings.embed_dtype)
+
+    def _read_offline(
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] | None,
+        collection: str,
+        filters: dict[str, Any] | None,
+    ) -> Answer:
+        """Retrieve, choose the windows, read them, compose: the learned reader's pipeline."""
         question = self._clean(question)
         started = time.perf_counter()
         query = followup.resolve(question, history)
-        vector = self.index.embedder.embed_query(query)
+        vector, _ = self.index.embedder.embed_query(query)
         passages = self.retriever.retrieve(
             query,
             vector,
             collection,
-            k=self.settings.read_passages,
+            k=READ_DEPTH,
             filters=filters,
             per_document=READ_PER_DOCUMENT,
         )
         retrieved = _ms(started)
-        idf = self.retriever.lexical(collection).weights(key_terms(query))
+        idf = self.retriever.lexical(collection).weights(analyse(query).terms)
         chosen = windows.select(
-            passages, vector, self.vectors, collection, self.settings.read_windows, idf
+            passages, vector, self.windows, collection, self.settings.read_windows, idf
         )
-        answer = self.compose(question, self.read(query, chosen), passages, collection)
+        answer = self.compose_read(question, self.read(query, chosen), passages, collection)
         answer.search_query = query
         timings = {"retrieve_ms": retrieved, "answer_ms": _ms(started) - retrieved}
         answer.timings = {k: round(v, 1) for k, v in {**timings, "total_ms": _ms(started)}.items()}
@@ -178,13 +308,13 @@ class Responder:
         ]
         return sorted(found, key=lambda r: -r.margin)
 
-    def compose(
+    def compose_read(
         self, question: str, readings: list[Reading], passages: list[Passage], collection: str
     ) -> Answer:
         """The answer the readings give. Below the threshold: the abstention, with the closest
         passages. Else the sentence holding the best span, cited, the span its short answer;
-        and the sentence of the next best span too when it also clears the threshold and says
-        something else (another sentence), since the two corroborate or complete each other."""
+        and the sentence of the next best span too when it also clears the threshold and is
+        another sentence."""
         calibration = self.reader.calibration
         best = readings[0] if readings else None
         if best is None or best.margin < calibration.threshold:
@@ -195,9 +325,35 @@ class Responder:
         for other in readings[1:2]:
             if other.margin >= calibration.threshold and not other.overlaps(best):
                 picked.append(other)
-        answer = self._cite(question, picked, collection)
-        quote = answer.citations[0]
-        answer.set_short(quote, best.start - quote.start, best.end - quote.start)
+        citations: list[Citation] = []
+        sentences: list[Sentence] = []
+        for reading in picked:
+            passage = reading.window.passage
+            start, end = reading.sentence()
+            record = self.index.registry.get(collection, passage.doc_id)
+            quote = passage.text[start - passage.start : end - passage.start]
+            citation = Citation(
+                n=len(citations) + 1,
+                doc_id=passage.doc_id,
+                title=passage.title,
+                source=passage.source,
+                location=(
+                    location_at(record.text, record.layout, start, record.title)
+                    if record
+                    else passage.location
+                ),
+                quote=quote,
+                start=start,
+                end=end,
+                score=round(reading.margin, 4),
+                supported=True,
+            )
+            citations.append(citation)
+            sentences.append(Sentence(text=quote, citations=[citation.n], supported=True))
+        text = " ".join(s.text + markers(s) for s in sentences)
+        answer = Answer(question=question, text=text, citations=citations, sentences=sentences)
+        first = citations[0]
+        answer.set_short(first, best.start - first.start, best.end - first.start)
         answer.confidence = round(calibration.confidence(best.margin), 4)
         return answer
 
@@ -255,19 +411,8 @@ class Responder:
                     record.text, record.layout, citation.start, record.title
                 )
         answer = Answer(question=question, text=text, citations=citations, sentences=sentences)
-        self._short_from_quotes(answer)
+        short_answer.fill(answer, analyse(question), self.span_reader)
         return answer
-
-    def _short_from_quotes(self, answer: Answer) -> None:
-        """The short answer of a written answer: the reader's best span in the quotes of its
-        supported sentences, if it clears the threshold."""
-        quotes = [c for c in answer.citations if c.supported]
-        spans = self.reader.read(answer.question, [c.quote for c in quotes])
-        found = [(s.margin, c, s) for c, s in zip(quotes, spans, strict=True) if s is not None]
-        if found:
-            margin, citation, span = max(found, key=lambda x: x[0])
-            if margin >= self.reader.calibration.threshold:
-                answer.set_short(citation, span.start, span.end)
 
     def _abstention(self, question: str, passages: list[Passage]) -> Answer:
         return Answer(
@@ -278,36 +423,34 @@ class Responder:
             sentences=[Sentence(text=ABSTAIN_TEXT, citations=[], supported=True)],
         )
 
-    def _cite(self, question: str, picked: list[Reading], collection: str) -> Answer:
-        """An answer quoting the sentence of each reading, one citation each."""
+    def _cite(self, question: str, chosen: list[extractive.Candidate], collection: str) -> Answer:
         citations: list[Citation] = []
         sentences: list[Sentence] = []
         records: dict[str, Any] = {}
-        for reading in picked:
-            passage = reading.window.passage
-            start, end = reading.sentence()
-            if passage.doc_id not in records:
-                records[passage.doc_id] = self.index.registry.get(collection, passage.doc_id)
-            record = records[passage.doc_id]
-            quote = passage.text[start - passage.start : end - passage.start]
+        for cand in chosen:
+            doc_id = cand.passage.doc_id
+            if doc_id not in records:
+                records[doc_id] = self.index.registry.get(collection, doc_id)
+            record = records[doc_id]
+            where = (
+                location_at(record.text, record.layout, cand.start, record.title)
+                if record
+                else cand.passage.location
+            )
             citation = Citation(
                 n=len(citations) + 1,
-                doc_id=passage.doc_id,
-                title=passage.title,
-                source=passage.source,
-                location=(
-                    location_at(record.text, record.layout, start, record.title)
-                    if record
-                    else passage.location
-                ),
-                quote=quote,
-                start=start,
-                end=end,
-                score=round(reading.margin, 4),
+                doc_id=doc_id,
+                title=cand.passage.title,
+                source=cand.passage.source,
+                location=where,
+                quote=cand.text,
+                start=cand.start,
+                end=cand.end,
+                score=round(cand.score, 4),
                 supported=True,
             )
             citations.append(citation)
-            sentences.append(Sentence(text=quote, citations=[citation.n], supported=True))
+            sentences.append(Sentence(text=cand.text, citations=[citation.n], supported=True))
         text = " ".join(s.text + markers(s) for s in sentences)
         return Answer(question=question, text=text, citations=citations, sentences=sentences)
 

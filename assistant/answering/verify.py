@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.answering.answer import Citation, Sentence
-from assistant.answering.question import is_instruction, key_terms
+from assistant.answering.question import analyse, is_instruction
 from assistant.index.lexical import tokenize
 from assistant.index.passages import Passage
 from assistant.text.sentences import sentence_spans
@@ -61,7 +61,7 @@ def support(claim: str, span_text: str, weights: dict[str, float] | None = None)
 
     Numbers in the claim must appear in the span as written; a missing one halves the score.
     """
-    terms = key_terms(claim)
+    terms = analyse(claim).terms
     if not terms:
         return 1.0  # nothing to check ("Here is what the sources say:")
     have = set(tokenize([span_text])[0])
@@ -101,7 +101,7 @@ def verify(text: str, passages: list[Passage]) -> tuple[str, list[Citation], lis
         valid = [k for k in dict.fromkeys(cited) if 1 <= k <= len(passages)]
         numbers: list[int] = []
         supported = True
-        terms = key_terms(claim) if not valid else []
+        terms = analyse(claim).terms if not valid else []
         if cited and not valid:
             # Every marker pointed to no passage: the claim's source is made up.
             supported = False

@@ -20,7 +20,7 @@ import numpy as np
 from cachetools import LRUCache
 
 from assistant.answering import attribution
-from assistant.answering.question import key_terms
+from assistant.answering.question import analyse
 from assistant.answering.retriever import Retriever
 from assistant.briefing import conflicts, figures, keypoints
 from assistant.briefing.items import Briefing, Event, Figure, Point, Statement
@@ -85,7 +85,7 @@ class Briefer:
             for s in material.sentences
             if s.doc.doc_id == p.doc_id and p.start <= s.start < p.end
         }
-        return keypoints.relevance(material, vector, key_terms(focus), near)
+        return keypoints.relevance(material, vector, analyse(focus).terms, near)
 
     def _build(self, collection: str, focus: str | None) -> Briefing:
         started = time.perf_counter()

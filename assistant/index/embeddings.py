@@ -32,16 +32,24 @@ import numpy as np
 from cachetools import LRUCache
 
 if TYPE_CHECKING:
-    pass
+    from tokenizers import Encoding
 
-#: Questions whose vector is kept (``Embedder.embed_query``); 1.5 KB each.
+#: Questions whose pass is kept (``Embedder.embed_query``); about 40 KB each.
 QUERY_CACHE = 2048
+
+#: Texts whose token embeddings are kept (``Embedder.token_vectors``); ~60 KB a sentence.
+SENTENCE_CACHE = 1024
 
 #: Tokens the model reads at most, including its two special markers.
 MODEL_MAX_TOKENS = 256
 #: Tokens of text a chunk may hold so that the model reads all of it.
 MAX_CHUNK_TOKENS = MODEL_MAX_TOKENS - 2
 EMBEDDING_DIM = 384
+#: A text's contextual token vectors (unit rows, special tokens included) and the tokenizer's
+#: encoding of it (word ids, character offsets).
+TokenVectors = tuple[np.ndarray, "Encoding"]
+#: A short pass's result for one text: its pooled vector and its ``TokenVectors``.
+ShortPass = tuple[np.ndarray, TokenVectors]
 
 I = TypeVar("I")  # noqa: E741
 R = TypeVar("R")
@@ -133,8 +141,10 @@ class Embedder:
         self.workers = workers or os.cpu_count() or 1
         self.dtype: str | None = None  # the precision in use, known once the model is loaded
         #: Question passes and sentence passes by text, each cache touched under its lock only.
-        self._queries: LRUCache[str, np.ndarray] = LRUCache(maxsize=QUERY_CACHE)
+        self._queries: LRUCache[str, ShortPass] = LRUCache(maxsize=QUERY_CACHE)
         self._queries_lock = threading.Lock()
+        self._sentences: LRUCache[str, TokenVectors] = LRUCache(maxsize=SENTENCE_CACHE)
+        self._sentences_lock = threading.Lock()
 
     @cached_property
     def tokens(self) -> TokenCounter:
@@ -183,9 +193,11 @@ class Embedder:
         self,
         ids: list[list[int]],
         spans: list[list[tuple[int, int]]] | None = None,
+        tokens: bool = False,
     ) -> Any:
         """Vectors of a batch; with ``spans`` (token index ranges per row), also a vector for
-        each span: the mean of its tokens' contextual embeddings, normalised."""
+        each span: the mean of its tokens' contextual embeddings, normalised; with ``tokens``,
+        also the raw token embeddings (rows, width, 384)."""
         import torch
 
         width = max(len(x) for x in ids)
@@ -203,6 +215,8 @@ class Embedder:
             # The model's own modules: transformer, mean pooling, normalisation.
             out = self.model(features)
             vectors = out["sentence_embedding"].float().numpy()
+            if tokens:
+                return vectors, out["token_embeddings"].float().numpy()
             if spans is None:
                 return vectors
             token_embeddings = out["token_embeddings"].float().numpy()
@@ -277,8 +291,26 @@ class Embedder:
                 pooled[i] = part
         return out, pooled
 
-    def embed_query(self, text: str) -> np.ndarray:
-        """A query's vector (384 numbers, unit length).
+    def token_vectors(self, texts: Sequence[str]) -> list[TokenVectors]:
+        """Contextual token embeddings of each text (unit rows, special tokens included) with
+        the tokenizer's encoding (word ids, character offsets), for a few short texts.
+
+        A text's tokens depend on that text alone, so they are kept in a small LRU: the
+        sentences a collection's answers come from recur from question to question.
+        """
+        with self._sentences_lock:
+            out: list[TokenVectors | None] = [self._sentences.get(t) for t in texts]
+        missing = [i for i, row in enumerate(out) if row is None]
+        if missing:
+            done = self._passes([texts[i] for i in missing])
+            with self._sentences_lock:
+                for i, (_, row) in zip(missing, done, strict=True):
+                    out[i] = row
+                    self._sentences[texts[i]] = row
+        return out  # type: ignore[return-value]
+
+    def embed_query(self, text: str) -> ShortPass:
+        """A query's vector and, from the same pass, its token embeddings and encoding.
 
         Kept in a small LRU: a question asked again (a help widget's common questions, a
         retried answer) costs no model pass.
@@ -292,27 +324,32 @@ class Embedder:
         return value
 
     @cached_property
-    def _passes(self) -> PassQueue[str, np.ndarray]:
-        """Query passes of all threads, run together.
+    def _passes(self) -> PassQueue[str, ShortPass]:
+        """Short passes (questions, answer sentences) of all threads, run together.
 
         Under concurrent questions, the passes that queued while one ran go through the model
         as one batch: a small batch costs little more than a single text, since a pass this
         short is dominated by reading the weights and by per-layer overhead.
         """
-        return PassQueue(self._query_pass, "embed-passes")
+        return PassQueue(self._token_pass, "embed-passes")
 
-    def _query_pass(self, texts: Sequence[str]) -> list[np.ndarray]:
-        """Each text's vector, in one pass of similar-length batches."""
+    def _token_pass(self, texts: Sequence[str]) -> list[ShortPass]:
+        """Each text's pooled vector with its token embeddings and encoding."""
         import torch
 
-        ids = self.model.tokenizer(list(texts), truncation=True, max_length=MODEL_MAX_TOKENS)[
-            "input_ids"
-        ]
+        enc = self.model.tokenizer(list(texts), truncation=True, max_length=MODEL_MAX_TOKENS)
+        ids = enc["input_ids"]
         pooled = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
+        rows: dict[int, TokenVectors] = {}
         with torch.inference_mode():
             for batch in plan_batches([len(x) for x in ids], self.batch_tokens):
-                pooled[batch] = self._forward([ids[i] for i in batch])
-        return list(pooled)
+                vectors, tokens = self._forward([ids[i] for i in batch], tokens=True)
+                pooled[batch] = vectors
+                for k, i in enumerate(batch):
+                    t = tokens[k, : len(ids[i])]
+                    t = t / np.maximum(np.linalg.norm(t, axis=1, keepdims=True), 1e-9)
+                    rows[i] = (t, enc[i])
+        return [(pooled[i], rows[i]) for i in range(len(texts))]
 
     def _submit(
         self, ids: list[list[int]], spans: list[list[tuple[int, int]]] | None = None
@@ -332,7 +369,7 @@ class PassQueue(Generic[I, R]):
     One thread does the work, in the order the calls came. It takes every call queued while it
     was busy and runs them as one list, so one caller alone waits for nothing, many callers
     share passes, and none waits behind a lock it may lose again and again. Serves the
-    embedder's query passes and the reader's (``assistant/answering/reader.py``).
+    embedder's short passes and the span reader's (``assistant/answering/span_reader.py``).
     """
 
     def __init__(

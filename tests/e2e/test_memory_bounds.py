@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from assistant.answering.alignment import Aligner
 from assistant.core import Assistant
 from assistant.faces import uploads
 from assistant.faces.http.arenas import _glibc, limit_malloc_arenas
@@ -24,12 +25,15 @@ from assistant.index.embeddings import EMBEDDING_DIM, Embedder
 from assistant.settings import Settings
 
 
-def _fake_passes(texts: list[str]) -> list[np.ndarray]:
+def _fake_passes(texts: list[str]) -> list[tuple[np.ndarray, tuple[np.ndarray, None]]]:
     """What ``Embedder._passes`` returns, without the model."""
-    return [np.zeros(EMBEDDING_DIM, np.float32) for _ in texts]
+    return [
+        (np.zeros(EMBEDDING_DIM, np.float32), (np.zeros((3, EMBEDDING_DIM), np.float32), None))
+        for _ in texts
+    ]
 
 
-def test_question_vectors_are_kept_to_their_bound() -> None:
+def test_question_and_sentence_passes_are_kept_to_their_bounds() -> None:
     embedder = Embedder(dtype="float32")
     embedder.__dict__["_passes"] = _fake_passes  # the cached property, without its thread
     for i in range(embeddings.QUERY_CACHE + 300):
@@ -37,6 +41,17 @@ def test_question_vectors_are_kept_to_their_bound() -> None:
     assert len(embedder._queries) == embeddings.QUERY_CACHE
     assert f"question {embeddings.QUERY_CACHE + 299}" in embedder._queries  # newest kept
     assert "question 0" not in embedder._queries  # oldest gone
+    for i in range(0, embeddings.SENTENCE_CACHE + 300, 50):
+        embedder.token_vectors([f"sentence {j}" for j in range(i, i + 50)])
+    assert len(embedder._sentences) == embeddings.SENTENCE_CACHE
+
+
+def test_alignments_are_kept_to_their_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    aligner = Aligner(Embedder(dtype="float32"), capacity=64)
+    monkeypatch.setattr(aligner, "_align", lambda *args: (0.5, 0.5, 0.5))
+    for i in range(500):
+        aligner(f"question {i}", "The same sentence.", ["sentenc"])
+    assert len(aligner._cache) == 64
 
 
 def _harbour(version: int) -> bytes:

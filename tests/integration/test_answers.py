@@ -166,14 +166,11 @@ def test_short_answer_is_words_of_a_cited_quote(
     assert answer.to_dict()["short"] == short
 
 
-def test_short_answer_only_with_an_answer(loaded: Assistant) -> None:
-    """An abstention has no short answer; an answer's short answer is words of its first quote."""
+def test_short_answer_only_when_a_thing_is_answered(loaded: Assistant) -> None:
     refused = loaded.ask("What is the capital of Peru?")
     assert refused.abstained and refused.short is None and refused.short_citation is None
-    assert refused.to_dict()["short"] is None
     why = loaded.ask("Why did Kestrel's engineers design lighter rockets?")
-    if not why.abstained:
-        assert why.short and why.short in why.citations[why.short_citation - 1].quote
+    assert why.short is None and why.to_dict()["short"] is None
     done = [e for e in loaded.stream("Where is Kestrel based?") if isinstance(e, Done)]
     assert done[0].answer.short == "Pune"
 

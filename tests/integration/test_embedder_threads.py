@@ -37,6 +37,7 @@ def test_no_pass_runs_on_more_than_one_thread_or_changes_the_setting(monkeypatch
     monkeypatch.setattr(torch, "set_num_threads", lambda n: settings.append(n))
 
     embedder.embed_query(QUESTION)  # a question (the pass thread)
+    embedder.token_vectors(SENTENCES[:2])  # answer sentences (the pass thread)
     embedder.embed([QUESTION])  # a query through embed: on the caller's thread
     embedder.embed(SENTENCES)  # an ingest's batches: on the worker threads
     embedder.embed_with_spans(SENTENCES[:8], [[(0, 10)]] * 8)

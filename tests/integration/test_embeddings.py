@@ -107,13 +107,15 @@ def test_concurrent_questions_share_passes_and_get_their_own_answers() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     alone = Embedder(dtype="float32")
-    expected = [alone.embed_query(s) for s in SENTENCES]
+    expected = [alone.embed_query(s)[0] for s in SENTENCES]
     together = Embedder(dtype="float32")
     together.model  # noqa: B018 - loaded before the threads start, so that they overlap
     with ThreadPoolExecutor(len(SENTENCES) * 4) as pool:
-        got = list(pool.map(together.embed_query, SENTENCES * 4))
+        got = list(pool.map(lambda s: together.embed_query(s)[0], SENTENCES * 4))
     for k, vector in enumerate(got):
         assert float(vector @ expected[k % len(SENTENCES)]) > 0.999
+    tokens = together.token_vectors(SENTENCES[:2])
+    assert [len(t) for t, _ in tokens] == [len(e.ids) for _, e in tokens]
 
 
 def test_a_failed_pass_reaches_its_caller_and_the_next_pass_runs() -> None:
@@ -127,5 +129,5 @@ def test_a_failed_pass_reaches_its_caller_and_the_next_pass_runs() -> None:
     with pytest.raises(MemoryError):
         embedder.embed_query("Who founded Kestrel?")
     embedder._forward = forward  # type: ignore[method-assign]
-    vector = embedder.embed_query("Who founded Kestrel?")  # not left hanging
+    vector, _ = embedder.embed_query("Who founded Kestrel?")  # not left hanging
     assert vector.shape == (EMBEDDING_DIM,)

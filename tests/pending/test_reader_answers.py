@@ -5,6 +5,11 @@ questions the documents leave open get "the documents don't say".
 
 The questions were written before the reader was run on them, as a user would ask them; a
 failure here is the reader's, not the question's. Real model, real Chroma, shipped weights.
+
+Pending (issue 23): these are the acceptance tests of the learned reader, which is not yet
+the default answerer (``BRIEF_ANSWERER=reader``). Its first trained version fails some of them
+(answers where the documents are silent, abstains on paraphrases), so they are kept out of
+``make test`` until it passes them; ``pytest tests/pending`` runs them.
 """
 
 from __future__ import annotations
@@ -76,7 +81,7 @@ OFF_TOPIC = ["What is the capital of Peru?", "Who wrote the novel Middlemarch?"]
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     """The three documents in the default collection; the hospitals alone in "a", the
     warehouse memo alone in "b"."""
-    a = Assistant(Settings(data_dir=tmp_path_factory.mktemp("reader") / "data"))
+    a = Assistant(Settings(data_dir=tmp_path_factory.mktemp("reader") / "data", answerer="reader"))
     assert a.ingest([HOSPITALS, WAREHOUSE, SEABIRDS]).ok
     assert a.ingest([HOSPITALS], collection="a").ok
     assert a.ingest([WAREHOUSE], collection="b").ok
