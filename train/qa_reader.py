@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO))
 from common import RESULTS, need_shared  # noqa: E402 - offline settings first
 from qa_data import SHARED, all_examples  # noqa: E402
 
-from assistant.answering import reader as sr  # noqa: E402
+from assistant.answering import qa_reader as sr  # noqa: E402
 
 SEED = 23
 BATCH = 32
