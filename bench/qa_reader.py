@@ -29,8 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
-import string
 import tempfile
 import time
 from dataclasses import dataclass
@@ -40,6 +38,7 @@ from typing import Any
 
 import numpy as np
 from common import RESULTS, SHARED, need_shared, run_at  # first: offline settings, import path
+from qa import normalize  # SQuAD's answer normalisation, as the answerer before is scored
 
 from assistant.core import Assistant
 from assistant.settings import Settings
@@ -47,14 +46,6 @@ from assistant.settings import Settings
 SQUAD = SHARED / "eval" / "squad2_dev500"
 HALF_SEEDS = (4, 5, 6)
 MAX_WRONG_ABSTAIN = 0.10
-
-
-def normalize(text: str) -> str:
-    """SQuAD's answer normalisation: lower case, no punctuation, articles or extra spaces."""
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in set(string.punctuation + "‘’“”"))
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
 
 
 @dataclass

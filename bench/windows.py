@@ -57,7 +57,7 @@ def main() -> None:
                         idf = (
                             lexical_index.weights(analyse(q["question"]).terms) if lexical else None
                         )
-                        chosen = windows.select(passages, vector, responder.windows, name, n, idf)
+                        chosen = windows.select(passages, vector, responder.vectors, name, n, idf)
                         key = f"cap={cap} passages={n_passages} windows={n} lexical={lexical}"
                         found.setdefault(key, []).append(any(gold in norm(w.text) for w in chosen))
                         count = sum(

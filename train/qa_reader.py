@@ -41,6 +41,7 @@ from common import RESULTS, need_shared  # noqa: E402 - offline settings first
 from qa_data import SHARED, all_examples  # noqa: E402
 
 from assistant.answering import qa_reader as sr  # noqa: E402
+from assistant.answering.span_reader import pack  # noqa: E402
 
 SEED = 23
 BATCH = 32
@@ -151,7 +152,7 @@ def save(model, opt, sched, step: int) -> None:
         tmp,
     )
     os.replace(tmp, CKPT / "state.pt")
-    np.savez_compressed(CKPT / "reader.tmp.npz", **sr.pack(model.trained()))
+    np.savez_compressed(CKPT / "reader.tmp.npz", **pack(model.trained()))
     os.replace(CKPT / "reader.tmp.npz", CKPT / "reader.npz")
 
 
@@ -232,7 +233,7 @@ def main() -> None:
             save(model, opt, sched, step)
     save(model, opt, sched, step)
     if step >= steps and args.write:
-        np.savez_compressed(sr.WEIGHTS, **sr.pack(model.trained()))
+        np.savez_compressed(sr.WEIGHTS, **pack(model.trained()))
         print(f"wrote {sr.WEIGHTS}")
     (RESULTS / "qa_reader_train.json").write_text(
         json.dumps(

@@ -18,10 +18,8 @@ scale per row (read with numpy, no pickled objects).
 from __future__ import annotations
 
 import json
-import re
 import threading
 from dataclasses import dataclass
-from enum import Enum
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -29,14 +27,23 @@ from typing import Any
 import numpy as np
 from cachetools import LRUCache
 
+# The network, its packing, and reading a span out of its logits are the span reader's: the
+# same MiniLM with the same start/end head, trained here on more data for whole windows.
+from assistant.answering.span_reader import (
+    _UNREAD,
+    Span,
+    best_span,
+    build,
+    load_base,
+    unpack,
+    widen,
+)
 from assistant.index.embeddings import PassQueue, fastest_dtype
 
 WEIGHTS = Path(__file__).with_name("qa_reader.npz")
 CALIBRATION = Path(__file__).with_name("qa_reader.json")
 #: Question plus sentence, in word pieces; a longer sentence is cut at its end.
 MAX_TOKENS = 192
-#: The longest short answer, in word pieces.
-MAX_SPAN = 24
 #: A longer question (a news quiz's story before it) keeps its last this many word pieces,
 #: where it asks; the window is what must not be cut.
 MAX_QUESTION_TOKENS = 64
@@ -48,123 +55,10 @@ MAX_CALLS_PER_PASS = 16
 BATCH = 8
 
 
-class _Unread(Enum):
-    """Marks a pair not read yet (None is a reading: nothing found)."""
-
-    UNREAD = 0
-
-
-_UNREAD = _Unread.UNREAD
-
-
-@dataclass(frozen=True)
-class Span:
-    """A short answer found by the model: characters ``start:end`` of the sentence."""
-
-    start: int
-    end: int
-    #: How far the span's start+end logits stand above those of "no answer" ([CLS]).
-    margin: float
-
-
-_WORD_CHAR = re.compile(r"[\w'’]")
-
-
-def widen(text: str, a: int, b: int) -> tuple[int, int]:
-    """Characters ``a:b`` grown to whole words (a word piece may start inside a word)."""
-    while a > 0 and _WORD_CHAR.match(text[a - 1]) and _WORD_CHAR.match(text[a]):
-        a -= 1
-    while b < len(text) and _WORD_CHAR.match(text[b]) and _WORD_CHAR.match(text[b - 1]):
-        b += 1
-    return a, b
-
-
-def best_span(
-    start: np.ndarray, end: np.ndarray, allowed: np.ndarray, max_span: int = MAX_SPAN
-) -> tuple[int, int, float]:
-    """The best (first, last) allowed word piece and its margin over "no answer" (piece 0):
-    start plus end logit, first <= last < first + ``max_span``."""
-    idx = np.flatnonzero(allowed)
-    if idx.size == 0:
-        return 0, 0, float("-inf")
-    s, e = start[idx], end[idx]
-    n = idx.size
-    i, j = np.indices((n, n))
-    scores = np.where((j >= i) & (j < i + max_span), s[:, None] + e[None, :], -np.inf)
-    a, b = divmod(int(np.argmax(scores)), n)
-    return int(idx[a]), int(idx[b]), float(scores[a, b] - (start[0] + end[0]))
-
-
-def pack(state: dict[str, Any]) -> dict[str, np.ndarray]:
-    """Trained parameters (name -> tensor) as int8 matrices with a float32 scale per row;
-    vectors (biases, layer norms) stay float16."""
-    arrays: dict[str, np.ndarray] = {}
-    for name, tensor in state.items():
-        value = tensor.detach().float().numpy()
-        if value.ndim == 2:
-            scale = np.abs(value).max(axis=1, keepdims=True) / 127.0
-            scale[scale == 0] = 1.0
-            arrays[f"{name}::q"] = np.round(value / scale).astype(np.int8)
-            arrays[f"{name}::s"] = scale.astype(np.float32)
-        else:
-            arrays[name] = value.astype(np.float16)
-    return arrays
-
-
-def unpack(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The inverse of ``pack``: name -> float32 array."""
-    out: dict[str, np.ndarray] = {}
-    for key, value in arrays.items():
-        if key.endswith("::s"):
-            continue
-        if key.endswith("::q"):
-            name = key[:-3]
-            out[name] = value.astype(np.float32) * arrays[f"{name}::s"]
-        else:
-            out[key] = value.astype(np.float32)
-    return out
-
-
-def build(base: Any) -> Any:
-    """The network: ``base`` (a BertModel) and a start/end head on every word piece."""
-    import torch
-
-    class SpanModel(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.base = base
-            self.head = torch.nn.Linear(base.config.hidden_size, 2)
-
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            hidden = self.base(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
-            start, end = self.head(hidden).unbind(-1)
-            return start, end
-
-        def trained(self) -> dict[str, Any]:
-            """What fine-tuning changes (and ``pack`` saves): all but the embeddings."""
-            return {
-                name: p for name, p in self.named_parameters() if not name.startswith("base.embed")
-            }
-
-    return SpanModel()
-
-
-def load_base() -> tuple[Any, Any]:
-    """The packaged MiniLM (a plain BertModel) and its fast tokenizer, from the package folder."""
-    from transformers import AutoModel, AutoTokenizer
-
-    from assistant.index.embeddings import model_path
-
-    path = str(model_path())
-    return AutoModel.from_pretrained(path), AutoTokenizer.from_pretrained(path)
-
-
 @dataclass(frozen=True)
 class Calibration:
     """The one threshold on a margin, and the logistic curve that turns a margin into the
-    probability that the span answers (both fitted by ``bench/reader_calibrate.py`` on news
+    probability that the span answers (both fitted by ``bench/heldout.py --calibrate`` on news
     weeks the reader was not trained on)."""
 
     threshold: float = 0.0

@@ -113,14 +113,14 @@ class Responder:
         self.overviews = overviews
         self.retriever = retriever
         self.settings = settings
-        self.vectors = extractive.SentenceVectors(index.embedder, index.registry)
+        # one cache of sentence vectors for both offline answerers
+        self.vectors = windows.SentenceVectors(index.embedder, index.registry)
         self.weights = extractive.Weights.shipped()
         self.aligner = Aligner(index.embedder)
         #: The learned short-answer reader (loaded on first use), unless the rules are asked for.
         self.span_reader = (
             get_span_reader(settings.embed_dtype) if settings.short_reader == "model" else None
         )
-        self.windows = windows.SentenceVectors(index.embedder, index.registry)
 
     # --- public --------------------------------------------------------------------------
 
@@ -290,7 +290,7 @@ class Responder:
         retrieved = _ms(started)
         idf = self.retriever.lexical(collection).weights(analyse(query).terms)
         chosen = windows.select(
-            passages, vector, self.windows, collection, self.settings.read_windows, idf
+            passages, vector, self.vectors, collection, self.settings.read_windows, idf
         )
         answer = self.compose_read(question, self.read(query, chosen), passages, collection)
         answer.search_query = query

@@ -14,17 +14,14 @@ him), are the windows; windows that would overlap are merged, so no text is read
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
-from cachetools import LRUCache
 
+from assistant.answering import extractive
 from assistant.answering.question import is_instruction
-from assistant.index.embeddings import Embedder
 from assistant.index.lexical import tokenize
 from assistant.index.passages import Passage
-from assistant.index.registry import Registry
 from assistant.text.sentences import sentence_spans
 
 #: A "sentence" shorter than this (a dateline, a bullet's number) is no answer on its own.
@@ -63,15 +60,9 @@ class _Sentence:
     score: float = 0.0
 
 
-class SentenceVectors:
-    """Sentence vectors: stored at ingest (pooled from the chunk's pass), else embedded now;
-    those embedded now are kept in a small LRU, so a repeated question costs nothing."""
-
-    def __init__(self, embedder: Embedder, registry: Registry, capacity: int = 20_000) -> None:
-        self.embedder = embedder
-        self.registry = registry
-        self._cache: LRUCache[str, np.ndarray] = LRUCache(maxsize=capacity)
-        self._cache_lock = threading.Lock()
+class SentenceVectors(extractive.SentenceVectors):
+    """The sentence vectors of ``extractive``, stored at ingest or embedded now (the same LRU),
+    looked up by a passage's sentence spans."""
 
     def of(self, collection: str, passage: Passage, spans: list[tuple[int, int]]) -> np.ndarray:
         """One vector per sentence span (document offsets) of ``passage``."""
@@ -91,19 +82,6 @@ class SentenceVectors:
         fresh = iter(self.embed(missing)) if missing else iter(())
         vectors = [next(fresh) if v is None else v for v in found]
         return np.stack(vectors) if vectors else np.zeros((0, 384), dtype=np.float32)
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """Vectors of texts embedded now (one per text)."""
-        with self._cache_lock:
-            known = {t: v for t in texts if (v := self._cache.get(t)) is not None}
-        missing = [t for t in dict.fromkeys(texts) if t not in known]
-        if missing:
-            vectors = self.embedder.embed(missing)
-            with self._cache_lock:
-                for text, vec in zip(missing, vectors, strict=True):
-                    self._cache[text] = vec
-                    known[text] = vec
-        return np.stack([known[t] for t in texts])
 
 
 def select(
