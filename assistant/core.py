@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     # imported where used, so that a face that never ingests, briefs or chains loads none of it
     from assistant.answering.chain import AnswerChain, PassageRetriever
     from assistant.briefing.builder import Briefer
-    from ingest.pipeline import ChunkListener, Ingestor, IngestReport, Listener
+    from ingest.pipeline import ChunkListener, Download, Ingestor, IngestReport, Listener
 
 
 class Assistant:
@@ -53,16 +53,25 @@ class Assistant:
         prune: bool = False,
         on_file: Listener | None = None,
         on_chunks: ChunkListener | None = None,
+        fetched: Mapping[str, Download] | None = None,
     ) -> IngestReport:
         """Ingest files, folders and URLs. ``on_file`` is called with each file's result,
-        ``on_chunks`` with (chunks, tokens) of each batch stored."""
+        ``on_chunks`` with (chunks, tokens) of each batch stored. URLs are fetched before the
+        store's write lock is taken, unless ``fetched`` (from ``fetch``) holds them already.
+        ``StoreBusy`` when another write holds the store beyond ``BRIEF_WRITE_WAIT_S``."""
         return self._ingestor.ingest(
             sources,
             collection=self._collection(collection),
             prune=prune,
             on_file=on_file,
             on_chunks=on_chunks,
+            fetched=fetched,
         )
+
+    def fetch(self, urls: Iterable[str]) -> dict[str, Download]:
+        """Fetch web addresses for a later ``ingest(..., fetched=...)``, holding no lock: each
+        within ``BRIEF_URL_TIMEOUT_S`` in all and at ``BRIEF_URL_MIN_KIB_PER_S``."""
+        return self._ingestor.fetch(urls)
 
     def recover(self) -> int:
         """Undo the unfinished writes of a process that died mid-write (all collections)."""

@@ -32,7 +32,12 @@ class StoreUnavailable(RuntimeError):
 
 
 class StoreBusy(RuntimeError):
-    """Another process is writing to the same data dir."""
+    """Another write (of this process or another) holds the store beyond the wait allowed
+    (``BRIEF_WRITE_WAIT_S``): try again later."""
+
+
+class DuplicateUpload(ValueError):
+    """Two files of one upload would be kept under the same name."""
 
 
 # --- ingest: a file or URL that could not be read -----------------------------------------

@@ -140,6 +140,14 @@ class Settings(BaseSettings):
         "or 'ask' (ask, stream, health). Unset: no keys, and the server keeps to loopback "
         "unless BRIEF_ALLOW_OPEN is set.",
     )
+    view_link_hours: float = Field(
+        168.0,
+        gt=0,
+        description="With API keys set: hours a link to the document viewer (a citation's "
+        "'view') stays valid after it is made; default one week. The links are signed with a "
+        "random secret kept in BRIEF_DATA_DIR/view.key (mode 0600): delete it to retire every "
+        "link at once.",
+    )
     allow_open: bool = Field(
         False, description="Serve beyond loopback even without API keys (not recommended)."
     )
@@ -161,6 +169,12 @@ class Settings(BaseSettings):
         "URL to add, an MCP call) and the chat's own calls. A file upload (multipart, by an "
         "admin key or the signed-in chat) may carry BRIEF_MAX_UPLOAD_FILES files of "
         "BRIEF_MAX_FILE_MB each, plus this much for its other fields.",
+    )
+    api_docs: bool = Field(
+        False,
+        description="Serve Swagger UI at /docs. Off by default: its script and style come from a "
+        "CDN (jsDelivr) into this server's origin, where an admin's key and cookie live, and it "
+        "shows nothing offline. The schema it reads is always at /openapi.json.",
     )
     mcp: bool = Field(
         False,
@@ -234,7 +248,26 @@ class Settings(BaseSettings):
         description="DOCX files that would unpack to more than this many MiB (1,048,576 bytes "
         "each) are refused (decompression bombs).",
     )
-    url_timeout_s: float = Field(20.0, gt=0, description="Time allowed to fetch one URL.")
+    url_timeout_s: float = Field(
+        20.0,
+        gt=0,
+        description="Time allowed to fetch one URL in all: connecting, redirects and the whole "
+        "download (a server that trickles its bytes is cut off when it is up).",
+    )
+    url_min_kib_per_s: float = Field(
+        1.0,
+        ge=0,
+        description="A URL's download averaging fewer KiB (1,024 bytes) a second than this, once "
+        "it has run 3 s, is abandoned. 0: no minimum (the total time still holds).",
+    )
+    write_wait_s: float = Field(
+        10.0,
+        gt=0,
+        description="How long a write (an ingest, a removal) waits for another one to finish "
+        "before it is refused as busy (HTTP 503 store_busy with Retry-After; exit status 2 in "
+        "the CLI). URLs are fetched before a write begins, so a slow web server does not hold "
+        "the others up.",
+    )
     allow_private_urls: bool = Field(
         False,
         description="Let URL ingest reach loopback, private (10/8, 172.16/12, 192.168/16, "
@@ -292,6 +325,11 @@ class Settings(BaseSettings):
     def max_upload_bytes(self) -> int:
         """The largest file upload request: its files at their limit, and its other fields."""
         return self.max_upload_files * self.max_file_bytes + self.max_request_bytes
+
+    @property
+    def url_min_bytes_per_s(self) -> float:
+        """``url_min_kib_per_s`` in bytes a second."""
+        return self.url_min_kib_per_s * 1024
 
     @property
     def max_unzipped_bytes(self) -> int:

@@ -1,9 +1,10 @@
 """One writer at a time for the embedded store.
 
 Chroma's embedded store must not be written by two processes at once. Every write (ingest,
-remove) holds an exclusive lock on a file in the data dir; a second writer waits a little,
-then gets a clear ``StoreBusy`` instead of corrupting the store. Threads of one process queue
-on an in-process lock first.
+remove) holds an exclusive lock on a file in the data dir; a second writer waits a little
+(``BRIEF_WRITE_WAIT_S``), then gets a clear ``StoreBusy`` instead of corrupting the store.
+Threads of one process queue on an in-process lock first, within the same wait: a server's
+writers never pile up behind a slow one and use up the threads its routes share.
 
 A server holds ``ServeLock`` over its data dir for as long as it runs: it keeps its own copy
 of the vector index in memory and would not see another process's writes, so a write from
@@ -43,11 +44,16 @@ class WriteLock:
     def __enter__(self) -> WriteLock:
         if not self.enabled:
             return self
-        self._thread_lock.acquire()
+        # One deadline for both waits: a writer never queues behind another without end.
+        deadline = time.monotonic() + self.wait_s
+        if not self._thread_lock.acquire(timeout=self.wait_s):
+            raise StoreBusy(
+                f"another write to {self.path.parent} has not finished within "
+                f"{self.wait_s:g} s; try again when it has"
+            )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            deadline = time.monotonic() + self.wait_s
             while True:
                 try:
                     fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -1,7 +1,9 @@
 """Ingest: files and URLs in, chunks embedded into Chroma and documents recorded, incrementally.
 
 Reading and parsing run in a background thread while the main thread embeds, so the model
-never waits for a PDF parser. Unchanged sources (same bytes, same chunk settings) are
+never waits for a PDF parser. URLs are fetched first, before the store's write lock is taken
+(``Ingestor.fetch``): a slow or stalled web server holds up its own run only, never the other
+writers queued on the lock. Unchanged sources (same bytes, same chunk settings) are
 recognised by their content hash before they are parsed and cost almost nothing. Each batch of
 documents is written in three steps that survive a kill at any moment (see
 ``assistant.index.registry``): journal, write chunks, commit.
@@ -11,16 +13,17 @@ from __future__ import annotations
 
 import os
 import queue
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from assistant.errors import IngestError, TooLarge
+from assistant.errors import FetchError, IngestError, TooLarge
 from assistant.index.registry import DocumentRecord
 from assistant.index.store import Index
 from assistant.settings import MIB
@@ -91,10 +94,38 @@ class IngestReport:
 
 
 @dataclass
+class Download:
+    """A URL fetched before the write lock: its body kept aside (in memory, or an unnamed
+    temporary file once large) with its loader suffix, or the error that stopped it."""
+
+    url: str
+    body: tempfile.SpooledTemporaryFile[bytes] | None = None
+    suffix: str | None = None
+    error: IngestError | None = None
+
+    def data(self) -> bytes:
+        """The body's bytes (read once, when the document is read); its error if it failed."""
+        if self.error is not None or self.body is None:
+            raise self.error or FetchError("not fetched")
+        self.body.seek(0)
+        return self.body.read()
+
+    def close(self) -> None:
+        if self.body is not None:
+            self.body.close()
+
+
+#: A fetched body larger than this goes to an unnamed temporary file rather than memory: a run
+#: of many URLs holds their bodies until each is read.
+SPOOL_BYTES = 4 * MIB
+
+
+@dataclass
 class _Source:
     key: str  # absolute path or URL: what the document is known by
     path: Path | None = None
     explicit: bool = True  # named by the user, not found inside a folder
+    download: Download | None = None  # a URL's, fetched before the lock
 
 
 Listener = Callable[[FileResult], None]
@@ -117,16 +148,64 @@ class Ingestor:
         prune: bool = False,
         on_file: Listener | None = None,
         on_chunks: ChunkListener | None = None,
+        fetched: Mapping[str, Download] | None = None,
     ) -> IngestReport:
         """Ingest files, folders (recursively) and http(s) URLs into ``collection``.
 
         Never raises for a bad source: each one gets a ``FileResult`` with the reason.
         With ``prune``, documents whose files under the given folders are gone are removed.
+        URLs are fetched before the write lock is taken, unless ``fetched`` (``fetch``) holds
+        them already; ``StoreBusy`` if another write holds the lock beyond
+        ``BRIEF_WRITE_WAIT_S``.
         """
         collection = collection or self.settings.collection
         report = IngestReport()
         started = time.perf_counter()
         names = [str(i) for i in inputs]
+        downloads = dict(fetched or {})
+        downloads.update(self.fetch([n for n in names if is_url(n) and n not in downloads]))
+        try:
+            self._ingest(names, collection, prune, report, downloads, on_file, on_chunks)
+        finally:
+            for download in downloads.values():
+                download.close()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def fetch(self, urls: Iterable[str]) -> dict[str, Download]:
+        """Fetch ``urls`` (each within ``BRIEF_URL_TIMEOUT_S`` and at
+        ``BRIEF_URL_MIN_KIB_PER_S``), without the write lock: what ``ingest`` is then given as
+        ``fetched``. A URL that cannot be fetched carries its error, reported by ``ingest``."""
+        s = self.settings
+        downloads: dict[str, Download] = {}
+        for url in dict.fromkeys(urls):
+            try:
+                got = fetch_url(
+                    url,
+                    max_bytes=s.max_file_bytes,
+                    timeout=s.url_timeout_s,
+                    allow_private=s.allow_private_urls,
+                    min_bytes_per_s=s.url_min_bytes_per_s,
+                )
+            except IngestError as exc:
+                downloads[url] = Download(url, error=exc)
+                continue
+            # Closed by ``Download.close`` once the run is over.
+            body = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+            body.write(got.data)
+            downloads[url] = Download(url, body=body, suffix=suffix_for(got, CONTENT_TYPES))
+        return downloads
+
+    def _ingest(
+        self,
+        names: list[str],
+        collection: str,
+        prune: bool,
+        report: IngestReport,
+        downloads: dict[str, Download],
+        on_file: Listener | None,
+        on_chunks: ChunkListener | None,
+    ) -> None:
 
         def emit(result: FileResult) -> None:
             report.results.append(result)
@@ -135,7 +214,7 @@ class Ingestor:
 
         with self._lock():
             report.recovered = self.index.recover(collection)
-            sources = list(self._expand(names, emit))
+            sources = list(self._expand(names, emit, downloads))
             work: queue.Queue[Prepared | FileResult | None] = queue.Queue(maxsize=64)
             stop = threading.Event()
             reader = threading.Thread(
@@ -163,8 +242,6 @@ class Ingestor:
             if prune:
                 for result in self._prune(collection, names):
                     emit(result)
-        report.seconds = time.perf_counter() - started
-        return report
 
     def recover(self) -> int:
         """Finish what an interrupted process left, in every collection; returns how many
@@ -190,13 +267,15 @@ class Ingestor:
 
     # --- reading (background thread) -----------------------------------------------------
 
-    def _expand(self, inputs: list[str], emit: Listener) -> Iterator[_Source]:
+    def _expand(
+        self, inputs: list[str], emit: Listener, downloads: Mapping[str, Download]
+    ) -> Iterator[_Source]:
         seen: set[str] = set()
         for item in inputs:
             if is_url(item):
                 if item not in seen:
                     seen.add(item)
-                    yield _Source(key=item)
+                    yield _Source(key=item, download=downloads[item])
                 continue
             path = Path(item).expanduser()
             if path.is_dir():
@@ -251,17 +330,12 @@ class Ingestor:
         max_bytes = s.max_file_bytes
         doc_id = doc_id_for(source.key)
         suffix = None
-        if source.path is None:
-            fetched = fetch_url(
-                source.key,
-                max_bytes=max_bytes,
-                timeout=s.url_timeout_s,
-                allow_private=s.allow_private_urls,
-            )
-            data, suffix = fetched.data, suffix_for(fetched, CONTENT_TYPES)
-        else:
+        if source.path is not None:
             loader_for(source.path.suffix)  # refuse an unsupported type before reading it
             data = _read_file(source.path, max_bytes)
+        else:  # a URL, fetched before the lock
+            download = source.download or Download(source.key, error=FetchError("not fetched"))
+            data, suffix = download.data(), download.suffix
         data_hash = content_hash(data, self._fingerprint())
         if known.get(doc_id) == data_hash:
             return FileResult(source=source.key, status="unchanged", doc_id=doc_id)
@@ -364,7 +438,9 @@ class Ingestor:
 
     def _lock(self) -> WriteLock:
         return WriteLock(
-            self.settings.data_dir / "write.lock", enabled=not self.settings.uses_chroma_server
+            self.settings.data_dir / "write.lock",
+            enabled=not self.settings.uses_chroma_server,
+            wait_s=self.settings.write_wait_s,
         )
 
 

@@ -28,19 +28,27 @@ SCOPES = ("admin", "ask")
 MAX_CALLERS = 100_000
 
 
+#: The shortest key accepted: a key may sit in a public page's widget and be guessed at from
+#: anywhere, so it is long enough (24 random characters, about 140 bits) not to be worth it.
+MIN_KEY_CHARS = 24
+
+
 def parse_keys(spec: str | None) -> dict[str, str]:
-    """``"k1:admin,k2:ask"`` -> {key: scope}; a key without a scope is admin."""
+    """``"k1:admin,k2:ask"`` -> {key: scope}; a key without a scope is admin. ``ValueError``
+    (the server does not start) for an unknown scope or a key shorter than ``MIN_KEY_CHARS``,
+    naming the key by its place in the list, never by its text."""
     keys: dict[str, str] = {}
-    for item in (spec or "").split(","):
-        item = item.strip()
-        if not item:
-            continue
+    for n, item in enumerate((i.strip() for i in (spec or "").split(",") if i.strip()), 1):
         key, _, scope = item.partition(":")
         scope = scope.strip() or "admin"
         if scope not in SCOPES:
             raise ValueError(f"unknown API key scope {scope!r}: use 'admin' or 'ask'")
-        if len(key.strip()) < 8:
-            raise ValueError("API keys must be at least 8 characters long")
+        if len(key.strip()) < MIN_KEY_CHARS:
+            raise ValueError(
+                f"API key {n} of BRIEF_API_KEYS has {len(key.strip())} characters; keys must "
+                f'have at least {MIN_KEY_CHARS}. Make one with: python -c "import secrets; '
+                'print(secrets.token_urlsafe(24))"'
+            )
         keys[key.strip()] = scope
     return keys
 
@@ -154,46 +162,3 @@ class Guard:
 def address(request: Request) -> str:
     """The client's address (as uvicorn gives it: behind a trusted proxy, the caller's)."""
     return request.client.host if request.client else "unknown"
-
-
-# --- links to the document viewer --------------------------------------------------------------
-
-#: Length of a viewer link's token (base64 characters of an HMAC-SHA256: 128 bits).
-VIEW_TOKEN_CHARS = 22
-
-
-def view_signer(settings: Settings) -> Callable[[str, str], str | None]:
-    """``sign(collection, doc_id)``: the token a link to ``/view/<collection>/<doc_id>``
-    carries when API keys are set, else None.
-
-    With keys, the viewer shows a document only to a link that names it with this token, which
-    only the server can make: an answer's citations carry it, so whoever was given an answer
-    can open its documents, and nobody can read a document by guessing its id. The secret is
-    derived from the keys themselves (once, here), so every worker agrees without sharing a
-    file, and changing the keys retires the old links. Without keys (a server kept to
-    loopback) there is nothing to sign.
-    """
-    import base64
-    import hashlib
-
-    secret = settings.api_keys.get_secret_value() if settings.api_keys else ""
-    keys = sorted(parse_keys(secret))
-    if not keys:
-        return lambda collection, doc_id: None
-    key = hashlib.sha256(("brief-view\0" + "\0".join(keys)).encode("utf-8")).digest()
-
-    def sign(collection: str, doc_id: str) -> str:
-        mac = hmac.new(key, f"{collection}\0{doc_id}".encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(mac).decode("ascii")[:VIEW_TOKEN_CHARS]
-
-    return sign
-
-
-def view_allowed(
-    sign: Callable[[str, str], str | None], collection: str, doc_id: str, token: str | None
-) -> bool:
-    """Whether a viewer request may see the document (always, without API keys)."""
-    expected = sign(collection, doc_id)
-    if expected is None:
-        return True
-    return hmac.compare_digest(expected.encode(), (token or "")[:64].encode("utf-8", "replace"))

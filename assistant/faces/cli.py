@@ -34,7 +34,7 @@ commands:
   brief collections
       collections and how many documents each holds
   brief serve [--host HOST] [--port PORT] [--workers N]
-      start the web app, the HTTP API and its docs (/docs)
+      start the web app and the HTTP API (schema at /openapi.json)
   brief mcp [--http [--host HOST] [--port PORT]]
       serve agents and desktop assistants over the Model Context Protocol: on stdio, or
       with --http at /mcp of the API server (keys and scopes as /api/v1)

@@ -10,7 +10,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import ModelUnavailable, QuestionError, StoreBusy, StoreUnavailable
+from assistant.errors import (
+    DuplicateUpload,
+    ModelUnavailable,
+    QuestionError,
+    StoreBusy,
+    StoreUnavailable,
+)
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
@@ -50,7 +56,9 @@ ANSWERS: tuple[tuple[type[Exception], Answered], ...] = (
         Answered(503, "model_unavailable", headers={"Retry-After": "30"}, max_chars=500),
     ),
     (StoreUnavailable, Answered(None, "store_unavailable")),
-    (StoreBusy, Answered(None, "store_busy")),
+    # Another write holds the store beyond BRIEF_WRITE_WAIT_S: the caller may try again soon.
+    (StoreBusy, Answered(503, "store_busy", headers={"Retry-After": "5"})),
+    (DuplicateUpload, Answered(422, "duplicate_upload")),
     (ValueError, Answered(422, "invalid_request")),
 )
 #: The error types of the table, for ``except``.

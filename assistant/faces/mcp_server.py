@@ -150,8 +150,8 @@ def build_server(assistant: "Assistant", guard: "Guard | None" = None) -> BriefS
     ``guard`` (``access.Guard``) is for HTTP: each call's scope comes from its request's key.
     Without one (stdio) the caller is the local user, with every scope.
     """
-    from assistant.faces.access import view_signer
     from assistant.faces.render import answer_with_views, with_view
+    from assistant.faces.view_links import view_signer
     from assistant.faces.viewer import briefing_json
     from assistant.settings import check_collection_name
 

@@ -39,17 +39,15 @@ def escape_markdown(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
-#: ``sign(collection, doc_id)``: the token a viewer link carries (``access.view_signer``), or
-#: None when links need none (no API keys).
-Signer = Callable[[str, str], str | None]
+#: ``sign(collection, doc_id, start, end)``: the query parameters a viewer link carries
+#: (``assistant/faces/view_links.py``), or None when links need none (no API keys).
+Signer = Callable[[str, str, int, int], dict[str, str] | None]
 
 
 def view_url(collection: str, doc_id: str, start: int, end: int, sign: Signer | None = None) -> str:
     """The viewer's address for a span of a document, signed by ``sign`` when given."""
     params: dict[str, str | int] = {"start": start, "end": end}
-    token = sign(collection, doc_id) if sign else None
-    if token:
-        params["t"] = token
+    params.update((sign(collection, doc_id, start, end) if sign else None) or {})
     return f"/view/{quote(collection, safe='')}/{quote(doc_id, safe='')}?{urlencode(params)}#hl"
 
 
@@ -314,10 +312,21 @@ mark { background: #ffe58a; padding: 1px 0; outline: 2px solid #f2c200; border-r
 """
 
 
+#: Characters an excerpt (``viewer_page(paragraph=True)``) shows at most on each side of its
+#: span, however long the paragraph around it.
+EXCERPT_CONTEXT_CHARS = 1500
+
+
 def viewer_page(
-    record: DocumentRecord | None, start: int, end: int, source: str | None = None
+    record: DocumentRecord | None,
+    start: int,
+    end: int,
+    source: str | None = None,
+    paragraph: bool = False,
 ) -> str:
-    """A whole document as a page, the span ``[start, end)`` highlighted (id ``hl``).
+    """A whole document as a page, the span ``[start, end)`` highlighted (id ``hl``); with
+    ``paragraph``, only the paragraph(s) holding the span (at most ``EXCERPT_CONTEXT_CHARS``
+    on each side of it).
 
     ``source`` is how to name where it came from (default: the stored path or URL).
     """
@@ -326,12 +335,22 @@ def viewer_page(
     text = record.text
     start = max(0, min(start, len(text)))
     end = max(start, min(end, len(text)))
+    first, last = 0, len(text)
+    if paragraph:  # paragraphs are separated by a blank line in the stored text
+        before = text.rfind("\n\n", 0, start)
+        first = max(before + 2 if before >= 0 else 0, start - EXCERPT_CONTEXT_CHARS)
+        after = text.find("\n\n", end)
+        last = min(after if after >= 0 else len(text), end + EXCERPT_CONTEXT_CHARS)
     body = (
-        html.escape(text[:start])
+        ("… " if first > 0 else "")
+        + html.escape(text[first:start])
         + f'<mark id="hl">{html.escape(text[start:end])}</mark>'
-        + html.escape(text[end:])
+        + html.escape(text[end:last])
+        + (" …" if last < len(text) else "")
     )
     meta = " · ".join(x for x in (record.date, source or record.source) if x)
+    if paragraph:
+        meta += " · an excerpt: the passage an answer cited"
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
@@ -350,8 +369,15 @@ def _viewer_notice(title: str, message: str) -> str:
     )
 
 
-def viewer_refused_page() -> str:
-    """The viewer's answer to a link without a valid token (the server has API keys)."""
+def viewer_refused_page(expired: bool = False) -> str:
+    """The viewer's answer to a link without a valid token (the server has API keys), or
+    whose time is up."""
+    if expired:
+        return _viewer_notice(
+            "Link expired",
+            "This link to a document has expired: ask again, and open the document from a "
+            "citation in the new answer.",
+        )
     return _viewer_notice(
         "Link not valid",
         "This link to a document is not valid here: open the document from a citation in an "

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from assistant.errors import DuplicateUpload, StoreBusy
+
 if TYPE_CHECKING:
     from assistant.core import Assistant
     from assistant.settings import Settings
@@ -91,7 +93,8 @@ def _write(path: Path, data: Path | BinaryIO) -> str:
 
 #: Held while uploads are written and ingested. Two uploads under one name share a file: without
 #: it, one upload's ingest could read the other's bytes (or its half-written file) and report
-#: them as its own. Ingests are one at a time anyway (the store's write lock).
+#: them as its own. Ingests are one at a time anyway (the store's write lock), and like the
+#: write lock it is waited for ``BRIEF_WRITE_WAIT_S`` at most (then ``StoreBusy``).
 _ADDING = threading.Lock()
 
 
@@ -110,8 +113,23 @@ def add(
     the uploads folder: the file it replaced, if any, is put back, so the folder keeps matching
     what is stored and a later ingest of it does not meet the bad file. So does every upload
     of a run that raises (the store locked by another process, say).
+
+    Two files of one call that would be kept under the same name are refused
+    (``DuplicateUpload``) before anything is written: the second would replace the first, and
+    the stored file it set aside would be lost. The web addresses are fetched before anything
+    is locked; ``StoreBusy`` when another upload or write holds on beyond
+    ``BRIEF_WRITE_WAIT_S``.
     """
-    with _ADDING:
+    duplicates(files)
+    fetched = assistant.fetch(extra) if extra else None
+    if not _ADDING.acquire(timeout=assistant.settings.write_wait_s):
+        for download in (fetched or {}).values():
+            download.close()
+        raise StoreBusy(
+            f"another upload has not finished within {assistant.settings.write_wait_s:g} s; "
+            "try again when it has"
+        )
+    try:
         kept: list[tuple[str, Path | None]] = []
         try:
             for name, data in files:
@@ -123,6 +141,7 @@ def add(
                 collection=collection,
                 on_file=on_file,
                 on_chunks=on_chunks,
+                fetched=fetched,
             )
         except BaseException:
             for kept_path, previous in kept:
@@ -135,6 +154,21 @@ def add(
             elif previous is not None:
                 previous.unlink(missing_ok=True)
         return report
+    finally:
+        _ADDING.release()
+
+
+def duplicates(files: Sequence[tuple[str, object]]) -> None:
+    """``DuplicateUpload`` if two of ``files`` (name, data) would be kept under one name."""
+    seen: dict[str, str] = {}
+    for name, _ in files:
+        kept = safe_name(name)
+        if kept in seen:
+            raise DuplicateUpload(
+                f"two files would be kept as {kept!r} ({seen[kept]!r} and {name!r}): upload "
+                "files of one name one at a time, or rename one"
+            )
+        seen[kept] = name
 
 
 def _set_aside(target: Path) -> Path | None:

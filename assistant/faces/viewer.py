@@ -15,7 +15,7 @@ import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.answering.answer import Answer, Citation
 from assistant.briefing import Briefing
@@ -27,6 +27,9 @@ from assistant.faces.render import (
     escape_markdown,
     sources_html,
 )
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
 
 #: "Brief me", "brief me on export controls", "Brief me on “export controls”." The focus is
 #: taken greedily and its trailing punctuation dropped after (``requested_focus``): a lazy
@@ -117,6 +120,13 @@ def sources_panel(
     return sources_html(cited, briefing.collection, document_text, sign)
 
 
+def exports_folder(settings: Settings) -> Path:
+    """Where the chat writes briefings' exports for download: ``BRIEF_DATA_DIR/exports``, the
+    server's own folder (mode 0700), not a shared temporary one whose name any user of the
+    machine can guess, take first or read."""
+    return Path(settings.data_dir) / "exports"
+
+
 def write_export(briefing: Briefing, folder: Path) -> Path:
     """The briefing's Markdown export as ``folder/<digest>/briefing-<collection>.md``.
 
@@ -124,6 +134,7 @@ def write_export(briefing: Briefing, folder: Path) -> Path:
     once never overwrite each other's file, and the same briefing is written once. Exports
     older than ``EXPORT_TTL_S`` are removed as new ones are written.
     """
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     prune_exports(folder)
     text = briefing.to_markdown()
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]

@@ -1,5 +1,5 @@
-"""Fetching a document from an http(s) URL: size cap, time limit, and no reach into private
-networks.
+"""Fetching a document from an http(s) URL: size cap, a total time limit and a minimum rate,
+and no reach into private networks.
 
 A URL given to the assistant is fetched by the server, so a caller could use it to reach what
 only the server can: its own loopback services, the office network, a cloud's metadata
@@ -9,12 +9,20 @@ public. The host is resolved once and the connection goes to the address that wa
 request keeps the host's name in its ``Host`` header and TLS SNI, so certificates are verified
 against the name): a DNS answer that changes between the check and the connection (DNS
 rebinding) cannot redirect it.
+
+The time limit is the whole fetch's, not each read's: a server that trickles a byte a second
+never lets a read time out, so a watch (``_Watch``) ends the connection at the deadline, or
+sooner once the download has run ``RATE_GRACE_S`` seconds slower than the minimum rate. The
+pipeline fetches before it takes the store's write lock (``ingest/pipeline.py``), so a slow
+server costs its own request only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -28,6 +36,9 @@ if TYPE_CHECKING:
 
 #: Redirects followed before giving up.
 MAX_REDIRECTS = 5
+#: Seconds a download may run before its average rate is held to the minimum: a server may
+#: take a moment to start sending.
+RATE_GRACE_S = 3.0
 _ALLOW_HINT = "set BRIEF_ALLOW_PRIVATE_URLS=true to allow addresses on this network"
 # IPv6 forms that carry an IPv4 address the packets may end up at (NAT64's well-known prefix).
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -105,16 +116,24 @@ def checked_addresses(host: str, port: int, allow_private: bool) -> list[Address
 
 
 def fetch_url(
-    url: str, max_bytes: int, timeout: float = 20.0, allow_private: bool = False
+    url: str,
+    max_bytes: int,
+    timeout: float = 20.0,
+    allow_private: bool = False,
+    min_bytes_per_s: float = 0.0,
 ) -> Fetched:
     """Download ``url`` (http or https only), following up to ``MAX_REDIRECTS`` redirects, at
-    most ``max_bytes``. Each hop's host must resolve to public addresses only, unless
+    most ``max_bytes``, within ``timeout`` seconds in all (connecting, redirects and the whole
+    body), at ``min_bytes_per_s`` on average once the body has been coming for
+    ``RATE_GRACE_S`` seconds. Each hop's host must resolve to public addresses only, unless
     ``allow_private`` (``BRIEF_ALLOW_PRIVATE_URLS``); the connection goes to the address checked.
+    ``FetchError`` says which limit ended it.
     """
     import httpx
 
     deadline = time.monotonic() + timeout
     headers = {"User-Agent": "BriefingAssistant/0.1 (+document ingest)"}
+    watch: _Watch | None = None
     try:
         with httpx.Client(follow_redirects=False, headers=headers) as client:
             for hop in range(MAX_REDIRECTS + 1):
@@ -123,20 +142,80 @@ def fetch_url(
                     response = _send(client, target, allow_private, deadline)
                 except FetchError as exc:
                     raise FetchError(f"redirected to {url}: {exc}" if hop else str(exc)) from exc
+                watch = _Watch(response, deadline, min_bytes_per_s)
                 try:
                     if response.is_redirect:
                         url = str(target.join(response.headers["location"]))
                         continue
                     if response.status_code >= 400:
                         raise FetchError(f"the server answered HTTP {response.status_code}")
-                    return _read(response, str(target), max_bytes)
+                    return _read(response, str(target), max_bytes, watch)
                 finally:
+                    watch.stop()
                     response.close()
     except httpx.TimeoutException as exc:
-        raise FetchError(f"no answer within {timeout:.0f} s") from exc
+        raise FetchError(f"not fetched within {timeout:g} s") from exc
     except httpx.HTTPError as exc:
+        if watch is not None and watch.why:  # the watch ended the connection
+            raise FetchError(watch.why) from exc
         raise FetchError(f"could not fetch: {exc}") from exc
     raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+
+
+class _Watch:
+    """Ends a response's connection at the fetch's deadline, or once its body comes slower than
+    the minimum rate (after ``RATE_GRACE_S``): a read blocked on the socket returns at once.
+    ``why`` says which, for the error the fetch then raises."""
+
+    #: How often the watch looks, in seconds.
+    TICK = 0.1
+
+    def __init__(self, response: httpx.Response, deadline: float, min_bytes_per_s: float) -> None:
+        self.deadline = deadline
+        self.min_rate = min_bytes_per_s
+        self.started = time.monotonic()
+        self.received = 0
+        self.why: str | None = None
+        stream = response.extensions.get("network_stream")
+        self._socket = stream.get_extra_info("socket") if stream is not None else None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="fetch-watch", daemon=True)
+        self._thread.start()
+
+    def check(self) -> None:
+        """``FetchError`` if the deadline has passed or the download is too slow."""
+        why = self.why or self._late()
+        if why:
+            self.why = why
+            raise FetchError(why)
+
+    def stop(self) -> None:
+        self._done.set()
+
+    def _late(self) -> str | None:
+        now = time.monotonic()
+        if now >= self.deadline:
+            return f"not fetched within the time allowed ({self.received:,} bytes received)"
+        elapsed = now - self.started
+        if self.min_rate > 0 and elapsed >= RATE_GRACE_S:
+            rate = self.received / elapsed
+            if rate < self.min_rate:
+                return (
+                    f"the server sent {rate:,.0f} bytes a second, slower than the minimum of "
+                    f"{self.min_rate:,.0f}"
+                )
+        return None
+
+    def _run(self) -> None:
+        while not self._done.wait(self.TICK):
+            why = self._late()
+            if why:
+                self.why = why
+                if self._socket is not None:
+                    # The socket itself, under any TLS layer: shutting it down wakes the read.
+                    with contextlib.suppress(OSError):
+                        socket.socket.shutdown(self._socket, socket.SHUT_RDWR)
+                return
 
 
 def suffix_for(fetched: Fetched, content_types: dict[str, str]) -> str:
@@ -189,16 +268,19 @@ def _send(
     raise last
 
 
-def _read(response: httpx.Response, url: str, max_bytes: int) -> Fetched:
+def _read(response: httpx.Response, url: str, max_bytes: int, watch: _Watch) -> Fetched:
     declared = int(response.headers.get("content-length") or 0)
     if declared > max_bytes:
         raise TooLarge(f"{declared:,} bytes, more than the limit of {max_bytes:,} bytes")
     chunks, size = [], 0
     for chunk in response.iter_bytes():
         size += len(chunk)
+        watch.received = size
         if size > max_bytes:
             raise TooLarge(f"more than the limit of {max_bytes:,} bytes")
         chunks.append(chunk)
+        watch.check()
+    watch.check()  # a body cut short by the watch reads as a short one
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     return Fetched(data=b"".join(chunks), url=url, content_type=content_type)
 

@@ -39,9 +39,9 @@ def test_app_starts_and_loads_the_samples(tmp_path: Path) -> None:
         )
         assert page.status_code == 200
         assert "Briefing Assistant" in page.text
-        # One server: the chat, the API and its docs.
+        # One server: the chat, the API and its schema.
         assert httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=10).status_code == 200
-        assert httpx.get(f"http://127.0.0.1:{port}/docs", timeout=10).status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=10).status_code == 200
 
         titles: set[str] = set()
         while time.time() < deadline and len(titles) < 3:
@@ -60,15 +60,19 @@ def test_with_keys_the_chat_asks_for_an_admin_key(tmp_path: Path) -> None:
 
     from assistant.faces.web.page import make_app
 
-    keys = SecretStr("admin-key-0123456789:admin,ask-key-0123456789:ask")
+    keys = SecretStr("admin-key-0123456789abcdef:admin,ask-key-0123456789abcdef:ask")
     assistant = Assistant(Settings(data_dir=tmp_path / "data", api_keys=keys))
     app, _ = make_app(assistant, samples=False)
     with served(assistant, app) as client:
         assert client.get("/config").status_code == 401  # the page's set-up needs a sign-in
         assert client.get("/gradio_api/info").status_code == 401
-        ask_only = client.post("/login", data={"username": "me", "password": "ask-key-0123456789"})
+        ask_only = client.post(
+            "/login", data={"username": "me", "password": "ask-key-0123456789abcdef"}
+        )
         assert ask_only.status_code == 400 and client.get("/config").status_code == 401
-        admin = client.post("/login", data={"username": "me", "password": "admin-key-0123456789"})
+        admin = client.post(
+            "/login", data={"username": "me", "password": "admin-key-0123456789abcdef"}
+        )
         assert admin.status_code == 200
         assert client.get("/config").status_code == 200
 
@@ -84,7 +88,7 @@ def test_with_keys_the_chats_links_open_the_viewer(tmp_path: Path) -> None:
     from assistant.faces.web.page import make_app
     from tests.conftest import ARTICLE
 
-    keys = SecretStr("admin-key-0123456789:admin,ask-key-0123456789:ask")
+    keys = SecretStr("admin-key-0123456789abcdef:admin,ask-key-0123456789abcdef:ask")
     assistant = Assistant(Settings(data_dir=tmp_path / "data", api_keys=keys))
     assert assistant.ingest([ARTICLE]).ok
     app, chat = make_app(assistant, samples=False)

@@ -16,8 +16,8 @@ from assistant.settings import Settings
 from tests.conftest import ARTICLE, free_port, run_brief, served
 
 SECTIONS = ["## Key points", "## Who said what", "## Sources"]
-ADMIN_KEY = "admin-key-briefing-1"
-ASK_KEY = "ask-key-briefing-22"
+ADMIN_KEY = "admin-key-briefing-0123456789"
+ASK_KEY = "ask-key-briefing-0123456789"
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from assistant.core import Assistant
 from assistant.settings import Settings
 from tests.conftest import ARTICLE, MEMO, VENV_BIN, free_port, served, stop, wait_for
 
-ADMIN, WIDGET = "admin-key-0123", "widget-key-4567"
+ADMIN, WIDGET = "admin-key-0123456789abcdef", "widget-key-0123456789abcdef"
 READ_TOOLS = {"ask", "search", "brief", "list_documents", "list_collections"}
 T = TypeVar("T")
 

@@ -33,11 +33,11 @@ browser = test_web.browser  # the fixture: one chromium for the module
 WIDGET_JS = ROOT / "assistant" / "faces" / "http" / "static" / "widget.js"
 RATE_PER_MINUTE = 6
 KEYS = {
-    name: f"{name}-widget-key"
+    name: f"{name}-widget-key-0123456789ab"
     for name in ("admin", "direct", "answer", "css", "xss", "keyboard", "history", "limited")
 }
-KEYS["flaky"] = "flaky-widget-key"
-KEYS["short"] = "short-widget-key"
+KEYS["flaky"] = "flaky-widget-key-0123456789ab"
+KEYS["short"] = "short-widget-key-0123456789ab"
 ANSWER_TIMEOUT_MS = 60_000
 HOSTILE = "<img src=x onerror=window.__pwned=1>"
 

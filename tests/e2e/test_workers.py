@@ -22,8 +22,8 @@ import pytest
 
 from tests.conftest import ARTICLE, VENV_BIN, free_port, run_brief, stop, wait_for
 
-ADMIN = "admin-key-0123456789"
-ASK = "ask-only-key-0123456789"
+ADMIN = "admin-key-0123456789abcdef"
+ASK = "ask-only-key-0123456789abcdef"
 QUESTION = {"question": "Who founded Kestrel?"}
 SITE = "http://help.example.org"
 

@@ -92,7 +92,7 @@ def test_the_api_answers_429_with_retry_after(clock: Clock) -> None:
 
 
 def test_with_keys_each_key_has_its_own_allowance(clock: Clock) -> None:
-    first, second = "first-key-1234", "second-key-5678"
+    first, second = "first-key-0123456789abcdef", "second-key-0123456789abcdef"
     guard = Guard(Settings(rate_limit_per_minute=1, api_keys=f"{first}:ask,{second}:ask"))
     check = guard.needs("ask")
     # Both keys come from the same address (one office behind one gateway).

@@ -52,13 +52,14 @@ def create_router(
     from fastapi import Depends
 
     from assistant.answering.answer import CitationEvent, Done, TextDelta
-    from assistant.faces.access import Guard, view_signer
+    from assistant.faces.access import Guard
     from assistant.faces.render import answer_with_views, with_view
+    from assistant.faces.view_links import Signer, ViewLinks
     from assistant.settings import check_collection_name
 
     settings = assistant.settings
     guard = guard or Guard(settings)
-    sign = view_signer(settings)  # citations' viewer addresses (``view``)
+    links = ViewLinks(settings)  # citations' viewer addresses (``view``)
     bodies = bounded(settings)  # the request bodies, with this server's limits
     router = APIRouter(prefix=API_PREFIX, tags=["briefing"])
     ask_scope = [Depends(guard.needs("ask"))]
@@ -70,14 +71,21 @@ def create_router(
         except ValueError as exc:
             raise ApiError(422, "invalid_collection", str(exc)) from exc
 
+    def signer(request: Request) -> Signer:
+        """The signer of a request's viewer links: an ask key's open the cited paragraphs
+        only, an admin key's whole documents."""
+        admin = guard.scope_of(request.headers.get("authorization")) == "admin"
+        return links.signer(paragraph=not admin)
+
     def checked(req: AskRequest) -> tuple[str, list[dict[str, str]], str]:
         question = checked_turn(settings, req.question, len(req.history))
         return question, [m.model_dump() for m in req.history], collection_of(req.collection)
 
     @router.post("/ask", summary="Ask a question; the whole cited answer", dependencies=ask_scope)
     @body_as(bodies.ask)
-    def ask(req: AskRequest) -> JSONResponse:
+    def ask(req: AskRequest, request: Request) -> JSONResponse:
         question, history, collection = checked(req)
+        sign = signer(request)
         with refusing():  # bad filters, the chat model down
             answer = assistant.ask(
                 question,
@@ -97,9 +105,10 @@ def create_router(
         responses={200: {"content": {"text/event-stream": {}}}},
     )
     @body_as(bodies.ask)
-    def ask_stream(req: AskRequest) -> EventSourceResponse:
+    def ask_stream(req: AskRequest, request: Request) -> EventSourceResponse:
         # Checked before the stream begins: a refusal is a JSON 4xx, not an event.
         question, history, collection = checked(req)
+        sign = signer(request)
 
         def events() -> Iterator[bytes]:
             try:
@@ -156,6 +165,7 @@ def create_router(
                 },
             )
         data = briefing_json(briefing)
+        sign = signer(request)
         for item in data["citations"]:
             with_view(item, collection, sign)
         return JSONResponse(data)
@@ -236,12 +246,21 @@ def create_router(
     def collections() -> JSONResponse:
         return JSONResponse({"collections": assistant.collections()})
 
-    @router.get("/health", summary="Ready or not, counts and versions", dependencies=ask_scope)
-    def health() -> JSONResponse:
+    @router.get(
+        "/health",
+        summary="Ready or not; for an admin key also counts, the answerer and versions",
+        dependencies=ask_scope,
+    )
+    def health(request: Request) -> JSONResponse:
+        state = {"ready": bool(ready() if ready else True)}
+        # The rest describes the installation (package versions tell what to attack): an ask
+        # key, public in a widget's page, learns only whether the server is ready.
+        if guard.scope_of(request.headers.get("authorization")) != "admin":
+            return JSONResponse(state)
         counts = assistant.collections()
         return JSONResponse(
             {
-                "ready": bool(ready() if ready else True),
+                **state,
                 "collections": len(counts),
                 "documents": sum(counts.values()),
                 "answerer": settings.llm or "offline",

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from fastapi.sse import EventSourceResponse, format_sse_event
 
@@ -51,18 +51,22 @@ def _text(content: str | list[dict[str, Any]] | None) -> str:
 def create_openai_router(assistant: Assistant, guard: Guard) -> APIRouter:
     """The ``/v1`` routes over ``assistant``, behind ``guard``'s ask scope."""
     from assistant.answering.answer import CitationEvent, Done, TextDelta
-    from assistant.faces.access import view_signer
     from assistant.faces.render import answer_with_views
+    from assistant.faces.view_links import ViewLinks
 
     router = APIRouter(prefix="/v1", tags=["openai-compatible"])
     scope = [Depends(guard.needs("ask"))]
     settings = assistant.settings
-    sign = view_signer(settings)
+    links = ViewLinks(settings)
     chat_request = bounded(settings).chat  # the request body, with this server's limits
 
-    def answer_fields(answer: Answer, collection: str, *keys: str) -> dict[str, Any]:
-        """``keys`` of the answer as the HTTP API gives it, then its short answer."""
-        data = answer_with_views(answer, collection, sign)
+    def answer_fields(
+        answer: Answer, collection: str, request: Request, *keys: str
+    ) -> dict[str, Any]:
+        """``keys`` of the answer as the HTTP API gives it, then its short answer; its viewer
+        links open only the cited paragraphs unless the caller's key is an admin's."""
+        admin = guard.scope_of(request.headers.get("authorization")) == "admin"
+        data = answer_with_views(answer, collection, links.signer(paragraph=not admin))
         return {k: data[k] for k in (*keys, *SHORT_FIELDS)}
 
     def collection_for(model: str) -> str:
@@ -101,7 +105,7 @@ def create_openai_router(assistant: Assistant, guard: Guard) -> APIRouter:
         dependencies=scope,
     )
     @body_as(chat_request)
-    def completions(req: ChatRequest) -> Any:
+    def completions(req: ChatRequest, request: Request) -> Any:
         question, history = turns(req)
         collection = collection_for(req.model)
         ident = f"chatcmpl-{uuid.uuid4().hex[:24]}"
@@ -123,7 +127,7 @@ def create_openai_router(assistant: Assistant, guard: Guard) -> APIRouter:
                         }
                     ],
                     "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-                    **answer_fields(answer, collection, "citations", "abstained"),
+                    **answer_fields(answer, collection, request, "citations", "abstained"),
                 }
             )
 
@@ -148,7 +152,8 @@ def create_openai_router(assistant: Assistant, guard: Guard) -> APIRouter:
                         continue
                     elif isinstance(event, Done):
                         fields = ("citations", "abstained", "text")
-                        yield chunk({}, "stop", **answer_fields(event.answer, collection, *fields))
+                        done = answer_fields(event.answer, collection, request, *fields)
+                        yield chunk({}, "stop", **done)
             except Exception as exc:  # the stream has begun: say so in it
                 # Only a refused question is told in words; anything else by its kind.
                 refusal = api_error(exc) if isinstance(exc, QuestionError) else None

@@ -1,10 +1,12 @@
 """The web server: one FastAPI app that carries the chat (Gradio, at ``/``) and our own routes.
 
-``/api/v1/...`` is the HTTP API (``assistant/faces/http/api.py``), documented at ``/docs``;
+``/api/v1/...`` is the HTTP API (``assistant/faces/http/api.py``), described at ``/openapi.json``
+(and at ``/docs`` with ``BRIEF_API_DOCS``);
 ``/v1/...`` its OpenAI-compatible face (``assistant/faces/http/openai_compat.py``).
 ``/view/<collection>/<doc_id>?start=&end=`` shows a stored document's cleaned text with the
 span highlighted; it is what every citation marker and source card links to. With API keys
-set, it wants the token such links carry (``access.view_signer``). Its pages are plain escaped
+set, it wants the signed, expiring token such links carry (``assistant/faces/view_links.py``),
+and a link made for an ask key opens the cited paragraph only. Its pages are plain escaped
 text under a Content-Security-Policy that forbids scripts.
 """
 
@@ -35,9 +37,9 @@ def create_app(assistant: Assistant, ready: Callable[[], bool] | None = None) ->
     from fastapi.responses import HTMLResponse, JSONResponse
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
-    from assistant.errors import ModelUnavailable
+    from assistant.errors import DuplicateUpload, ModelUnavailable, StoreBusy
     from assistant.faces import uploads
-    from assistant.faces.access import Guard, view_allowed, view_signer
+    from assistant.faces.access import Guard
     from assistant.faces.errors import ApiError, api_error, error_body
     from assistant.faces.http.api import create_router
     from assistant.faces.http.gate import RequestGate
@@ -49,11 +51,15 @@ def create_app(assistant: Assistant, ready: Callable[[], bool] | None = None) ->
         title="Briefing Assistant",
         description="Cited answers from your documents. Errors are JSON: "
         '{"error": {"code", "message"}}.',
-        docs_url="/docs",
+        # Swagger UI loads from a CDN, so it is off unless asked for (BRIEF_API_DOCS); the
+        # schema is served from here either way.
+        docs_url="/docs" if assistant.settings.api_docs else None,
         redoc_url=None,
     )
     guard = Guard(assistant.settings)
-    sign = view_signer(assistant.settings)  # the viewer's links: made once, checked per request
+    from assistant.faces.view_links import ViewLinks
+
+    links = ViewLinks(assistant.settings)  # the viewer's links, checked per request
     app.state.guard = guard  # one rate limit per caller, also for routes forwarded to workers
     app.include_router(create_router(assistant, ready, guard))
     app.include_router(create_openai_router(assistant, guard))
@@ -62,13 +68,16 @@ def create_app(assistant: Assistant, ready: Callable[[], bool] | None = None) ->
 
         mount(app, assistant, guard)
 
-    # A refusal, and the chat model's server down wherever a route meets it: as
-    # ``assistant/faces/errors.py`` answers them (503 with Retry-After for the model).
+    # A refusal, the chat model's server down, the store busy with another write, two uploads
+    # under one name, wherever a route meets them: as ``assistant/faces/errors.py`` answers
+    # them (503 with Retry-After for the model and the busy store).
     @app.exception_handler(ApiError)
     @app.exception_handler(ModelUnavailable)
+    @app.exception_handler(StoreBusy)
+    @app.exception_handler(DuplicateUpload)
     async def refused(request: Request, exc: Exception) -> JSONResponse:
         refusal = api_error(exc)
-        assert refusal is not None  # both types are refused
+        assert refusal is not None  # every one of these types is refused
         return JSONResponse(
             error_body(refusal.code, refusal.message),
             status_code=refusal.status,
@@ -102,19 +111,28 @@ def create_app(assistant: Assistant, ready: Callable[[], bool] | None = None) ->
         include_in_schema=False,
     )
     def view(
-        collection: str, doc_id: str, start: int = 0, end: int = 0, t: str = ""
+        collection: str,
+        doc_id: str,
+        start: int = 0,
+        end: int = 0,
+        t: str = "",
+        e: int = 0,
+        p: int = 0,
     ) -> HTMLResponse:
         headers = {"Content-Security-Policy": VIEWER_CSP, "X-Content-Type-Options": "nosniff"}
-        if not view_allowed(sign, collection, doc_id, t):
+        refused = links.allows(collection, doc_id, start, end, e, bool(p), t)
+        if refused:
             # With API keys, only a link the server made (an answer's citation) opens a
-            # document; whether the document exists is not told.
-            return HTMLResponse(viewer_refused_page(), status_code=403, headers=headers)
+            # document, until it expires; whether the document exists is not told.
+            page = viewer_refused_page(expired=refused == "expired")
+            return HTMLResponse(page, status_code=403, headers=headers)
         try:
             record = assistant.document(doc_id, collection=collection)
         except ValueError:  # not a valid collection name
             record = None
         source = uploads.shown(assistant.settings, record.source) if record else None
-        page = viewer_page(record, start, end, source)
+        # ``p``: a link made for an ask key (signed so): the cited paragraph only.
+        page = viewer_page(record, start, end, source, paragraph=bool(p))
         return HTMLResponse(page, status_code=200 if record else 404, headers=headers)
 
     @app.get("/healthz", response_model=None, include_in_schema=False)

@@ -5,15 +5,14 @@ model and the bundled samples off the page."""
 from __future__ import annotations
 
 import logging
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.faces import uploads
-from assistant.faces.access import view_signer
 from assistant.faces.schemas import TURN_CHARS
+from assistant.faces.view_links import view_signer
 
 if TYPE_CHECKING:
     from assistant.answering.answer import Citation
@@ -21,8 +20,6 @@ if TYPE_CHECKING:
     from ingest.pipeline import FileResult, IngestReport
 
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "samples"
-#: Where the "Brief me" Markdown exports are written for download (Gradio serves the temp dir).
-EXPORTS = Path(tempfile.gettempdir()) / "briefing-exports"
 WRITING = "*Writing the briefing…*"
 
 log = logging.getLogger("briefing.app")
@@ -43,6 +40,10 @@ class ChatApp:
         self.samples = samples
         #: Signs the chat's links to the viewer (with API keys set, the viewer wants them).
         self.sign = view_signer(assistant.settings)
+        from assistant.faces.viewer import exports_folder
+
+        #: Where "Brief me" exports are written for download: the data dir, not a shared /tmp.
+        self.exports = exports_folder(assistant.settings)
         self.ready = threading.Event()
         self._warming = threading.Lock()
         self._warm_started = False
@@ -164,7 +165,7 @@ class ChatApp:
         *_, (text, panel, briefing) = self.briefing(focus, collection)
         download = gr.update(visible=False)
         if briefing is not None and briefing.documents:
-            download = gr.update(value=write_export(briefing, EXPORTS), visible=True)
+            download = gr.update(value=write_export(briefing, self.exports), visible=True)
         return [*(history or [])[:-1], {"role": "assistant", "content": text}], panel, download
 
     def briefing(self, focus: str | None, collection: str) -> Iterator[tuple[str, Any, Any]]:

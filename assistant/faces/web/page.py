@@ -290,6 +290,7 @@ def make_app(assistant: Assistant | None = None, samples: bool = True) -> tuple[
         head=HEAD,
         max_file_size=assistant.settings.max_file_bytes,
         show_error=True,
+        allowed_paths=[str(chat.exports)],  # the briefings' exports, in the data dir
     )
     return app, chat
 
