@@ -66,8 +66,7 @@ class ViewLinks:
         def sign(collection: str, doc_id: str, start: int, end: int) -> dict[str, str] | None:
             if not self.on:
                 return None
-            # Whole hours: the links of one answer, and of answers an hour apart, are alike.
-            expires = (int(time.time() + self.ttl_s) // 3600 + 1) * 3600
+            expires = int(time.time() + self.ttl_s)
             params = {"e": str(expires)}
             if paragraph:
                 params["p"] = "1"

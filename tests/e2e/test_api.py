@@ -267,7 +267,8 @@ def test_keys_scopes_and_rate_limit(tmp_path: Path) -> None:
 def test_with_keys_the_viewer_opens_only_the_links_answers_give(tmp_path: Path) -> None:
     """With API keys, a document's full text is shown only through the signed address an
     answer's citation carries (``view``): not by its collection and id alone, not with the
-    token of another document, not with keys changed. Without keys, no token is needed."""
+    token of another document, not once the links' secret is replaced. Without keys, no token
+    is needed."""
     settings = Settings(data_dir=tmp_path / "data", api_keys=f"{ADMIN}:admin,{WIDGET}:ask")
     assistant = Assistant(settings)
     assert assistant.ingest([ARTICLE]).ok
@@ -303,9 +304,10 @@ def test_with_keys_the_viewer_opens_only_the_links_answers_give(tmp_path: Path) 
         ).json()
         assert api.get(chat["citations"][0]["view"]).status_code == 200
 
-    rotated = Settings(data_dir=tmp_path / "data", api_keys=f"{ADMIN}2:admin")
-    with served(Assistant(rotated)) as api:
-        assert api.get(cite["view"]).status_code == 403  # new keys retire the old links
+    # The links' secret is in the data dir (view.key): a new one retires every old link.
+    (tmp_path / "data" / "view.key").unlink()
+    with served(Assistant(settings)) as api:
+        assert api.get(cite["view"]).status_code == 403
 
     with served(Assistant(Settings(data_dir=tmp_path / "data"))) as api:
         bare = api.get(f"/view/default/{cite['doc_id']}?start=0&end=10")
