@@ -190,6 +190,10 @@ class Ingestor:
             except IngestError as exc:
                 downloads[url] = Download(url, error=exc)
                 continue
+            except Exception as exc:  # as in reading: a bug must cost one source, not the run
+                reason = f"could not fetch it ({type(exc).__name__}: {exc})"
+                downloads[url] = Download(url, error=FetchError(reason))
+                continue
             # Closed by ``Download.close`` once the run is over.
             body = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
             body.write(got.data)
