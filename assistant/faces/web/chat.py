@@ -8,7 +8,7 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Container, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -256,7 +256,7 @@ class ChatApp:
         url: str,
         collection: str,
         progress: Any = None,
-        uploaded: Container[str] | None = None,
+        uploaded: Collection[str] | None = None,
     ) -> tuple[list[list[str]], list[list[Any]], Any, str, None, str]:
         """Copy uploads into the data folder and ingest them (and a URL) into ``collection``.
 
