@@ -205,7 +205,8 @@ class Settings(BaseSettings):
         "('briefing.example.org,10.0.0.7:8443'). A request whose Host header names anything "
         "else is refused (421) on every route: always without API keys (a web page that rebinds "
         "its name to this server's address reaches nothing), and with keys once names are "
-        "given here.",
+        "given here. Pages served by these names are the server's own (its chat may be used "
+        "from them, whatever Host a proxy passes on).",
     )
 
     @field_validator("allowed_hosts", mode="before")

@@ -252,6 +252,15 @@ def test_allowed_hosts_adds_names_and_with_keys_is_checked_too(tmp_path: Path) -
                 assert json_error(r, 421)["code"] == "host_not_allowed", (keys, host)
                 r = client.get("/config", headers={"Host": host})
                 assert json_error(r, 421)["code"] == "host_not_allowed", (keys, host)
+            # The names' pages are the server's own, even through a proxy that passes on
+            # another Host; other sites' are not.
+            behind = {"Host": f"127.0.0.1:{client.base_url.port}", **auth}
+            for origin, status in (("https://briefing.lan", 200), ("https://evil.example", 403)):
+                r = client.get("/api/v1/documents", headers={**behind, "Origin": origin})
+                assert r.status_code == status, (keys, origin, r.text[:300])
+                if not keys:
+                    r = client.get("/config", headers={**behind, "Origin": origin})
+                    assert r.status_code == status, (origin, r.text[:300])
 
     # With keys and no names, any Host is answered: a rebound page has no key, and the
     # browser sends no cookie of the real name to the attacker's.

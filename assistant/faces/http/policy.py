@@ -78,20 +78,27 @@ def host_allowed(host: str, allowed: frozenset[str]) -> bool:
     return name in allowed or (port is not None and f"{name}:{port}" in allowed)
 
 
-def same_origin(origin: str, host: str) -> bool:
-    """Whether a page of ``origin`` is the server's own, as reached by ``host`` (the ``Host``
-    header); a port a browser leaves out (80 for http, 443 for https) may be given or not."""
+def own_origin(origin: str, host: str, names: frozenset[str] = frozenset()) -> bool:
+    """Whether a page of ``origin`` is the server's own: reached by ``host`` (the ``Host``
+    header; a port a browser leaves out, 80 for http and 443 for https, may be given or not),
+    or by one of ``names``, the operator's ``BRIEF_ALLOWED_HOSTS`` (so that a proxy which
+    passes on another ``Host`` does not shut out the chat's own page)."""
     parts = urlsplit(origin.strip())
-    if parts.scheme not in ("http", "https") or not host:
+    if parts.scheme not in ("http", "https") or not parts.netloc:
         return False
     default = ":443" if parts.scheme == "https" else ":80"
-    return parts.netloc.lower().removesuffix(default) == host.strip().lower().removesuffix(default)
+    netloc = parts.netloc.lower()
+    if host and netloc.removesuffix(default) == host.strip().lower().removesuffix(default):
+        return True
+    served_on = netloc if netloc.rsplit("]", 1)[-1].count(":") else netloc + default
+    return bool(names) and host_allowed(served_on, names)
 
 
 class RoutePolicy:
     """ASGI middleware in front of every route: the ``Host``, the ``Origin`` and the cookies
     (see the module). ``allowed_origins`` are ``BRIEF_WIDGET_ORIGINS``; ``hosts`` what
-    ``answered_hosts`` gives.
+    ``answered_hosts`` gives; ``names`` the server's own (``BRIEF_ALLOWED_HOSTS``), whose
+    pages are its own pages.
 
     A refusal of the API to a page of another site carries ``Access-Control-Allow-Origin``,
     and the API answers any preflight. Otherwise the browser hides the 403 from the page, and
@@ -102,11 +109,16 @@ class RoutePolicy:
     """
 
     def __init__(
-        self, app: ASGIApp, allowed_origins: tuple[str, ...], hosts: frozenset[str] | None
+        self,
+        app: ASGIApp,
+        allowed_origins: tuple[str, ...],
+        hosts: frozenset[str] | None,
+        names: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.allowed = frozenset(allowed_origins)
         self.hosts = hosts
+        self.names = frozenset(names)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         from starlette.datastructures import Headers
@@ -123,7 +135,7 @@ class RoutePolicy:
             return await _refuse(scope, send, 421, "host_not_allowed", message)
 
         origin = headers.get("origin")
-        foreign = origin is not None and not same_origin(origin, host)
+        foreign = origin is not None and not own_origin(origin, host, self.names)
         method = scope.get("method", "GET")  # a WebSocket has none: it opens with a GET
         api = scope["path"].startswith(CROSS_ORIGIN_PREFIXES)
         public = scope["path"] in ANY_ORIGIN_FILES and method in ("GET", "HEAD")

@@ -129,7 +129,12 @@ def create_app(assistant: Assistant, ready: Callable[[], bool] | None = None) ->
     # answers to, the sites whose pages may call it, SameSite=Strict cookies. A refused host or
     # origin learns nothing more, and costs no one's rate.
     hosts = answered_hosts(assistant.settings, keyed=not guard.open)
-    app.add_middleware(RoutePolicy, allowed_origins=assistant.settings.widget_origins, hosts=hosts)
+    app.add_middleware(
+        RoutePolicy,
+        allowed_origins=assistant.settings.widget_origins,
+        hosts=hosts,
+        names=assistant.settings.allowed_hosts,
+    )
     return app
 
 
