@@ -64,16 +64,15 @@ def host_allowed(host: str, allowed: frozenset[str]) -> bool:
     """Whether the ``Host`` header ``host`` names one of ``allowed`` (see ``answered_hosts``)."""
     host = host.strip().lower()
     if host.startswith("["):  # an IPv6 address: [::1]:7860
-        name, _, rest = host.partition("]")
-        name += "]"
-        port = rest.removeprefix(":") if rest.startswith(":") else None
-        if rest and port is None:
+        name, bracket, rest = host.partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
             return False
+        name, port = name + "]", rest[1:] or None
     else:
-        name, colon, port_text = host.partition(":")
-        port = port_text if colon else None
+        name, _, port_text = host.partition(":")
+        port = port_text or None
     name = name.rstrip(".")
-    if not name:
+    if not name or (port is not None and not port.isdigit()):
         return False
     return name in allowed or (port is not None and f"{name}:{port}" in allowed)
 
@@ -91,7 +90,8 @@ def own_origin(origin: str, host: str, names: frozenset[str] = frozenset()) -> b
     if host and netloc.removesuffix(default) == host.strip().lower().removesuffix(default):
         return True
     served_on = netloc if netloc.rsplit("]", 1)[-1].count(":") else netloc + default
-    return bool(names) and host_allowed(served_on, names)
+    # Not a loopback name for any port: other programs of the machine serve other pages there.
+    return host_allowed(served_on, names - LOOPBACK_HOSTS)
 
 
 class RoutePolicy:
