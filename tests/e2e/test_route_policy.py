@@ -326,3 +326,77 @@ def test_the_chat_ingests_only_files_uploaded_through_it(
     results = json.loads(data)[0]
     assert results["data"][0][:2] == ["ferry.md", "ingested"], results
     assert len(assistant.documents()) == len(before) + 1
+
+
+# --- in a real browser: the admin signed in, a page of another site open -------------------
+
+
+def test_in_a_browser_the_signed_in_chat_works_and_another_page_reads_nothing(
+    tmp_path: Path, web_server: tuple[str, Path]
+) -> None:
+    """Chromium: the admin signs in to the chat (keys set) and adds a file through the page;
+    the sign-in cookie is ``SameSite=Strict``. A page of another site (here another port of
+    127.0.0.1: the same *site*, so even a Strict cookie goes along) calls the chat's routes
+    with the admin's credentials and reads nothing. Before, Gradio let any loopback origin
+    read them (``Access-Control-Allow-Credentials: true``)."""
+    from playwright.sync_api import sync_playwright
+
+    from assistant.faces.web.page import make_app
+    from tests.browser import launch
+    from tests.e2e.test_web import upload
+
+    settings = Settings(
+        data_dir=tmp_path / "data", api_keys=f"{ADMIN}:admin,{ASK}:ask", rate_limit_per_minute=0
+    )
+    assistant = Assistant(settings)
+    assert assistant.ingest([ARTICLE]).ok
+    app, chat = make_app(assistant, samples=False)
+    chat.ready.set()
+    memo = tmp_path / "ferry-memo.md"
+    memo.write_text("# Ferry memo\n\nThe Harwick ferry will run every 40 minutes from 4 May.\n")
+    other, _ = web_server
+    with served(assistant, app) as client, sync_playwright() as p:
+        url = str(client.base_url).rstrip("/")
+        browser = launch(p)
+        try:
+            context = browser.new_context()
+            signed_in = context.request.post(
+                f"{url}/login", form={"username": "me", "password": ADMIN}
+            )
+            assert signed_in.ok, signed_in.text()
+            assert {c["sameSite"] for c in context.cookies()} == {"Strict"}
+            page = context.new_page()
+            page.goto(url + "/")
+            page.wait_for_selector("#ba-question textarea", timeout=30_000)
+            assert "ingested" in upload(page, [memo])
+            assert any(d.title == "Ferry memo" for d in assistant.documents())
+
+            elsewhere = context.new_page()
+            elsewhere.goto(other + "/")
+            read = elsewhere.evaluate(
+                """async (app) => {
+                  const calls = {
+                    config: [app + "/config", {}],
+                    info: [app + "/gradio_api/info", {}],
+                    ask: [app + "/gradio_api/call/ask", {method: "POST",
+                      headers: {"Content-Type": "application/json"},
+                      body: JSON.stringify({data: ["Who founded Kestrel?", "default"]})}],
+                    login: [app + "/login", {method: "POST",
+                      body: new URLSearchParams({username: "me", password: "x"})}],
+                  };
+                  const out = {};
+                  for (const [name, [url, options]] of Object.entries(calls)) {
+                    try {
+                      const r = await fetch(url, {credentials: "include", ...options});
+                      out[name] = r.status + " " + (await r.text()).slice(0, 80);
+                    } catch (e) {
+                      out[name] = "blocked";
+                    }
+                  }
+                  return out;
+                }""",
+                url,
+            )
+            assert read == dict.fromkeys(read, "blocked") and len(read) == 4, read
+        finally:
+            browser.close()
