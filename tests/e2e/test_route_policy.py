@@ -368,7 +368,10 @@ def test_in_a_browser_the_signed_in_chat_works_and_another_page_reads_nothing(
             page = context.new_page()
             page.goto(url + "/")
             page.wait_for_selector("#ba-question textarea", timeout=30_000)
-            assert "ingested" in upload(page, [memo])
+            upload(page, [memo])  # returns once the file's name shows (its progress, maybe)
+            page.wait_for_function(
+                "document.querySelector('#ba-results').innerText.includes('ingested')"
+            )
             assert any(d.title == "Ferry memo" for d in assistant.documents())
 
             elsewhere = context.new_page()
