@@ -8,7 +8,7 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Container, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -256,7 +256,7 @@ class ChatApp:
         url: str,
         collection: str,
         progress: Any = None,
-        uploaded: Collection[str] | None = None,
+        uploaded: Container[str] | None = None,
     ) -> tuple[list[list[str]], list[list[Any]], Any, str, None, str]:
         """Copy uploads into the data folder and ingest them (and a URL) into ``collection``.
 
@@ -274,8 +274,10 @@ class ChatApp:
             nothing = [["", "nothing to add", "choose files or enter a web address"]]
             return nothing, rows, choices, status, None, url
         if uploaded is not None:
-            sent = {os.path.abspath(p) for p in uploaded}
-            strays = [p for p in paths if os.path.abspath(p) not in sent]
+            # Looked up, never iterated: Gradio adds to its set from the event loop meanwhile.
+            strays = [
+                p for p in paths if str(p) not in uploaded and os.path.abspath(p) not in uploaded
+            ]
             if strays:
                 rows, choices, status = self.library(collection)
                 why = "not a file uploaded through this page: refused, and nothing was added"
