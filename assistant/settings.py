@@ -211,6 +211,34 @@ class Settings(BaseSettings):
             origins.append(item)
         return tuple(dict.fromkeys(o for o in origins if o))
 
+    # --- the server's names (DNS rebinding) -------------------------------------------------
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="Names the server answers to besides localhost, 127.0.0.1 and [::1], as "
+        "comma-separated host names or addresses, each with a port or without one for any "
+        "('briefing.example.org,10.0.0.7:8443'). A request whose Host header names anything "
+        "else is refused (421) on every route: always without API keys (a web page that rebinds "
+        "its name to this server's address reaches nothing), and with keys once names are "
+        "given here. Pages served by these names are the server's own (its chat may be used "
+        "from them, whatever Host a proxy passes on).",
+    )
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _check_hosts(cls, value: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+        items = value.split(",") if isinstance(value, str) else list(value or ())
+        # As clients send it in the Host header: a name or address, an optional port.
+        host = r"([a-z0-9_-]+(\.[a-z0-9_-]+)*|\[[0-9a-f:.]+\])(:\d{1,5})?"
+        hosts = []
+        for item in (str(i).strip().lower().rstrip(".") for i in items):
+            if item and not re.fullmatch(host, item):
+                raise ValueError(
+                    f"allowed host {item!r} is not a host name: use name[:port], e.g. "
+                    "briefing.example.org or 10.0.0.7:8443 (no scheme, no path, no wildcard)"
+                )
+            hosts.append(item)
+        return tuple(dict.fromkeys(h for h in hosts if h))
+
     # --- language model (optional) -----------------------------------------------------
     llm: str | None = Field(
         None,

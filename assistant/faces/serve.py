@@ -85,7 +85,7 @@ def serve(
 
             from assistant.faces.http.workers import Forwarder
 
-            # Innermost: the origin check (assistant/faces/http/server.py:OriginGate) runs first.
+            # Innermost: the route policy (assistant/faces/http/policy.py) runs first.
             app.user_middleware.append(
                 Middleware(Forwarder, ports=pool.ports, guard=app.state.guard)
             )
@@ -125,9 +125,12 @@ def _bind_address(settings: Settings, host: str) -> str:
     if host in ("127.0.0.1", "localhost", "::1"):
         print("No API keys are set (BRIEF_API_KEYS): serving on this machine only.", flush=True)
     else:
+        # The route policy still answers loopback names only, and those the operator lists
+        # (assistant/faces/http/policy.py): a page elsewhere that rebinds its name gets nothing.
+        names = ", ".join(settings.allowed_hosts) or "none yet: set BRIEF_ALLOWED_HOSTS"
         print(
             f"No API keys are set and BRIEF_ALLOW_OPEN is on: anyone who reaches {host} "
-            "may use everything.",
+            f"may use everything, by the names localhost, 127.0.0.1, [::1] and {names}.",
             flush=True,
         )
     return host

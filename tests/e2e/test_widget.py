@@ -394,7 +394,14 @@ def test_a_site_not_listed_is_refused_and_told_so(
     own = httpx.get(app + "/api/v1/health", headers={"Origin": app, **bearer("direct")})
     assert own.status_code == 200 and "access-control-allow-origin" not in own.headers
     assert httpx.get(app + "/api/v1/health", headers=bearer("direct")).status_code == 200
-    assert httpx.get(app + "/", headers={"Origin": other.origin}).status_code == 200  # the chat
+    # The chat answers its own pages only (issue 24): a fetch from any other site, the listed
+    # one too, is refused and never with credentials. (Opening the chat from a link sends no
+    # Origin: it is not affected.)
+    for origin in (other.origin, listed.origin):
+        chat = httpx.get(app + "/", headers={"Origin": origin})
+        assert chat.status_code == 403 and chat.json()["error"]["code"] == "origin_not_allowed"
+        assert "access-control-allow-credentials" not in chat.headers
+    assert httpx.get(app + "/").status_code == 200
 
 
 def test_widget_origins_setting() -> None:

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 
     from assistant.core import Assistant
     from assistant.faces.access import Guard
-    from assistant.settings import Settings
 
 #: Where the HTTP transport answers, on its own (``brief mcp --http``) or mounted.
 MCP_PATH = "/mcp"
@@ -74,7 +73,7 @@ def mount(app: FastAPI, assistant: Assistant, guard: Guard) -> None:
         streamable_http_path=MCP_PATH,
         stateless_http=True,
         json_response=True,
-        transport_security=_transport_security(assistant.settings, guard),
+        transport_security=_transport_security(),
     )
     app.router.routes.append(Route(MCP_PATH, KeyCheck(inner, guard)))
     previous = app.router.lifespan_context
@@ -87,14 +86,8 @@ def mount(app: FastAPI, assistant: Assistant, guard: Guard) -> None:
     app.router.lifespan_context = lifespan
 
 
-def _transport_security(settings: Settings, guard: Guard) -> TransportSecuritySettings:
-    """Without keys the server keeps to loopback: only loopback Host and Origin headers are let
-    in (a web page that rebinds its name to 127.0.0.1 is refused). With keys, the key guards."""
-    if guard.open and not settings.allow_open:
-        loopback = ["127.0.0.1", "localhost", "[::1]"]
-        return TransportSecuritySettings(
-            enable_dns_rebinding_protection=True,
-            allowed_hosts=[f"{h}:*" for h in loopback],
-            allowed_origins=[f"http://{h}:*" for h in loopback],
-        )
+def _transport_security() -> TransportSecuritySettings:
+    """The MCP library's own Host and Origin check is off: the route policy in front of every
+    route of the app (``assistant/faces/http/policy.py``) checks both for ``/mcp`` as for the
+    rest, with the same names (loopback and ``BRIEF_ALLOWED_HOSTS``) and the same origins."""
     return TransportSecuritySettings(enable_dns_rebinding_protection=False)

@@ -7,7 +7,8 @@
 span highlighted; it is what every citation marker and source card links to. With API keys
 set, it wants the signed, expiring token such links carry (``assistant/faces/view_links.py``),
 and a link made for an ask key opens the cited paragraph only. Its pages are plain escaped
-text under a Content-Security-Policy that forbids scripts.
+text under a Content-Security-Policy that forbids scripts. Every route, the chat's included,
+answers under one policy of names, origins and cookies (``assistant/faces/http/policy.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from fastapi import FastAPI
-    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     from assistant.core import Assistant
     from assistant.settings import Settings
@@ -44,6 +44,7 @@ def create_app(assistant: Assistant, ready: Callable[[], bool] | None = None) ->
     from assistant.faces.http.api import create_router
     from assistant.faces.http.gate import RequestGate
     from assistant.faces.http.openai_compat import create_openai_router
+    from assistant.faces.http.policy import RoutePolicy, answered_hosts
     from assistant.faces.render import viewer_page, viewer_refused_page
     from assistant.faces.schemas import refusal as over_limit
 
@@ -139,26 +140,33 @@ def create_app(assistant: Assistant, ready: Callable[[], bool] | None = None) ->
     def health() -> JSONResponse:
         return JSONResponse({"ok": True})
 
-    # Every request's key and body size, before anything reads it; JSON for every error.
-    # (Inside the origin check, which add_widget adds: a refused origin learns nothing more.)
-    app.add_middleware(RequestGate, guard=guard, settings=assistant.settings)
     add_widget(app, assistant.settings)
+    # Every request's key and body size, before anything reads it; JSON for every error.
+    app.add_middleware(RequestGate, guard=guard, settings=assistant.settings)
+    # Outermost, in front of every route (the chat's too, once mounted): the names the server
+    # answers to, the sites whose pages may call it, SameSite=Strict cookies. A refused host or
+    # origin learns nothing more, and costs no one's rate.
+    hosts = answered_hosts(assistant.settings, keyed=not guard.open)
+    app.add_middleware(
+        RoutePolicy,
+        allowed_origins=assistant.settings.widget_origins,
+        hosts=hosts,
+        names=assistant.settings.allowed_hosts,
+    )
     return app
 
 
-# --- the help widget: /widget.js, and the API across origins -----------------------------------
+# --- the help widget: /widget.js ------------------------------------------------------------
 
 #: The widget's script (``assistant/faces/http/static/widget.js``), served at ``/widget.js``.
 WIDGET_SCRIPT = Path(__file__).resolve().parent / "static" / "widget.js"
 #: Where the script names the server's default collection; filled in when it is served.
 WIDGET_COLLECTION_SLOT = '"__BRIEF_COLLECTION__"'
-#: The routes a page on another site may call, if its origin is listed.
-CROSS_ORIGIN_PREFIXES = ("/api/v1/", "/v1/")
 
 
 def add_widget(app: FastAPI, settings: Settings) -> None:
-    """Serve ``/widget.js``, and let only the origins in ``BRIEF_WIDGET_ORIGINS`` call the API
-    from a browser (``OriginGate``)."""
+    """Serve ``/widget.js``; which sites' pages may call the API is the route policy's
+    (``assistant/faces/http/policy.py``, ``BRIEF_WIDGET_ORIGINS``)."""
     import hashlib
     import json
 
@@ -182,83 +190,3 @@ def add_widget(app: FastAPI, settings: Settings) -> None:
         if if_none_match == etag:
             return Response(status_code=304, headers=headers)
         return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
-
-    app.add_middleware(OriginGate, allowed=settings.widget_origins)
-
-
-class OriginGate:
-    """The API across origins: pages of the listed sites may call it; any other site is refused.
-
-    A request that carries an ``Origin`` (browsers add it to cross-origin calls) from neither
-    the server itself nor a listed origin gets 403 ``origin_not_allowed`` before any route, key
-    check or rate limit runs. Servers, scripts and the app's own pages (no ``Origin``, or the
-    server's own) pass untouched.
-
-    The refusal itself carries ``Access-Control-Allow-Origin``, and a preflight is answered
-    for any origin. Otherwise the browser hides the 403 from the page, and the widget would
-    see the same ``TypeError`` as for a dropped connection: it could only say "can't reach the
-    assistant" to a site owner who has to be told "this site is not on the list". This grants
-    nothing: a preflight only lets the browser send the real request, which is refused unread,
-    and cookies are never allowed (no ``Access-Control-Allow-Credentials``).
-    """
-
-    def __init__(self, app: ASGIApp, allowed: tuple[str, ...] = ()) -> None:
-        self.app = app
-        self.allowed = frozenset(allowed)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        from starlette.datastructures import Headers
-
-        if scope["type"] != "http" or not scope["path"].startswith(CROSS_ORIGIN_PREFIXES):
-            return await self.app(scope, receive, send)
-        headers = Headers(scope=scope)
-        origin = headers.get("origin")
-        if origin is None or _same_origin(origin, headers.get("host", "")):
-            return await self.app(scope, receive, send)
-        cors = [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"Origin")]
-        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
-            await _reply(send, 204, b"", cors + PREFLIGHT)
-        elif origin.lower() not in self.allowed:
-            message = (
-                f"pages of {origin} may not use this assistant: the server's list of sites "
-                "(BRIEF_WIDGET_ORIGINS) does not include it"
-            )
-            await _reply(send, 403, _error_json("origin_not_allowed", message), cors + JSON_CONTENT)
-        else:
-            exposed = [*cors, (b"access-control-expose-headers", b"Retry-After")]
-
-            async def send_with_cors(event: Message) -> None:
-                if event["type"] == "http.response.start":
-                    event = {**event, "headers": [*event.get("headers", ()), *exposed]}
-                await send(event)
-
-            await self.app(scope, receive, send_with_cors)
-
-
-#: What a preflight allows: the widget asks with a key and a JSON body; cached for 10 minutes.
-PREFLIGHT = [
-    (b"access-control-allow-methods", b"GET, POST"),
-    (b"access-control-allow-headers", b"Authorization, Content-Type"),
-    (b"access-control-max-age", b"600"),
-]
-JSON_CONTENT = [(b"content-type", b"application/json")]
-
-
-def _same_origin(origin: str, host: str) -> bool:
-    from urllib.parse import urlsplit
-
-    return bool(host) and urlsplit(origin).netloc.lower() == host.lower()
-
-
-def _error_json(code: str, message: str) -> bytes:
-    import json
-
-    from assistant.faces.errors import error_body
-
-    return json.dumps(error_body(code, message)).encode()
-
-
-async def _reply(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-    length = [(b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers + length})
-    await send({"type": "http.response.body", "body": body})

@@ -5,8 +5,9 @@ model and the bundled samples off the page."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -251,9 +252,20 @@ class ChatApp:
         return rows, gr.update(choices=choices, value=None), status
 
     def upload(
-        self, files: list[Any] | None, url: str, collection: str, progress: Any = None
+        self,
+        files: list[Any] | None,
+        url: str,
+        collection: str,
+        progress: Any = None,
+        uploaded: Container[str] | None = None,
     ) -> tuple[list[list[str]], list[list[Any]], Any, str, None, str]:
-        """Copy uploads into the data folder and ingest them (and a URL) into ``collection``."""
+        """Copy uploads into the data folder and ingest them (and a URL) into ``collection``.
+
+        ``uploaded``: the paths of the files uploaded through the page (Gradio's record of
+        them). Given, a file not among them is refused, and then nothing at all is added: a
+        browser sends only what it uploaded, so anything else is a request made by hand to
+        read a file of the server. Python callers, who name their own files, leave it out.
+        """
         from ingest.loaders.url import is_url
 
         paths = [Path(getattr(f, "name", f)) for f in files or []]
@@ -262,6 +274,16 @@ class ChatApp:
             rows, choices, status = self.library(collection)
             nothing = [["", "nothing to add", "choose files or enter a web address"]]
             return nothing, rows, choices, status, None, url
+        if uploaded is not None:
+            # Looked up, never iterated: Gradio adds to its set from the event loop meanwhile.
+            strays = [
+                p for p in paths if str(p) not in uploaded and os.path.abspath(p) not in uploaded
+            ]
+            if strays:
+                rows, choices, status = self.library(collection)
+                why = "not a file uploaded through this page: refused, and nothing was added"
+                refused = [[p.name, "refused", why] for p in strays]
+                return refused, rows, choices, status, None, url
         if url and not is_url(url):  # a path here would read the server's own files
             rows, choices, status = self.library(collection)
             refused = [[url, "failed", "not a web address: use one that starts with http(s)://"]]

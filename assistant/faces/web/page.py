@@ -211,7 +211,8 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
             collection: str,
             progress: Any = gr.Progress(),  # noqa: B008  (how Gradio passes a progress bar)
         ) -> tuple[list[list[str]], list[list[Any]], Any, str, None, str]:
-            return chat.upload(files, url, collection, progress)
+            # Only what this page uploaded (Gradio records it): not any path a request names.
+            return chat.upload(files, url, collection, progress, uploaded=ui.upload_file_set)
 
         # Dropped or chosen files are added at once; a web address with Add or Enter.
         adding: dict[str, Any] = {
@@ -276,9 +277,10 @@ def make_app(assistant: Assistant | None = None, samples: bool = True) -> tuple[
     chat = ChatApp(assistant, samples=samples)
     app = create_app(assistant, ready=chat.ready.is_set)
     guard = app.state.guard
+    ui = build_ui(chat)
     app = gr.mount_gradio_app(
         app,
-        build_ui(chat),
+        ui,
         path="/",
         # With API keys set, the chat (which can also add and remove documents) asks for an
         # admin key at sign-in; without keys the server keeps to loopback (``serve``).
@@ -292,6 +294,12 @@ def make_app(assistant: Assistant | None = None, samples: bool = True) -> tuple[
         show_error=True,
         allowed_paths=[str(chat.exports)],  # the briefings' exports, in the data dir
     )
+    # Gradio refuses a file input whose path is not in its upload folder only for an app it
+    # launched (processing_utils._check_allowed); mounted, it would copy any file of the
+    # server named in a request into its cache before a handler runs. Counted as launched,
+    # such a request fails before anything is read ("it was not uploaded by a user"), and the
+    # chat refuses what is in that folder but was not uploaded through it (ChatApp.upload).
+    ui.has_launched = True
     return app, chat
 
 
