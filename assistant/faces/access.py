@@ -6,7 +6,7 @@ after ``@`` (``"k1:admin,k2:ask@widget+faq"``; parsed and checked with the setti
 ``settings.parse_api_keys``). An ``admin`` key may do everything, on every collection; an
 ``ask`` key may ask, stream, brief and read the health, of its collections only (the default
 collection when it names none): what a public widget may hold. A collection a key may not read
-is answered exactly as one that does not exist (``Guard.collection``: 404), and no read creates
+is answered exactly as one that does not exist (``readable``: 404), and no read creates
 a collection. Without keys every caller is admin, and the server keeps to loopback unless told
 otherwise (``assistant/faces/serve.py``). Every caller gets ``BRIEF_RATE_LIMIT_PER_MINUTE``
 requests a minute (a token bucket); beyond that, 429 with ``Retry-After``. The caller is the
