@@ -8,6 +8,7 @@ the code base reads environment variables for configuration.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -30,6 +31,8 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         validate_default=True,
+        # An invalid setting is reported without its value: BRIEF_API_KEYS holds secrets.
+        hide_input_in_errors=True,
     )
 
     # --- where things live -------------------------------------------------------------
@@ -136,8 +139,11 @@ class Settings(BaseSettings):
     )
     api_keys: SecretStr | None = Field(
         None,
-        description="API keys as comma-separated 'key:scope' pairs, scope 'admin' (everything) "
-        "or 'ask' (ask, stream, health). Unset: no keys, and the server keeps to loopback "
+        description="API keys, comma-separated, each 'key:scope' with scope 'admin' (everything, "
+        "every collection) or 'ask' (ask, stream, brief, health), and an ask key's collections "
+        "after '@', joined by '+': 'k1:admin,k2:ask@widget+faq'. An ask key that names none "
+        "reads the default collection (BRIEF_COLLECTION) only; one that names some reads those, "
+        "the first when a request names none. Unset: no keys, and the server keeps to loopback "
         "unless BRIEF_ALLOW_OPEN is set.",
     )
     view_link_hours: float = Field(
@@ -322,6 +328,13 @@ class Settings(BaseSettings):
     def _check_collection(cls, value: str) -> str:
         return check_collection_name(value)
 
+    @field_validator("api_keys")
+    @classmethod
+    def _check_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        # Refused when the settings are read (at start), not when the server is built.
+        parse_api_keys(value.get_secret_value() if value else None)
+        return value
+
     @field_validator("embed_dtype")
     @classmethod
     def _check_dtype(cls, value: str) -> str:
@@ -378,6 +391,83 @@ def check_collection_name(name: str) -> str:
             "starting and ending with a letter or digit"
         )
     return name
+
+
+KEY_SCOPES = ("admin", "ask")
+
+
+@dataclass(frozen=True)
+class KeyGrant:
+    """What one API key may do: its ``scope``, and the ``collections`` it may read, the first
+    being the one a request that names none gets; None: every collection (an admin key)."""
+
+    scope: str
+    collections: tuple[str, ...] | None
+
+    def reads(self, collection: str) -> bool:
+        """Whether this key may read ``collection``."""
+        return self.collections is None or collection in self.collections
+
+    def home(self, default: str) -> str:
+        """The collection a request of this key that names none reads."""
+        return self.collections[0] if self.collections else default
+
+
+#: The shortest key accepted: a key may sit in a public page's widget and be guessed at from
+#: anywhere, so it is long enough (24 random characters, about 140 bits) not to be worth it.
+MIN_KEY_CHARS = 24
+
+
+def parse_api_keys(spec: str | None, default: str = "default") -> dict[str, KeyGrant]:
+    """``BRIEF_API_KEYS`` (``"k1:admin,k2:ask@widget+faq,k3:ask"``) -> {key: its grant}.
+
+    A key without a scope is admin. An ask key that names no collection reads ``default``
+    only. An admin key reaches every collection, so naming collections on one is refused:
+    it would read as a limit that is not kept. ``ValueError`` says which entry is wrong and
+    why, and never repeats a key.
+    """
+    keys: dict[str, KeyGrant] = {}
+    entries = [item.strip() for item in (spec or "").split(",")]
+    for n, item in enumerate((e for e in entries if e), start=1):
+        where = f"BRIEF_API_KEYS entry {n}"
+        key, _, grant = item.partition(":")
+        key = key.strip()
+        scope, at, names = grant.partition("@")
+        scope = scope.strip() or "admin"
+        if "@" in key:
+            raise ValueError(
+                f"{where}: a key's collections come after its scope, as 'KEY:ask@faq' ('@' "
+                "may not be part of a key)"
+            )
+        if scope not in KEY_SCOPES:
+            raise ValueError(f"{where}: unknown API key scope {scope!r}: use 'admin' or 'ask'")
+        if len(key) < MIN_KEY_CHARS:
+            raise ValueError(
+                f"{where}: the key has {len(key)} characters; keys must have at least "
+                f'{MIN_KEY_CHARS}. Make one with: python -c "import secrets; '
+                'print(secrets.token_urlsafe(24))"'
+            )
+        collections: tuple[str, ...] | None = None if scope == "admin" else (default,)
+        if at:
+            if scope == "admin":
+                raise ValueError(
+                    f"{where}: an admin key reaches every collection; name collections on ask "
+                    "keys only ('KEY:ask@faq')"
+                )
+            listed = [name.strip() for name in names.split("+")]
+            if not all(listed):
+                raise ValueError(
+                    f"{where} names no collection after '@' (or an empty one between '+'): "
+                    "write 'KEY:ask@widget+faq'"
+                )
+            try:
+                collections = tuple(dict.fromkeys(check_collection_name(c) for c in listed))
+            except ValueError as exc:
+                raise ValueError(f"{where}: {exc}") from None
+        if key in keys:
+            raise ValueError(f"{where}: the same key is given more than once")
+        keys[key] = KeyGrant(scope, collections)
+    return keys
 
 
 @lru_cache(maxsize=1)

@@ -6,8 +6,10 @@ keys, is ``assistant/faces/http/mcp.py``.
 user, who may do everything) or, with ``--http``, over streamable HTTP at ``/mcp`` of the API
 server; with ``BRIEF_MCP=true`` the web server (``brief serve``) mounts it at ``/mcp`` too. Over
 HTTP every request needs what ``/api/v1`` needs (``assistant/faces/access.py``): a valid key (any
-scope reads: ask, search, brief, the lists, the documents) and the caller's rate; adding documents
-needs the admin scope, and the tool is listed only to callers that have it.
+scope reads: ask, search, brief, the lists, the documents, of the collections the key may read)
+and the caller's rate; adding documents needs the admin scope, and the tool is listed only to
+callers that have it. A collection the key may not read is ``not_found``, as one that does not
+exist, in tools and resources alike, and is listed nowhere; no read creates a collection.
 
 Tools return the same data as the HTTP API (``render.answer_with_views``,
 ``viewer.briefing_json``, ``DocumentRecord.summary``), each citation and passage also
@@ -28,8 +30,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError, UnexpectedToolError
-from mcp.types import ListToolsResult, ToolAnnotations
 from mcp.types import Resource as McpResource
+from mcp.types import ToolAnnotations
 from pydantic import Field, ValidationError
 
 from assistant.errors import ModelUnavailable, QuestionError, StoreBusy
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
     from assistant.answering.answer import Answer
     from assistant.core import Assistant
     from assistant.faces.access import Guard
-    from assistant.settings import Settings
+    from assistant.settings import KeyGrant, Settings
 
 #: A document as a resource: its cleaned text, which citations' offsets index.
 DOCUMENT_URI = "brief://{collection}/{doc_id}"
@@ -109,7 +111,8 @@ class BriefServer(MCPServer):
             raise ToolError(error_text("not_found", f"no tool {name!r}")) from exc
 
     async def list_resources(self) -> list[McpResource]:
-        """Every document of every collection, as ``brief://<collection>/<doc_id>``."""
+        """Every document of every collection, as ``brief://<collection>/<doc_id>`` (kept to
+        the caller's collections by ``_ListedByKey``)."""
         return [*await super().list_resources(), *await asyncio.to_thread(self._documents)]
 
     def _documents(self) -> list[McpResource]:
@@ -151,6 +154,7 @@ def build_server(assistant: "Assistant", guard: "Guard | None" = None) -> BriefS
     ``guard`` (``access.Guard``) is for HTTP: each call's scope comes from its request's key.
     Without one (stdio) the caller is the local user, with every scope.
     """
+    from assistant.faces.access import readable, visible
     from assistant.faces.render import answer_with_views, with_view
     from assistant.faces.view_links import view_signer
     from assistant.faces.viewer import briefing_json
@@ -165,22 +169,17 @@ def build_server(assistant: "Assistant", guard: "Guard | None" = None) -> BriefS
             title="Briefing Assistant",
             instructions=INSTRUCTIONS,
             version=_version(),
-            middleware=[_AdminToolListed(guard)],
+            middleware=[_ListedByKey(guard, settings.collection)],
         )
 
-    def collection_of(name: str | None, must_exist: bool = True) -> str:
-        """The collection to use; one that is named must exist (a typo is told, not answered
-        from an empty store)."""
+    def collection_of(name: str | None, ctx: Context) -> str:
+        """The collection to read: one the caller's key may read and that exists (a typo is
+        told, not answered from an empty store), else ``not_found`` for both, as on the HTTP
+        API (``access.readable``)."""
         try:
-            checked = check_collection_name(name or settings.collection)
-        except ValueError as exc:
-            raise Refused("invalid_collection", str(exc)) from exc
-        if name and must_exist:
-            known = assistant.collections()
-            if checked not in known:
-                listed = ", ".join(sorted(known)) or "none yet"
-                raise Refused("not_found", f"no collection {checked!r} (collections: {listed})")
-        return checked
+            return readable(_grant(guard, ctx), name, assistant.collections(), settings.collection)
+        except ApiError as exc:
+            raise Refused.of(exc) from exc
 
     def cited(item: dict[str, Any], collection: str) -> dict[str, Any]:
         item["resource"] = document_uri(collection, item["doc_id"])
@@ -195,6 +194,7 @@ def build_server(assistant: "Assistant", guard: "Guard | None" = None) -> BriefS
     @server.tool(annotations=read_only)
     def ask(
         question: Annotated[str, Field(description="The question, in plain words.")],
+        ctx: Context,
         collection: Collection = None,
         history: Annotated[
             list[Message] | None,
@@ -220,7 +220,7 @@ def build_server(assistant: "Assistant", guard: "Guard | None" = None) -> BriefS
             text = checked_turn(settings, question, len(history))
         except ApiError as exc:
             raise Refused.of(exc) from exc
-        name = collection_of(collection)
+        name = collection_of(collection, ctx)
         answer = _asked(assistant, text, [m.model_dump() for m in history], name)
         data = answer_with_views(answer, name, sign)
         for item in (*data["citations"], *data["related"]):
@@ -230,6 +230,7 @@ def build_server(assistant: "Assistant", guard: "Guard | None" = None) -> BriefS
     @server.tool(annotations=read_only)
     def search(
         query: Annotated[str, Field(description="What to look for, in plain words.")],
+        ctx: Context,
         collection: Collection = None,
         k: Annotated[
             int, Field(ge=1, le=MAX_SEARCH_K, description="How many passages (1-50).")
@@ -246,7 +247,7 @@ def build_server(assistant: "Assistant", guard: "Guard | None" = None) -> BriefS
             text = checked_turn(settings, query, 0)
         except ApiError as exc:
             raise Refused.of(exc) from exc
-        name = collection_of(collection)
+        name = collection_of(collection, ctx)
         passages = assistant.search(text, k=k, collection=name)
         return {
             "collection": name,
@@ -256,6 +257,7 @@ def build_server(assistant: "Assistant", guard: "Guard | None" = None) -> BriefS
 
     @server.tool(name="brief", annotations=read_only)
     def brief_tool(
+        ctx: Context,
         collection: Collection = None,
         focus: Annotated[
             str | None,
@@ -270,7 +272,7 @@ def build_server(assistant: "Assistant", guard: "Guard | None" = None) -> BriefS
         quote, start/end, view, resource), and `markdown`, the whole briefing as a document
         with markers [n] and its sources. `empty` is true when there is nothing to brief on.
         """
-        name = collection_of(collection)
+        name = collection_of(collection, ctx)
         briefing = assistant.brief(name, focus=_focus(settings, focus))
         data = briefing_json(briefing)
         for item in data["citations"]:
@@ -278,11 +280,11 @@ def build_server(assistant: "Assistant", guard: "Guard | None" = None) -> BriefS
         return data
 
     @server.tool(annotations=read_only)
-    def list_documents(collection: Collection = None) -> dict[str, Any]:
+    def list_documents(ctx: Context, collection: Collection = None) -> dict[str, Any]:
         """The documents of a collection, newest first: `doc_id`, `title`, `source` (path or
         URL), `date`, `kind`, `chunks`, and `resource` (brief://collection/doc_id: read it for
         the document's full text)."""
-        name = collection_of(collection)
+        name = collection_of(collection, ctx)
         return {
             "collection": name,
             "documents": [
@@ -292,10 +294,15 @@ def build_server(assistant: "Assistant", guard: "Guard | None" = None) -> BriefS
         }
 
     @server.tool(annotations=read_only)
-    def list_collections() -> dict[str, Any]:
+    def list_collections(ctx: Context) -> dict[str, Any]:
         """The collections and how many documents each holds; `default` is the one used when a
         tool is given none."""
-        return {"default": settings.collection, "collections": assistant.collections()}
+        granted = _grant(guard, ctx)
+        counts = assistant.collections()
+        if granted.collections is not None:  # an ask key: its own collections only
+            mine = visible(granted, counts, settings.collection)
+            counts = {c: counts.get(c, 0) for c in mine}
+        return {"default": granted.home(settings.collection), "collections": counts}
 
     @server.tool(
         name=ADMIN_TOOL,
@@ -323,9 +330,12 @@ def build_server(assistant: "Assistant", guard: "Guard | None" = None) -> BriefS
         Returns each source's `status` (ingested, unchanged, failed, skipped), `doc_id`,
         `title`, `chunks` and, when it failed, the `reason`.
         """
-        if _scope(guard, ctx) != "admin":
+        if _grant(guard, ctx).scope != "admin":
             raise Refused("forbidden", "this key may only ask questions")
-        name = collection_of(collection, must_exist=False)
+        try:  # an admin's: any valid name, created if new
+            name = check_collection_name(collection or settings.collection)
+        except ValueError as exc:
+            raise Refused("invalid_collection", str(exc)) from exc
         if guard is not None:
             local = [s for s in sources if not s.startswith(("http://", "https://"))]
             if local:
@@ -347,11 +357,14 @@ def build_server(assistant: "Assistant", guard: "Guard | None" = None) -> BriefS
         description="A stored document's cleaned text; citations' start/end index it.",
         mime_type="text/plain",
     )
-    def document(collection: str, doc_id: str) -> str:
-        try:
-            record = assistant.document(doc_id, collection=collection)
-        except ValueError:  # not a valid collection name
-            record = None
+    def document(collection: str, doc_id: str, ctx: Context) -> str:
+        record = None
+        # A collection the key may not read: not found, as a document that is not there.
+        if _grant(guard, ctx).reads(collection):
+            try:
+                record = assistant.document(doc_id, collection=collection)
+            except ValueError:  # not a valid collection name
+                record = None
         if record is None:
             raise ResourceNotFoundError(f"no document {doc_id!r} in {collection!r}")
         return record.text
@@ -379,11 +392,16 @@ def _focus(settings: "Settings", focus: str | None) -> str | None:
         raise Refused.of(exc) from exc
 
 
-def _scope(guard: "Guard | None", ctx: Any) -> str | None:
-    """The caller's scope: the local user's (admin) over stdio, else its key's."""
+def _grant(guard: "Guard | None", ctx: Any) -> "KeyGrant":
+    """What the caller may do: everything for the local user (stdio), else what its key
+    grants (``/mcp`` lets no request without a valid key in: a missing one reads nothing)."""
+    from assistant.faces.access import EVERYTHING
+    from assistant.settings import KeyGrant
+
     if guard is None:
-        return "admin"
-    return guard.scope_of(_authorization(ctx.request_context.request))
+        return EVERYTHING
+    request = ctx.request_context.request if ctx is not None else None
+    return guard.grant_of(_authorization(request)) or KeyGrant("ask", ())
 
 
 def _authorization(request: object) -> str | None:
@@ -391,27 +409,52 @@ def _authorization(request: object) -> str | None:
     return headers.get("authorization") if headers is not None else None
 
 
-class _AdminToolListed:
-    """Lists the admin tool only to callers with the admin scope (HTTP; over stdio the local
-    user has every scope)."""
+class _ListedByKey:
+    """Over HTTP, a listing shows the caller what its key may use: the admin tool to admin
+    keys only, and only the documents (resources) of the collections the key may read. Over
+    stdio the local user has every scope."""
 
-    def __init__(self, guard: "Guard | None") -> None:
+    def __init__(self, guard: "Guard | None", default: str) -> None:
         self.guard = guard
+        self.default = default
 
     async def __call__(self, ctx: Any, call_next: Any) -> Any:
         result = await call_next(ctx)
-        if ctx.method != "tools/list" or self.guard is None:
+        if ctx.method not in ("tools/list", "resources/list") or self.guard is None:
             return result
-        if self.guard.scope_of(_authorization(ctx.request)) == "admin":
+        from assistant.settings import KeyGrant
+
+        granted = self.guard.grant_of(_authorization(ctx.request)) or KeyGrant("ask", ())
+        if ctx.method == "tools/list":
+            if granted.scope == "admin":
+                return result
+            return _kept(result, "tools", lambda tool: _field(tool, "name") != ADMIN_TOOL)
+        if granted.collections is None:
             return result
-        # The listing reaches middleware as its wire form (a dict) or as the model.
-        if isinstance(result, ListToolsResult):
-            kept = [t for t in result.tools if t.name != ADMIN_TOOL]
-            return result.model_copy(update={"tools": kept})
-        if isinstance(result, dict) and isinstance(result.get("tools"), list):
-            kept = [t for t in result["tools"] if t.get("name") != ADMIN_TOOL]
-            return {**result, "tools": kept}
-        return result
+        mine = ("", *granted.collections)  # "": a resource that is not a document
+        return _kept(result, "resources", lambda r: _collection_of(r) in mine)
+
+
+def _kept(result: Any, field: str, keep: Any) -> Any:
+    """A listing (its wire form, a dict, or the model) with only the items ``keep`` keeps."""
+    if isinstance(result, dict) and isinstance(result.get(field), list):
+        return {**result, field: [item for item in result[field] if keep(item)]}
+    items = getattr(result, field, None)
+    if isinstance(items, list):
+        return result.model_copy(update={field: [item for item in items if keep(item)]})
+    return result
+
+
+def _field(item: Any, name: str) -> Any:
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+
+def _collection_of(resource: Any) -> str:
+    """The collection of a listed ``brief://<collection>/<doc_id>`` ("" for any other)."""
+    uri = str(_field(resource, "uri") or "")
+    if not uri.startswith("brief://"):
+        return ""
+    return uri[len("brief://") :].split("/", 1)[0]
 
 
 @contextlib.contextmanager

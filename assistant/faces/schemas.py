@@ -168,7 +168,7 @@ class ChatRequest(BaseModel):
 
     model: str = Field(
         max_length=MODEL_CHARS,
-        description="A collection name (see /v1/models); others: the default.",
+        description="A collection the key may read (see /v1/models); any other: 404.",
     )
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False

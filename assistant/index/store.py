@@ -86,7 +86,8 @@ class Index:
     # --- collections ---------------------------------------------------------------------
 
     def chroma_collection(self, name: str) -> Any:
-        """The Chroma collection behind a user collection, created on first use."""
+        """The Chroma collection behind a user collection, created on first use: for writing
+        only (readers use ``_existing``, so that asking a collection never creates it)."""
         from assistant.index.adapters import MiniLMChromaFunction
 
         check_collection_name(name)
@@ -98,6 +99,24 @@ class Index:
                     configuration={"hnsw": {"space": "cosine"}},
                     metadata={"created_by": "briefing-assistant"},
                 )
+            return self._collections[name]
+
+    def _existing(self, name: str) -> Any | None:
+        """The Chroma collection behind a user collection, or None if it has none yet."""
+        from chromadb.errors import NotFoundError
+
+        from assistant.index.adapters import MiniLMChromaFunction
+
+        check_collection_name(name)
+        with self._lock:
+            if name not in self._collections:
+                try:
+                    self._collections[name] = self.client.get_collection(
+                        name=CHROMA_PREFIX + name,
+                        embedding_function=MiniLMChromaFunction(self.embedder),
+                    )
+                except NotFoundError:
+                    return None  # not remembered: a later write creates it
             return self._collections[name]
 
     def collection_names(self) -> list[str]:
@@ -133,9 +152,9 @@ class Index:
     def drop(self, entries: Sequence[JournalEntry]) -> None:
         """Delete the chunk sets named by journal entries, then clear the entries."""
         for entry in entries:
-            self.chroma_collection(entry.collection).delete(
-                where={"$and": [{"doc_id": entry.doc_id}, {"hash": entry.content_hash}]}
-            )
+            col = self._existing(entry.collection)
+            if col is not None:  # none: nothing of it was ever stored
+                col.delete(where={"$and": [{"doc_id": entry.doc_id}, {"hash": entry.content_hash}]})
         if entries:
             self.registry.settle(list(entries))
 
@@ -156,16 +175,22 @@ class Index:
 
     def count(self, collection: str) -> int:
         """Number of chunks stored for a collection (live or not)."""
-        return self.chroma_collection(collection).count()
+        col = self._existing(collection)
+        return col.count() if col is not None else 0
 
     def chunk_ids(self, collection: str, doc_id: str) -> list[str]:
         """Ids of every chunk stored for a document, of any version."""
-        got = self.chroma_collection(collection).get(where={"doc_id": doc_id}, include=[])
+        col = self._existing(collection)
+        if col is None:
+            return []
+        got = col.get(where={"doc_id": doc_id}, include=[])
         return list(got["ids"])
 
     def live_chunks(self, collection: str, page: int = 5000) -> list[Hit]:
         """Every live chunk of a collection, with text and metadata (similarity 0)."""
-        col = self.chroma_collection(collection)
+        col = self._existing(collection)
+        if col is None:
+            return []
         live = self.registry.hashes(collection)
         out: list[Hit] = []
         offset = 0
@@ -180,9 +205,10 @@ class Index:
 
     def vectors(self, collection: str, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored embedding of each chunk id."""
-        if not ids:
+        col = self._existing(collection) if ids else None
+        if col is None:
             return {}
-        got = self.chroma_collection(collection).get(ids=list(ids), include=["embeddings"])
+        got = col.get(ids=list(ids), include=["embeddings"])
         return {
             cid: np.asarray(vec, dtype=np.float32)
             for cid, vec in zip(got["ids"], got["embeddings"], strict=True)
@@ -196,9 +222,9 @@ class Index:
         where: dict[str, Any] | None = None,
     ) -> list[Hit]:
         """The ``k`` live chunks nearest to ``vector`` (cosine similarity, highest first)."""
-        col = self.chroma_collection(collection)
         live = self.registry.live_hashes(collection)
-        if not live:
+        col = self._existing(collection) if live else None
+        if col is None:
             return []
         # Ask for a few more than k: stray chunks of unfinished writes are filtered out here.
         res = col.query(

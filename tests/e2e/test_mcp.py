@@ -219,8 +219,9 @@ def test_http_admin_tool_refused_with_an_ask_key(api: httpx.Client, mcp_url: str
 
 
 def test_http_admin_key_adds_a_web_page(mcp_url: str, web_server: tuple[str, Path]) -> None:
-    """An admin key adds a page by URL (a server path is refused over HTTP), and an ask key
-    is then answered from it, citing it verbatim."""
+    """An admin key adds a page by URL (a server path is refused over HTTP) to a new
+    collection, and is then answered from it, citing it verbatim; an ask key, which names no
+    collection, reads the default one only (issue 24): the new one is not found for it."""
     base, root = web_server
     (root / "tram.html").write_text(
         "<html><head><title>Tram extension</title></head><body><article><h1>Tram extension</h1>"
@@ -238,13 +239,14 @@ def test_http_admin_key_adds_a_web_page(mcp_url: str, web_server: tuple[str, Pat
             assert not added.is_error, added.content
             (result,) = added.structured_content["results"]
             assert result["status"] == "ingested" and result["title"] == "Tram extension"
-        async with http_client(mcp_url, WIDGET) as client:
-            answer = await client.call_tool(
-                "ask", {"question": "When will the tram extension open?", "collection": "web"}
-            )
+            question = {"question": "When will the tram extension open?", "collection": "web"}
+            answer = await admin.call_tool("ask", question)
             data = answer.structured_content
             assert "September 2027" in data["text"]
-            assert await verbatim(client, data["citations"][0])
+            assert await verbatim(admin, data["citations"][0])
+        async with http_client(mcp_url, WIDGET) as client:
+            refused = error_of(await client.call_tool("ask", question))
+            assert refused["code"] == "not_found" and "'web'" in refused["message"]
 
     run(session)
 

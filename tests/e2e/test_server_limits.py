@@ -230,7 +230,7 @@ def test_a_key_shorter_than_24_characters_stops_the_server_at_start(tmp_path: Pa
         timeout=60,
     )
     assert out.returncode == 2, out.stdout + out.stderr
-    assert "API key 2 of BRIEF_API_KEYS has 14 characters" in out.stderr
+    assert "BRIEF_API_KEYS entry 2: the key has 14 characters" in out.stderr
     assert "at least 24" in out.stderr and short not in out.stderr + out.stdout
 
 

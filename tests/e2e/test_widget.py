@@ -105,7 +105,9 @@ def app(
     tmp_path_factory: pytest.TempPathFactory, sites: tuple[HostSite, HostSite]
 ) -> Iterator[str]:
     """The app, with a hostile note in collection 'notes' added through the API."""
-    keys = ",".join(f"{k}:{'admin' if name == 'admin' else 'ask'}" for name, k in KEYS.items())
+    # Keys carry collections (issue 24): the xss test's key reads 'notes', the others default.
+    scopes = {"admin": "admin", "xss": "ask@notes"}
+    keys = ",".join(f"{k}:{scopes.get(name, 'ask')}" for name, k in KEYS.items())
     root = tmp_path_factory.mktemp("widget")
     with running_app(
         root,

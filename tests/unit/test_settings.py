@@ -41,3 +41,26 @@ def test_bad_collection_names_are_refused(bad: str) -> None:
 def test_every_field_is_documented() -> None:
     for name, field in Settings.model_fields.items():
         assert field.description, f"{name} has no description"
+
+
+def test_api_keys_carry_collections() -> None:
+    """Keys without '@' keep their old meaning (admin: every collection; ask: the default
+    collection only, whatever BRIEF_COLLECTION names); an ask key's '@a+b' names its own, the
+    first being the one a request that names none gets (issue 24)."""
+    from assistant.faces.access import Guard
+    from assistant.settings import KeyGrant, parse_api_keys
+
+    admin, plain, bound = "a" * 24, "p" * 24, "b" * 24
+    spec = f" {admin} , {plain}:ask , {bound}:ask@widget + faq+widget"
+    keys = parse_api_keys(spec, default="news")
+    assert keys == {
+        admin: KeyGrant("admin", None),
+        plain: KeyGrant("ask", ("news",)),
+        bound: KeyGrant("ask", ("widget", "faq")),
+    }
+    assert keys[admin].reads("anything") and keys[admin].home("news") == "news"
+    assert keys[plain].reads("news") and not keys[plain].reads("widget")
+    assert keys[bound].home("news") == "widget" and not keys[bound].reads("news")
+    guard = Guard(Settings(api_keys=spec, collection="news"))
+    assert guard.grant_of(f"Bearer {plain}") == KeyGrant("ask", ("news",))
+    assert guard.scope_of(f"bearer  {bound} ") == "ask" and guard.grant_of("Bearer x") is None

@@ -52,7 +52,7 @@ def create_router(
     from fastapi import Depends
 
     from assistant.answering.answer import CitationEvent, Done, TextDelta
-    from assistant.faces.access import Guard
+    from assistant.faces.access import Guard, grant, readable
     from assistant.faces.render import answer_with_views, with_view
     from assistant.faces.view_links import Signer, ViewLinks
     from assistant.settings import check_collection_name
@@ -66,6 +66,8 @@ def create_router(
     admin_scope = [Depends(guard.needs("admin"))]
 
     def collection_of(name: str | None) -> str:
+        """A collection to write to (an admin's upload or URL): any valid name; new ones are
+        created."""
         try:
             return check_collection_name(name or settings.collection)
         except ValueError as exc:
@@ -77,14 +79,20 @@ def create_router(
         admin = guard.scope_of(request.headers.get("authorization")) == "admin"
         return links.signer(paragraph=not admin)
 
-    def checked(req: AskRequest) -> tuple[str, list[dict[str, str]], str]:
+    def to_read(request: Request, name: str | None) -> str:
+        """A collection to read: one the request's key may read and that exists, else the
+        same 404 for both (``access.readable``); reading never creates one."""
+        return readable(grant(request), name, assistant.collections(), settings.collection)
+
+    def checked(request: Request, req: AskRequest) -> tuple[str, list[dict[str, str]], str]:
         question = checked_turn(settings, req.question, len(req.history))
-        return question, [m.model_dump() for m in req.history], collection_of(req.collection)
+        history = [m.model_dump() for m in req.history]
+        return question, history, to_read(request, req.collection)
 
     @router.post("/ask", summary="Ask a question; the whole cited answer", dependencies=ask_scope)
     @body_as(bodies.ask)
     def ask(req: AskRequest, request: Request) -> JSONResponse:
-        question, history, collection = checked(req)
+        question, history, collection = checked(request, req)
         sign = signer(request)
         with refusing():  # bad filters, the chat model down
             answer = assistant.ask(
@@ -107,7 +115,7 @@ def create_router(
     @body_as(bodies.ask)
     def ask_stream(req: AskRequest, request: Request) -> EventSourceResponse:
         # Checked before the stream begins: a refusal is a JSON 4xx, not an event.
-        question, history, collection = checked(req)
+        question, history, collection = checked(request, req)
         sign = signer(request)
 
         def events() -> Iterator[bytes]:
@@ -151,7 +159,7 @@ def create_router(
         from assistant.faces.viewer import briefing_json, export_name
 
         req = req or BriefRequest()
-        collection = collection_of(req.collection)
+        collection = to_read(request, req.collection)
         briefing = assistant.brief(collection, focus=checked_focus(settings, req.focus))
         wants_md = format == "md" or (
             format is None and "text/markdown" in request.headers.get("accept", "")
@@ -171,8 +179,8 @@ def create_router(
         return JSONResponse(data)
 
     @router.get("/documents", summary="The documents of a collection", dependencies=admin_scope)
-    def documents(collection: str | None = None) -> JSONResponse:
-        name = collection_of(collection)
+    def documents(request: Request, collection: str | None = None) -> JSONResponse:
+        name = to_read(request, collection)
         return JSONResponse(
             {
                 "collection": name,
@@ -231,8 +239,8 @@ def create_router(
         )
 
     @router.delete("/documents/{doc_id}", summary="Remove a document", dependencies=admin_scope)
-    def remove(doc_id: str, collection: str | None = None) -> JSONResponse:
-        name = collection_of(collection)
+    def remove(request: Request, doc_id: str, collection: str | None = None) -> JSONResponse:
+        name = to_read(request, collection)
         if assistant.document(doc_id, collection=name) is None:
             raise ApiError(404, "not_found", f"no document {doc_id!r} in {name!r}")
         removed = assistant.remove(doc_id, collection=name)
@@ -257,7 +265,7 @@ def create_router(
         # key, public in a widget's page, learns only whether the server is ready.
         if guard.scope_of(request.headers.get("authorization")) != "admin":
             return JSONResponse(state)
-        counts = assistant.collections()
+        counts = assistant.collections()  # an admin's: every collection
         return JSONResponse(
             {
                 **state,

@@ -2,7 +2,8 @@
 
 Any OpenAI client (the ``openai`` package, LangChain's ``ChatOpenAI``, chat front ends) can
 talk to the assistant: the last user message is the question, the earlier turns are the
-conversation, the model name picks the collection. Responses are the standard ones with extra
+conversation, the model name picks the collection: one the key may read (``GET /v1/models``
+lists them), else 404 ``not_found`` as on the HTTP API. Responses are the standard ones with extra
 fields (on the response, or on the last chunk of a stream): ``citations``, ``abstained`` and the
 short answer, ``short`` ("Priya Raman"), ``short_citation``, ``short_start``, ``short_end`` and
 ``short_view``. The message content stays the cited answer text itself, so that it is the same
@@ -51,6 +52,7 @@ def _text(content: str | list[dict[str, Any]] | None) -> str:
 def create_openai_router(assistant: Assistant, guard: Guard) -> APIRouter:
     """The ``/v1`` routes over ``assistant``, behind ``guard``'s ask scope."""
     from assistant.answering.answer import CitationEvent, Done, TextDelta
+    from assistant.faces.access import grant, readable, visible
     from assistant.faces.render import answer_with_views
     from assistant.faces.view_links import ViewLinks
 
@@ -69,8 +71,10 @@ def create_openai_router(assistant: Assistant, guard: Guard) -> APIRouter:
         data = answer_with_views(answer, collection, links.signer(paragraph=not admin))
         return {k: data[k] for k in (*keys, *SHORT_FIELDS)}
 
-    def collection_for(model: str) -> str:
-        return model if model in assistant.collections() else settings.collection
+    def collection_for(request: Request, model: str) -> str:
+        # The model is a collection the key may read; any other name is the API's 404 (an
+        # empty one: the key's own collection).
+        return readable(grant(request), model, assistant.collections(), settings.collection)
 
     def turns(req: ChatRequest) -> tuple[str, list[dict[str, str]]]:
         said = [(m.role, _text(m.content)) for m in req.messages if m.role in ("user", "assistant")]
@@ -88,8 +92,8 @@ def create_openai_router(assistant: Assistant, guard: Guard) -> APIRouter:
         return question, [{"role": r, "content": c} for r, c in said[:-1]]
 
     @router.get("/models", summary="Collections, as models", dependencies=scope)
-    def models() -> JSONResponse:
-        names = sorted(set(assistant.collections()) | {settings.collection})
+    def models(request: Request) -> JSONResponse:
+        names = visible(grant(request), assistant.collections(), settings.collection)
         return JSONResponse(
             {
                 "object": "list",
@@ -107,7 +111,7 @@ def create_openai_router(assistant: Assistant, guard: Guard) -> APIRouter:
     @body_as(chat_request)
     def completions(req: ChatRequest, request: Request) -> Any:
         question, history = turns(req)
-        collection = collection_for(req.model)
+        collection = collection_for(request, req.model)
         ident = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         created = int(time.time())
         if not req.stream:
