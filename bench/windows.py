@@ -43,7 +43,7 @@ def main() -> None:
     pieces: dict[str, list[int]] = {}
     for q in asked:
         gold = norm(q["answer"])
-        vector = a.index.embedder.embed_query(q["question"])
+        vector, _ = a.index.embedder.embed_query(q["question"])
         for cap in CAPS:
             deep = a.retriever.retrieve(
                 q["question"], vector, name, k=max(PASSAGES), per_document=cap
