@@ -225,7 +225,11 @@ def test_the_api_refuses_private_urls_and_stores_nothing(tmp_path: Path, site: S
             assert HINT in result["reason"]
         bad = api.post("/api/v1/documents", json={"url": "file:///etc/passwd"})
         assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_request"
-        assert api.get("/api/v1/documents", params={"collection": "web"}).json()["documents"] == []
+        # nothing stored: not even the collection was made (reading it is the 404 of one that
+        # does not exist)
+        listed = api.get("/api/v1/documents", params={"collection": "web"})
+        assert listed.status_code == 404 and listed.json()["error"]["code"] == "not_found"
+        assert "web" not in api.get("/api/v1/collections").json()["collections"]
     assert site.seen == []
 
 
