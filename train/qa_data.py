@@ -276,3 +276,65 @@ if __name__ == "__main__":
     examples = all_examples(0)
     print(len(examples))
     print(Counter((s, a is not None) for _, _, a, s in examples))
+
+
+def _contiguous(examples: Iterator[Example]) -> Iterator[list[Example]]:
+    """Consecutive examples of one question as one group (each source yields a question's
+    windows together)."""
+    group: list[Example] = []
+    for ex in examples:
+        if group and (ex[0], ex[3]) != (group[0][0], group[0][3]):
+            yield group
+            group = []
+        group.append(ex)
+    if group:
+        yield group
+
+
+def squad_groups(rng: random.Random, others: int = 2) -> Iterator[list[Example]]:
+    """SQuAD's windows of a question, and windows of the ``others`` other paragraphs of its
+    article that share most of its words (their closest sentence, as "no answer"): the
+    paragraphs a reader confuses with the right one, since they are on the same subject."""
+    data = json.loads((TRAIN / "squad2_train_part" / "train-v2.0-first10.json").read_text())
+    for article in data["data"]:
+        paragraphs = [p["context"] for p in article["paragraphs"]]
+        words = [tokens(p) for p in paragraphs]
+        for k, para in enumerate(article["paragraphs"]):
+            for qa in para["qas"]:
+                answers = [
+                    (a["answer_start"], a["answer_start"] + len(a["text"]))
+                    for a in qa.get("answers", [])
+                ]
+                golds = {a["text"].lower() for a in qa.get("answers", [])}
+                group = list(
+                    paragraph_examples(qa["question"], para["context"], answers, rng, "squad")
+                )
+                q = tokens(qa["question"])
+                ranked = sorted(
+                    (j for j in range(len(paragraphs)) if j != k),
+                    key=lambda j: -len(q & words[j]),
+                )
+                for j in ranked[:others]:
+                    text = paragraphs[j]
+                    spans = sentence_spans(text)
+                    i = _closest(qa["question"], text, spans, set())
+                    if i is None:
+                        continue
+                    lo, hi = window(text, spans, i, rng)
+                    if not any(g and g in text[lo:hi].lower() for g in golds):
+                        group.append((qa["question"], text[lo:hi], None, "squad"))
+                if group:
+                    yield group
+
+
+def all_groups(seed: int) -> list[list[Example]]:
+    """The examples grouped by question, for training with one softmax over all the windows
+    of a question (``train/qa_reader.py --shared``): SQuAD's with windows of the article's
+    other paragraphs, the other sources' windows as ``all_examples`` makes them. In a seeded
+    order."""
+    rng = random.Random(seed)
+    groups: list[list[Example]] = list(squad_groups(rng))
+    for source in (qed, quiz_evidence, weeks):
+        groups.extend(_contiguous(source(rng)))
+    rng.shuffle(groups)
+    return groups

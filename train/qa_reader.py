@@ -38,7 +38,7 @@ sys.path.insert(0, str(REPO / "train"))
 sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO))
 from common import RESULTS, need_shared  # noqa: E402 - offline settings first
-from qa_data import SHARED, all_examples  # noqa: E402
+from qa_data import SHARED, all_examples, all_groups  # noqa: E402
 
 from assistant.answering import qa_reader as sr  # noqa: E402
 from assistant.answering.span_reader import pack  # noqa: E402
@@ -119,6 +119,60 @@ def batches(data: list, seed: int) -> list[list[int]]:
 WARM_START = ("81c9ee9", "assistant/answering/span_reader.npz")
 
 
+def group_batches(groups: list[list[int]], lengths: list[int], seed: int) -> list[list[int]]:
+    """Batches of whole groups (a question's windows stay together), about ``BATCH`` windows
+    each, of similar length, in a seeded order."""
+    rng = random.Random(seed)
+    order = list(range(len(groups)))
+    rng.shuffle(order)
+    out: list[list[int]] = []
+    block = 50 * BATCH
+    for i in range(0, len(order), block):
+        chunk = sorted(order[i : i + block], key=lambda g: max(lengths[k] for k in groups[g]))
+        batch: list[int] = []
+        for g in chunk:
+            if batch and sum(len(groups[h]) for h in batch) + len(groups[g]) > BATCH:
+                out.append(batch)
+                batch = []
+            batch.append(g)
+        if batch:
+            out.append(batch)
+    rng.shuffle(out)
+    return out
+
+
+def shared_loss(start, end, starts, ends, gids):  # type: ignore[no-untyped-def]
+    """Cross-entropy of the answer over *all* the windows of its question at once (shared
+    normalisation): the start (and end) logits of every window of a group, their [CLS] pieces
+    included, form one distribution; its target is the answer's pieces where a window holds it,
+    else every window's [CLS] ("none of these answers"). So a span's score compares across
+    windows, which a softmax per window does not teach. Groups whose answer was cut off by
+    truncation teach nothing and are skipped."""
+    import torch
+
+    total, n = start.sum() * 0.0, 0  # a zero that keeps the graph, should no group count
+    for g in torch.unique(gids):
+        rows = (gids == g).nonzero().squeeze(1)
+        s_at, e_at = starts[rows], ends[rows]
+        if (s_at == -100).any() and not (s_at > 0).any():
+            continue
+        answered = s_at > 0
+        s, e = start[rows], end[rows]
+        target_s = torch.zeros_like(s, dtype=torch.bool)
+        target_e = torch.zeros_like(e, dtype=torch.bool)
+        if answered.any():
+            for r in answered.nonzero().squeeze(1).tolist():
+                target_s[r, s_at[r]] = True
+                target_e[r, e_at[r]] = True
+        else:
+            target_s[:, 0] = True
+            target_e[:, 0] = True
+        total = total + (s.logsumexp((0, 1)) - s[target_s].logsumexp(0))
+        total = total + (e.logsumexp((0, 1)) - e[target_e].logsumexp(0))
+        n += 1
+    return total / max(1, 2 * n)
+
+
 def warm_start() -> dict[str, np.ndarray] | None:
     """The warm-start weights, or None (then the packaged MiniLM with a fresh head)."""
     import io
@@ -162,7 +216,16 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=EPOCHS)
     parser.add_argument("--checkpoint-every", type=int, default=100)
     parser.add_argument("--max-steps", type=int, default=0, help="stop (resumably) after this")
+    parser.add_argument(
+        "--shared",
+        action="store_true",
+        help="one softmax over all the windows of a question (qa_data.all_groups); "
+        "checkpoints in train/.ckpt-shared",
+    )
     args = parser.parse_args()
+    global CKPT
+    if args.shared:
+        CKPT = CKPT.with_name(".ckpt-shared")
     need_shared(SHARED / "train")
     import torch
     import torch.nn.functional as F
@@ -171,13 +234,28 @@ def main() -> None:
     torch.set_num_threads(2)
     cache = CKPT / "examples.json"
     if cache.exists():
-        data = [tuple(x) for x in json.loads(cache.read_text())]
-        data = [(q, t, tuple(a) if a else None, s) for q, t, a, s in data]
+        stored = json.loads(cache.read_text())
     else:
-        data = all_examples(SEED)
+        stored = all_groups(SEED) if args.shared else all_examples(SEED)
         CKPT.mkdir(exist_ok=True)
-        cache.write_text(json.dumps(data))
-    plan = batches(data, SEED)
+        cache.write_text(json.dumps(stored))
+    if args.shared:
+        groups: list[list[int]] = []
+        data = []
+        for group in stored:
+            groups.append(list(range(len(data), len(data) + len(group))))
+            data.extend(tuple(x) for x in group)
+    else:
+        data = [tuple(x) for x in stored]
+    data = [(q, t, tuple(a) if a else None, s) for q, t, a, s in data]
+    if args.shared:
+        lengths = [len(q) + len(t) for q, t, _, _ in data]
+        plan = [
+            [k for g in batch for k in groups[g]] for batch in group_batches(groups, lengths, SEED)
+        ]
+        group_id = {k: g for g, members in enumerate(groups) for k in members}
+    else:
+        plan = batches(data, SEED)
     steps = int(len(plan) * args.epochs)
     print(f"{len(data)} examples, {steps} steps of {BATCH}", flush=True)
 
@@ -211,10 +289,14 @@ def main() -> None:
         start, end = model(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
         start = start.masked_fill(~allowed, -1e4)
         end = end.masked_fill(~allowed, -1e4)
-        loss = (
-            F.cross_entropy(start, starts, ignore_index=-100)
-            + F.cross_entropy(end, ends, ignore_index=-100)
-        ) / 2
+        if args.shared:
+            gids = torch.tensor([group_id[i] for i in idx])
+            loss = shared_loss(start, end, starts, ends, gids)
+        else:
+            loss = (
+                F.cross_entropy(start, starts, ignore_index=-100)
+                + F.cross_entropy(end, ends, ignore_index=-100)
+            ) / 2
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
@@ -237,7 +319,15 @@ def main() -> None:
         print(f"wrote {sr.WEIGHTS}")
     (RESULTS / "qa_reader_train.json").write_text(
         json.dumps(
-            {"examples": len(data), "steps": step, "of": steps, "batch": BATCH, "lr": LR}, indent=2
+            {
+                "examples": len(data),
+                "steps": step,
+                "of": steps,
+                "batch": BATCH,
+                "lr": LR,
+                "shared": args.shared,
+            },
+            indent=2,
         )
         + "\n"
     )
