@@ -99,18 +99,10 @@ def encode(tokenizer, batch):
 
 
 def batches(data: list, seed: int) -> list[list[int]]:
-    """Batches of similar length (less padding), in a seeded order: blocks of 50 batches are
-    sorted by length inside, then the batches shuffled."""
-    rng = random.Random(seed)
-    order = list(range(len(data)))
-    rng.shuffle(order)
-    out: list[list[int]] = []
-    block = 50 * BATCH
-    for i in range(0, len(order), block):
-        chunk = sorted(order[i : i + block], key=lambda j: len(data[j][0]) + len(data[j][1]))
-        out.extend(chunk[k : k + BATCH] for k in range(0, len(chunk), BATCH))
-    rng.shuffle(out)
-    return out
+    """Batches of ``BATCH`` examples of similar length (less padding), in a seeded order:
+    ``group_batches`` with every example a group of its own."""
+    lengths = [len(q) + len(t) for q, t, *_ in data]
+    return group_batches([[k] for k in range(len(data))], lengths, seed)
 
 
 #: The span reader shipped before this reader (trained by the earlier ``train/span_reader.py``
@@ -121,7 +113,8 @@ WARM_START = ("81c9ee9", "assistant/answering/span_reader.npz")
 
 def group_batches(groups: list[list[int]], lengths: list[int], seed: int) -> list[list[int]]:
     """Batches of whole groups (a question's windows stay together), about ``BATCH`` windows
-    each, of similar length, in a seeded order."""
+    each, in a seeded order: blocks of 50 batches' worth are sorted by length inside (less
+    padding), then the batches shuffled."""
     rng = random.Random(seed)
     order = list(range(len(groups)))
     rng.shuffle(order)
