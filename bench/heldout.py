@@ -257,6 +257,8 @@ def main() -> None:
                 "bench/heldout.py calibrate half (RealTime QA weeks 2025-07 to 09)"
             )
             reader = assistant.responder.reader
+            if reader.calibration.shared:  # how the weights were trained, kept
+                fitted["normalisation"] = "shared"
             reader.path.with_suffix(".json").write_text(json.dumps(fitted, indent=2) + "\n")
             reader.__dict__.pop("calibration", None)  # the report half reads the new values
             print("calibration", fitted, flush=True)

@@ -166,12 +166,13 @@ def shared_loss(start, end, starts, ends, gids):  # type: ignore[no-untyped-def]
     return total / max(1, 2 * n)
 
 
-def warm_start() -> dict[str, np.ndarray] | None:
-    """The warm-start weights, or None (then the packaged MiniLM with a fresh head)."""
+def warm_start(spec: str | None = None) -> dict[str, np.ndarray] | None:
+    """The warm-start weights (``REVISION:PATH``, default ``WARM_START``), or None (then the
+    packaged MiniLM with a fresh head)."""
     import io
     import subprocess
 
-    revision, path = WARM_START
+    revision, path = spec.split(":", 1) if spec else WARM_START
     blob = subprocess.run(
         ["git", "-C", str(REPO), "show", f"{revision}:{path}"], capture_output=True
     )
@@ -215,6 +216,11 @@ def main() -> None:
         help="one softmax over all the windows of a question (qa_data.all_groups); "
         "checkpoints in train/.ckpt-shared",
     )
+    parser.add_argument(
+        "--warm-start",
+        metavar="REVISION:PATH",
+        help="weights of the repository's history to start from (default: WARM_START)",
+    )
     args = parser.parse_args()
     global CKPT
     if args.shared:
@@ -254,7 +260,7 @@ def main() -> None:
 
     base, tokenizer = sr.load_base()
     model = sr.build(base)
-    warm = warm_start()
+    warm = warm_start(args.warm_start)
     if warm:
         model.load_state_dict({k: torch.from_numpy(v) for k, v in warm.items()}, strict=False)
     for p in model.base.embeddings.parameters():

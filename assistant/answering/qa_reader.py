@@ -64,6 +64,9 @@ class Calibration:
     threshold: float = 0.0
     slope: float = 1.0
     intercept: float = 0.0
+    #: Trained with one softmax over all the windows of a question (``train/qa_reader.py
+    #: --shared``): its "no answer" is then weighed over all the windows read, not per window.
+    shared: bool = False
 
     @classmethod
     def shipped(cls, path: Path = CALIBRATION) -> Calibration:
@@ -71,7 +74,8 @@ class Calibration:
         if not path.exists():
             return cls()
         data = json.loads(path.read_text())
-        return cls(**{k: float(data[k]) for k in ("threshold", "slope", "intercept")})
+        fitted = {k: float(data[k]) for k in ("threshold", "slope", "intercept")}
+        return cls(**fitted, shared=data.get("normalisation") == "shared")
 
     def confidence(self, margin: float) -> float:
         """The probability that a span of this margin answers the question."""
@@ -186,7 +190,8 @@ class Reader:
                     if np.isfinite(margin):
                         offsets = enc["offset_mapping"][k]
                         lo, hi = widen(texts[k], int(offsets[a][0]), int(offsets[b][1]))
-                        found[k] = Span(lo, hi, margin)
+                        null = float(start_np[r][0] + end_np[r][0])
+                        found[k] = Span(lo, hi, margin, null)
         return found
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+import numpy as np
+
 from assistant.answering import (
     abstain,
     definition,
@@ -301,8 +303,18 @@ class Responder:
     def read(self, question: str, chosen: list[Window]) -> list[Reading]:
         """Each window's best span, by margin, best first (windows without one left out)."""
         spans = self.reader.read(question, [w.text for w in chosen])
+        # A reader trained on a question's windows together scores "no answer" over all of
+        # them: a span's margin is over the windows' joint [CLS] score, not its own window's.
+        shared = self.reader.calibration.shared
+        nulls = [span.null for span in spans if span is not None]
+        joint = float(np.logaddexp.reduce(nulls)) if shared and nulls else 0.0
         found = [
-            Reading(w, w.start + span.start, w.start + span.end, span.margin)
+            Reading(
+                w,
+                w.start + span.start,
+                w.start + span.end,
+                span.margin + span.null - joint if shared else span.margin,
+            )
             for w, span in zip(chosen, spans, strict=True)
             if span is not None
         ]

@@ -60,6 +60,9 @@ class Span:
     end: int
     #: How far the span's start+end logits stand above those of "no answer" ([CLS]).
     margin: float
+    #: The window's own "no answer" score (its [CLS] start+end logits), for a reader whose
+    #: windows are weighed together (``qa_reader.Calibration.shared``).
+    null: float = 0.0
 
 
 _WORD_CHAR = re.compile(r"[\w'’]")

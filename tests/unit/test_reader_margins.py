@@ -1,0 +1,52 @@
+"""How the learned reader's margins are weighed across the windows it read: per window for
+weights trained a window at a time, over all the windows together for weights trained with
+one softmax over a question's windows (``normalisation: shared`` in ``qa_reader.json``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+from assistant.answering.qa_reader import Calibration
+from assistant.answering.responder import Responder
+from assistant.answering.span_reader import Span
+
+
+def _window(start: int, text: str) -> SimpleNamespace:
+    return SimpleNamespace(start=start, end=start + len(text), text=text)
+
+
+def _readings(shared: bool) -> list:
+    chosen = [_window(0, "The ferry leaves at nine."), _window(100, "It was late on Monday.")]
+    # the same margin over its own "no answer" in both windows; the second window's own
+    # "no answer" score is far higher (the reader was sure it held no answer)
+    spans = [Span(20, 24, 2.0, null=-3.0), Span(10, 14, 2.0, null=4.0)]
+    reader = SimpleNamespace(
+        read=lambda question, texts: spans, calibration=Calibration(shared=shared)
+    )
+    return Responder.read(SimpleNamespace(reader=reader), "When?", chosen)  # type: ignore[arg-type]
+
+
+def test_margins_are_per_window_for_a_reader_trained_a_window_at_a_time() -> None:
+    assert [r.margin for r in _readings(shared=False)] == [2.0, 2.0]
+
+
+def test_margins_are_over_all_windows_for_a_reader_trained_on_them_together() -> None:
+    joint = float(np.logaddexp(-3.0, 4.0))
+    margins = sorted(r.margin for r in _readings(shared=True))
+    assert margins == sorted([2.0 - 3.0 - joint, 2.0 + 4.0 - joint])
+    # weighed together, both fall below 2: the window sure of "no answer" speaks for both
+    assert max(margins) < 2.0
+
+
+def test_the_calibration_file_says_how_the_weights_were_trained(tmp_path: Path) -> None:
+    path = tmp_path / "reader.json"
+    fitted = {"threshold": 1.5, "slope": 1.0, "intercept": 0.0}
+    path.write_text(json.dumps(fitted))
+    assert Calibration.shipped(path).shared is False
+    path.write_text(json.dumps({**fitted, "normalisation": "shared"}))
+    assert Calibration.shipped(path) == Calibration(1.5, 1.0, 0.0, shared=True)
+    assert Calibration.shipped().shared is False  # the shipped reader: a window at a time
