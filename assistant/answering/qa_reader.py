@@ -190,8 +190,8 @@ class Reader:
                     if np.isfinite(margin):
                         offsets = enc["offset_mapping"][k]
                         lo, hi = widen(texts[k], int(offsets[a][0]), int(offsets[b][1]))
-                        null = float(start_np[r][0] + end_np[r][0])
-                        found[k] = Span(lo, hi, margin, null)
+                        nulls = float(start_np[r][0]), float(end_np[r][0])
+                        found[k] = Span(lo, hi, margin, *nulls)
         return found
 
 

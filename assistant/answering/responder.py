@@ -304,16 +304,22 @@ class Responder:
         """Each window's best span, by margin, best first (windows without one left out)."""
         spans = self.reader.read(question, [w.text for w in chosen])
         # A reader trained on a question's windows together scores "no answer" over all of
-        # them: a span's margin is over the windows' joint [CLS] score, not its own window's.
+        # them (one softmax over every window's pieces): a span's margin is over the windows'
+        # joint [CLS] start and end scores, not its own window's.
         shared = self.reader.calibration.shared
-        nulls = [span.null for span in spans if span is not None]
-        joint = float(np.logaddexp.reduce(nulls)) if shared and nulls else 0.0
+        read = [span for span in spans if span is not None]
+        joint = (
+            float(np.logaddexp.reduce([s.null_start for s in read]))
+            + float(np.logaddexp.reduce([s.null_end for s in read]))
+            if shared and read
+            else 0.0
+        )
         found = [
             Reading(
                 w,
                 w.start + span.start,
                 w.start + span.end,
-                span.margin + span.null - joint if shared else span.margin,
+                span.margin + span.null_start + span.null_end - joint if shared else span.margin,
             )
             for w, span in zip(chosen, spans, strict=True)
             if span is not None

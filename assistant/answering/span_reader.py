@@ -60,9 +60,10 @@ class Span:
     end: int
     #: How far the span's start+end logits stand above those of "no answer" ([CLS]).
     margin: float
-    #: The window's own "no answer" score (its [CLS] start+end logits), for a reader whose
+    #: The window's own "no answer" start and end logits ([CLS]'s), for a reader whose
     #: windows are weighed together (``qa_reader.Calibration.shared``).
-    null: float = 0.0
+    null_start: float = 0.0
+    null_end: float = 0.0
 
 
 _WORD_CHAR = re.compile(r"[\w'’]")

@@ -9,6 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from assistant.answering.qa_reader import Calibration
 from assistant.answering.responder import Responder
@@ -23,7 +24,7 @@ def _readings(shared: bool) -> list:
     chosen = [_window(0, "The ferry leaves at nine."), _window(100, "It was late on Monday.")]
     # the same margin over its own "no answer" in both windows; the second window's own
     # "no answer" score is far higher (the reader was sure it held no answer)
-    spans = [Span(20, 24, 2.0, null=-3.0), Span(10, 14, 2.0, null=4.0)]
+    spans = [Span(20, 24, 2.0, -1.0, -2.0), Span(10, 14, 2.0, 3.0, 1.0)]
     reader = SimpleNamespace(
         read=lambda question, texts: spans, calibration=Calibration(shared=shared)
     )
@@ -35,9 +36,9 @@ def test_margins_are_per_window_for_a_reader_trained_a_window_at_a_time() -> Non
 
 
 def test_margins_are_over_all_windows_for_a_reader_trained_on_them_together() -> None:
-    joint = float(np.logaddexp(-3.0, 4.0))
+    joint = float(np.logaddexp(-1.0, 3.0) + np.logaddexp(-2.0, 1.0))
     margins = sorted(r.margin for r in _readings(shared=True))
-    assert margins == sorted([2.0 - 3.0 - joint, 2.0 + 4.0 - joint])
+    assert margins == pytest.approx(sorted([2.0 - 3.0 - joint, 2.0 + 4.0 - joint]))
     # weighed together, both fall below 2: the window sure of "no answer" speaks for both
     assert max(margins) < 2.0
 
