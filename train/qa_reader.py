@@ -183,11 +183,11 @@ def warm_start(spec: str | None = None) -> dict[str, np.ndarray] | None:
         return sr.unpack({k: f[k] for k in f.files})
 
 
-def save(model, opt, sched, step: int) -> None:
+def save(ckpt: Path, model, opt, sched, step: int) -> None:
     import torch
 
-    CKPT.mkdir(exist_ok=True)
-    tmp = CKPT / "state.pt.tmp"
+    ckpt.mkdir(exist_ok=True)
+    tmp = ckpt / "state.pt.tmp"
     torch.save(
         {
             "model": {
@@ -199,9 +199,9 @@ def save(model, opt, sched, step: int) -> None:
         },
         tmp,
     )
-    os.replace(tmp, CKPT / "state.pt")
-    np.savez_compressed(CKPT / "reader.tmp.npz", **pack(model.trained()))
-    os.replace(CKPT / "reader.tmp.npz", CKPT / "reader.npz")
+    os.replace(tmp, ckpt / "state.pt")
+    np.savez_compressed(ckpt / "reader.tmp.npz", **pack(model.trained()))
+    os.replace(ckpt / "reader.tmp.npz", ckpt / "reader.npz")
 
 
 def main() -> None:
@@ -222,21 +222,19 @@ def main() -> None:
         help="weights of the repository's history to start from (default: WARM_START)",
     )
     args = parser.parse_args()
-    global CKPT
-    if args.shared:
-        CKPT = CKPT.with_name(".ckpt-shared")
+    ckpt = CKPT.with_name(".ckpt-shared") if args.shared else CKPT
     need_shared(SHARED / "train")
     import torch
     import torch.nn.functional as F
 
     torch.manual_seed(SEED)
     torch.set_num_threads(2)
-    cache = CKPT / "examples.json"
+    cache = ckpt / "examples.json"
     if cache.exists():
         stored = json.loads(cache.read_text())
     else:
         stored = all_groups(SEED) if args.shared else all_examples(SEED)
-        CKPT.mkdir(exist_ok=True)
+        ckpt.mkdir(exist_ok=True)
         cache.write_text(json.dumps(stored))
     if args.shared:
         groups: list[list[int]] = []
@@ -272,8 +270,8 @@ def main() -> None:
         opt, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / max(1, steps - warmup))
     )
     step = 0
-    if (CKPT / "state.pt").exists():
-        state = torch.load(CKPT / "state.pt", weights_only=False)
+    if (ckpt / "state.pt").exists():
+        state = torch.load(ckpt / "state.pt", weights_only=False)
         model.load_state_dict(state["model"], strict=False)
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
@@ -311,8 +309,8 @@ def main() -> None:
                 flush=True,
             )
         if step % args.checkpoint_every == 0:
-            save(model, opt, sched, step)
-    save(model, opt, sched, step)
+            save(ckpt, model, opt, sched, step)
+    save(ckpt, model, opt, sched, step)
     if step >= steps and args.write:
         np.savez_compressed(sr.WEIGHTS, **pack(model.trained()))
         print(f"wrote {sr.WEIGHTS}")
