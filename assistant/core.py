@@ -125,6 +125,11 @@ class Assistant:
         """The answer as events: ``TextDelta``s, ``CitationEvent``s, then ``Done(answer)``."""
         return self.responder.stream(question, history, self._collection(collection), filters)
 
+    def warm_up(self, collection: str | None = None) -> None:
+        """Load the local models and indexes with one offline question of the usual path, so
+        that the first real question is quick; never calls the chat model."""
+        self.responder.warm_up(self._collection(collection))
+
     @cached_property
     def briefer(self) -> Briefer:
         """Briefings of collections."""

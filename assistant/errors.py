@@ -24,6 +24,11 @@ class ModelUnavailable(RuntimeError):
     """The configured chat model could not be built or reached."""
 
 
+class ModelError(RuntimeError):
+    """The chat model was reached but its reply cannot be used: empty, or no text at all
+    (a malformed reply). Never taken for "the documents don't say"."""
+
+
 # --- the store ----------------------------------------------------------------------------
 
 

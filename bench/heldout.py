@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from common import REPO, RESULTS, SHARED, need_shared  # first: offline settings, import path
 
 WEEKS = SHARED / "train" / "realtimeqa_weeks"
@@ -100,17 +101,20 @@ def run(assistant: Any, name: str, todo: list) -> list[dict[str, Any]]:
     if compose is not None and assistant.settings.answerer == "reader":  # its margins
 
         def tapped(question: str, readings: list, *args: Any) -> Any:
-            margins.append(readings[0].margin if readings else None)
+            margins.append(readings[0].score if readings else None)
             seen.append(" ".join(norm(r.window.text) for r in readings) if readings else "")
+            tapped_readings.append(readings)
             return compose(question, readings, *args)
 
         seen: list[str] = []
         responder.compose_read = tapped
     else:
         seen = []
+    tapped_readings: list[list] = []
     assistant.ask("What happened this week?", collection=name)  # warm-up, untimed
     margins.clear()
     seen.clear()
+    tapped_readings.clear()
     rows = []
     for i, (q, kind) in enumerate(todo, 1):
         started = time.perf_counter()
@@ -129,6 +133,8 @@ def run(assistant: Any, name: str, todo: list) -> list[dict[str, Any]]:
             "margin": margins[-1] if margins else None,
             "read": (gold in seen[-1]) if seen else None,
         }
+        if tapped_readings:  # every window's best span, for fitting how they are ranked
+            row["readings"] = [_reading(r, gold) for r in tapped_readings[-1]]
         if kind == "answerable":
             in_text = gold in norm(answer.text)
             in_quote = any(gold in norm(c.quote) for c in answer.citations)
@@ -141,6 +147,22 @@ def run(assistant: Any, name: str, todo: list) -> list[dict[str, Any]]:
         if i % 25 == 0:
             print(f"[{name}] {i}/{len(todo)}", flush=True)
     return rows
+
+
+def _reading(r: Any, gold: str) -> dict[str, Any]:
+    """One window's best span: its margin, the first pass's and retrieval's scores, and
+    whether its sentence and its span hold the gold answer."""
+    passage = r.window.passage
+    a, b = r.sentence()
+    sentence = passage.text[a - passage.start : b - passage.start]
+    span = passage.text[r.start - passage.start : r.end - passage.start]
+    return {
+        "margin": round(r.margin, 4),
+        "window": round(r.window.score, 4),
+        "passage": round(passage.score, 4),
+        "sentence_has": gold in norm(sentence),
+        "span_has": gold in norm(span),
+    }
 
 
 def figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -165,23 +187,55 @@ def figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def calibrate(rows: list[dict[str, Any]], target_absent: float = 0.95) -> dict[str, float]:
-    """The threshold: the lowest margin that abstains on ``target_absent`` of the absent
-    questions; the confidence curve: a logistic fit of "right if answered" on the margin."""
-    absent = sorted(r["margin"] for r in rows if r["kind"] == "absent" and r["margin"] is not None)
+def calibrate(rows: list[dict[str, Any]], target_absent: float = 0.95) -> dict[str, Any]:
+    """How readings are scored (``Calibration.score``): a logistic fit, over every reading of
+    every question, of "its sentence holds the answer" on its margin, its window's first-pass
+    score and its passage's retrieval score, the latter two's weights taken relative to the
+    margin's. With the readings ranked by that score: the threshold, the lowest best score
+    that abstains on ``target_absent`` of the absent questions; the confidence curve, a
+    logistic fit of "the best reading's sentence holds the answer" on the best score."""
+    x, y = [], []
+    for r in rows:
+        for reading in r.get("readings") or []:
+            x.append([reading["margin"], reading["window"], reading["passage"]])
+            y.append(1.0 if r["kind"] == "answerable" and reading["sentence_has"] else 0.0)
+    coef = _logistic_fit(np.array(x), np.array(y))
+    weights = {"window": float(coef[1] / coef[0]), "passage": float(coef[2] / coef[0])}
+
+    def best(r: dict[str, Any]) -> tuple[float, bool] | None:
+        scored = [
+            (q["margin"] + weights["window"] * q["window"] + weights["passage"] * q["passage"], q)
+            for q in r.get("readings") or []
+        ]
+        if not scored:
+            return None
+        score, top = max(scored, key=lambda t: t[0])
+        return score, r["kind"] == "answerable" and top["sentence_has"]
+
+    tops = [(r, best(r)) for r in rows]
+    absent = sorted(b[0] for r, b in tops if r["kind"] == "absent" and b is not None)
     k = min(len(absent) - 1, math.ceil(target_absent * len(absent)) - 1)
     threshold = absent[k] + 1e-3
-    pairs = [
-        (r["margin"], 1.0 if r.get("right_if_answered") else 0.0)
-        for r in rows
-        if r["margin"] is not None
-    ]
+    pairs = [(b[0], 1.0 if b[1] else 0.0) for _, b in tops if b is not None]
     slope, intercept = _logistic(pairs)
     return {
         "threshold": round(threshold, 4),
         "slope": round(slope, 4),
         "intercept": round(intercept, 4),
+        "weights": {k: round(v, 4) for k, v in weights.items()},
     }
+
+
+def _logistic_fit(x: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> np.ndarray:
+    """Coefficients of a logistic regression of ``y`` on the columns of ``x`` (standardised
+    for the descent, returned on the original scale; the intercept dropped)."""
+    mean, sd = x.mean(0), x.std(0) + 1e-9
+    z = np.c_[(x - mean) / sd, np.ones(len(x))]
+    w = np.zeros(z.shape[1])
+    for _ in range(3000):
+        p = 1.0 / (1.0 + np.exp(-z @ w))
+        w -= 0.5 * (z.T @ (p - y) / len(y) + l2 * np.r_[w[:-1], 0.0])
+    return w[:-1] / sd
 
 
 def _logistic(pairs: list[tuple[float, float]]) -> tuple[float, float]:

@@ -103,7 +103,7 @@ def ask_all(
             # one's where it clears the threshold (``Responder.compose``)
             quoted = []
             for r in readings[:2]:
-                if r is best or (r.margin >= threshold and not r.overlaps(best)):
+                if r is best or (r.score >= threshold and not r.overlaps(best)):
                     s, e = r.sentence()
                     p = r.window.passage
                     quoted.append(p.text[s - p.start : e - p.start])
@@ -122,7 +122,7 @@ def ask_all(
                     present=gold_doc in present,
                     split="fit" if row["id"] in fit_ids else "report",
                     setting=setting,
-                    margin=best.margin if best else float("-inf"),
+                    margin=best.score if best else float("-inf"),
                     first_doc=best.window.passage.doc_id if best else None,
                     gold_doc=gold_doc,
                     in_answer=any(g in normalize(" ".join(quoted)) for g in golds),

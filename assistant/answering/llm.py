@@ -18,6 +18,7 @@ flags.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
     # langchain loads with the first model built
     from langchain_core.language_models import BaseChatModel
     from langchain_core.messages import BaseMessage
+
+
+log = logging.getLogger(__name__)
 
 
 def make_chat_model(settings: Settings) -> BaseChatModel:
@@ -290,6 +294,7 @@ class LLMWriter:
         except ModelUnavailable:
             raise
         except Exception as exc:  # network, auth, rate limit: one clear error for the caller
+            log.warning("the chat model failed: %s: %s", type(exc).__name__, exc)
             raise ModelUnavailable(f"the chat model failed: {type(exc).__name__}: {exc}") from exc
         rest = markers.feed(guard.flush()) + markers.flush()
         yield guard.text(), rest

@@ -57,9 +57,15 @@ BATCH = 8
 
 @dataclass(frozen=True)
 class Calibration:
-    """The one threshold on a margin, and the logistic curve that turns a margin into the
-    probability that the span answers (both fitted by ``bench/heldout.py --calibrate`` on news
-    weeks the reader was not trained on)."""
+    """How a reading is scored and when the score is enough, all fitted by ``bench/heldout.py
+    --calibrate`` on news weeks the reader was not trained on.
+
+    A reading's score is the reader's margin plus the retrieval's evidence for its window,
+    weighed by a logistic fit of "its sentence holds the answer" on the two (``margin +
+    window_weight * window.score + passage_weight * passage.score``, the way open-domain
+    readers add the retriever's score to the reader's): a span the reader likes in a passage
+    the search barely matched counts for less. The best score chooses the sentence; below the
+    one threshold, the answer abstains; the logistic curve turns a score into a confidence."""
 
     threshold: float = 0.0
     slope: float = 1.0
@@ -67,6 +73,10 @@ class Calibration:
     #: Trained with one softmax over all the windows of a question (``train/qa_reader.py
     #: --shared``): its "no answer" is then weighed over all the windows read, not per window.
     shared: bool = False
+    #: Weights of the first pass's score of the window (``windows.select``) and of the
+    #: retrieval score of its passage, relative to the margin's (0: the margin alone).
+    window_weight: float = 0.0
+    passage_weight: float = 0.0
 
     @classmethod
     def shipped(cls, path: Path = CALIBRATION) -> Calibration:
@@ -75,11 +85,21 @@ class Calibration:
             return cls()
         data = json.loads(path.read_text())
         fitted = {k: float(data[k]) for k in ("threshold", "slope", "intercept")}
-        return cls(**fitted, shared=data.get("normalisation") == "shared")
+        weights = data.get("weights", {})
+        return cls(
+            **fitted,
+            shared=data.get("normalisation") == "shared",
+            window_weight=float(weights.get("window", 0.0)),
+            passage_weight=float(weights.get("passage", 0.0)),
+        )
 
-    def confidence(self, margin: float) -> float:
-        """The probability that a span of this margin answers the question."""
-        return float(1.0 / (1.0 + np.exp(-(self.slope * margin + self.intercept))))
+    def score(self, margin: float, window: float, passage: float) -> float:
+        """A reading's score: its margin with its window's retrieval evidence added."""
+        return margin + self.window_weight * window + self.passage_weight * passage
+
+    def confidence(self, score: float) -> float:
+        """The probability that the reading of this score answers the question."""
+        return float(1.0 / (1.0 + np.exp(-(self.slope * score + self.intercept))))
 
 
 class Reader:

@@ -8,6 +8,7 @@ the evidence is too weak (``abstain.py``).
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -46,7 +47,7 @@ from assistant.answering.retriever import Retriever
 from assistant.answering.span_reader import get_span_reader
 from assistant.answering.verify import MARKER, verify
 from assistant.answering.windows import Reading, Window
-from assistant.errors import QuestionError
+from assistant.errors import ModelError, QuestionError
 from assistant.index.passages import Passage, location_at
 from assistant.index.store import Index
 from assistant.settings import Settings
@@ -57,6 +58,8 @@ from assistant.settings import Settings
 READ_PER_DOCUMENT = 6
 #: Passages the learned reader chooses its windows from.
 READ_DEPTH = 30
+
+log = logging.getLogger(__name__)
 
 ABSTAIN_TEXT = NOT_FOUND + " None of the passages found answers this question."
 # Control characters (a NUL, a terminal's escape) and lone surrogates, which no text encoding
@@ -160,6 +163,16 @@ class Responder:
             yield from events(self._read_offline(question, history, collection, filters))
             return
         yield from events(self._offline(question, history, collection, filters))
+
+    def warm_up(self, collection: str) -> None:
+        """Load and run once every local part of answering (the embedding model, Chroma, the
+        word index, the readers) with a question of the usual path, answered offline: the
+        chat model, if one is set, is never called (it may be slow, or paid by the token)."""
+        question = "Who is quoted in these documents?"
+        if self.settings.answerer == "reader":
+            self._read_offline(question, None, collection, None)
+        else:
+            self._offline(question, None, collection, None)
 
     # --- steps ---------------------------------------------------------------------------
 
@@ -301,7 +314,8 @@ class Responder:
         return answer
 
     def read(self, question: str, chosen: list[Window]) -> list[Reading]:
-        """Each window's best span, by margin, best first (windows without one left out)."""
+        """Each window's best span with its margin and score, best score first (windows
+        without one left out)."""
         spans = self.reader.read(question, [w.text for w in chosen])
         # A reader trained on a question's windows together scores "no answer" over all of
         # them (one softmax over every window's pieces): a span's margin is over the windows'
@@ -314,17 +328,16 @@ class Responder:
             if shared and read
             else 0.0
         )
-        found = [
-            Reading(
-                w,
-                w.start + span.start,
-                w.start + span.end,
-                span.margin + span.null_start + span.null_end - joint if shared else span.margin,
-            )
-            for w, span in zip(chosen, spans, strict=True)
-            if span is not None
-        ]
-        return sorted(found, key=lambda r: -r.margin)
+        found = []
+        for w, span in zip(chosen, spans, strict=True):
+            if span is None:
+                continue
+            margin = span.margin
+            if shared:
+                margin += span.null_start + span.null_end - joint
+            score = self.reader.calibration.score(margin, w.score, w.passage.score)
+            found.append(Reading(w, w.start + span.start, w.start + span.end, margin, score))
+        return sorted(found, key=lambda r: -r.score)
 
     def compose_read(
         self, question: str, readings: list[Reading], passages: list[Passage], collection: str
@@ -335,13 +348,13 @@ class Responder:
         another sentence."""
         calibration = self.reader.calibration
         best = readings[0] if readings else None
-        if best is None or best.margin < calibration.threshold:
+        if best is None or best.score < calibration.threshold:
             answer = self._abstention(question, passages)
-            answer.confidence = round(calibration.confidence(best.margin), 4) if best else 0.0
+            answer.confidence = round(calibration.confidence(best.score), 4) if best else 0.0
             return answer
         picked = [best]
         for other in readings[1:2]:
-            if other.margin >= calibration.threshold and not other.overlaps(best):
+            if other.score >= calibration.threshold and not other.overlaps(best):
                 picked.append(other)
         citations: list[Citation] = []
         sentences: list[Sentence] = []
@@ -363,7 +376,7 @@ class Responder:
                 quote=quote,
                 start=start,
                 end=end,
-                score=round(reading.margin, 4),
+                score=round(reading.score, 4),
                 supported=True,
             )
             citations.append(citation)
@@ -372,7 +385,7 @@ class Responder:
         answer = Answer(question=question, text=text, citations=citations, sentences=sentences)
         first = citations[0]
         answer.set_short(first, best.start - first.start, best.end - first.start)
-        answer.confidence = round(calibration.confidence(best.margin), 4)
+        answer.confidence = round(calibration.confidence(best.score), 4)
         return answer
 
     @cached_property
@@ -419,7 +432,10 @@ class Responder:
     ) -> Answer:
         """A model's answer after verification, or an abstention if it found nothing."""
         plain = " ".join(MARKER.sub("", written).split())
-        if not plain or plain.startswith(NOT_FOUND.rstrip(".")):
+        if not plain:  # nothing, or no text at all: the model failed, the documents did not
+            log.error("the chat model's reply had no text (question %r)", question[:200])
+            raise ModelError("the chat model replied with no text; try again, or check the model")
+        if plain.startswith(NOT_FOUND.rstrip(".")):
             return self._abstention(question, passages)
         text, citations, sentences = verify(written, passages)
         for citation in citations:

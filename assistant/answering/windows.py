@@ -160,13 +160,15 @@ def _window(passage: Passage, spans: list[tuple[int, int]], score: float) -> Win
 
 @dataclass
 class Reading:
-    """The reader's best span in a window: document offsets ``start:end`` and its margin over
-    "no answer"."""
+    """The reader's best span in a window: document offsets ``start:end``, its margin over
+    "no answer", and its score (the margin with the window's retrieval evidence,
+    ``Calibration.score``), by which readings are ranked and the answer decided."""
 
     window: Window
     start: int
     end: int
     margin: float
+    score: float
 
     def sentence(self) -> tuple[int, int]:
         """The sentence holding the span (from the sentence of its start to that of its end,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.errors import (
     DuplicateUpload,
+    ModelError,
     ModelUnavailable,
     QuestionError,
     StoreBusy,
@@ -55,6 +56,8 @@ ANSWERS: tuple[tuple[type[Exception], Answered], ...] = (
         ModelUnavailable,
         Answered(503, "model_unavailable", headers={"Retry-After": "30"}, max_chars=500),
     ),
+    # The chat model answered with nothing usable: a bad gateway, not an empty answer.
+    (ModelError, Answered(502, "model_error", max_chars=500)),
     (StoreUnavailable, Answered(None, "store_unavailable")),
     # Another write holds the store beyond BRIEF_WRITE_WAIT_S: the caller may try again soon.
     (StoreBusy, Answered(503, "store_busy", headers={"Retry-After": "5"})),

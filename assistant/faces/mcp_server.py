@@ -34,7 +34,7 @@ from mcp.types import Resource as McpResource
 from mcp.types import ToolAnnotations
 from pydantic import Field, ValidationError
 
-from assistant.errors import ModelUnavailable, QuestionError, StoreBusy
+from assistant.errors import ModelError, ModelUnavailable, QuestionError, StoreBusy
 from assistant.faces.errors import ApiError, api_error, checked_focus, checked_turn, error_body
 from assistant.faces.schemas import Message
 
@@ -95,10 +95,11 @@ class BriefServer(MCPServer):
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError as exc:
             causes = _causes(exc)
-            busy = (ModelUnavailable, StoreBusy)
+            busy = (ModelUnavailable, ModelError, StoreBusy)
             down = next((c for c in causes if isinstance(c, busy)), None)
             refusal = api_error(down) if down is not None else None
-            if refusal is not None:  # the chat model's server, the store busy: try again later
+            # the chat model's server down or its reply unusable, the store busy: try again later
+            if refusal is not None:
                 raise ToolError(error_text(refusal.code, refusal.message)) from exc
             # A crash: the SDK logs it with its traceback; the caller learns only its kind.
             raise UnexpectedToolError(error_text("internal", type(causes[-1]).__name__)) from exc

@@ -16,17 +16,20 @@ from assistant.answering.responder import Responder
 from assistant.answering.span_reader import Span
 
 
-def _window(start: int, text: str) -> SimpleNamespace:
-    return SimpleNamespace(start=start, end=start + len(text), text=text)
+def _window(start: int, text: str, retrieved: float = 0.5) -> SimpleNamespace:
+    passage = SimpleNamespace(score=retrieved)
+    return SimpleNamespace(
+        start=start, end=start + len(text), text=text, score=0.0, passage=passage
+    )
 
 
-def _readings(shared: bool) -> list:
-    chosen = [_window(0, "The ferry leaves at nine."), _window(100, "It was late on Monday.")]
+def _readings(shared: bool, calibration: Calibration | None = None, spans: list | None = None):
+    chosen = [_window(0, "The ferry leaves at nine."), _window(100, "It was late on Monday.", 0.2)]
     # the same margin over its own "no answer" in both windows; the second window's own
     # "no answer" score is far higher (the reader was sure it held no answer)
-    spans = [Span(20, 24, 2.0, -1.0, -2.0), Span(10, 14, 2.0, 3.0, 1.0)]
+    spans = spans or [Span(20, 24, 2.0, -1.0, -2.0), Span(10, 14, 2.0, 3.0, 1.0)]
     reader = SimpleNamespace(
-        read=lambda question, texts: spans, calibration=Calibration(shared=shared)
+        read=lambda question, texts: spans, calibration=calibration or Calibration(shared=shared)
     )
     return Responder.read(SimpleNamespace(reader=reader), "When?", chosen)  # type: ignore[arg-type]
 
@@ -43,6 +46,19 @@ def test_margins_are_over_all_windows_for_a_reader_trained_on_them_together() ->
     assert max(margins) < 2.0
 
 
+def test_the_retrieval_evidence_weighs_in_by_the_fitted_weight() -> None:
+    # the reader likes the second window's span a little more; its passage was barely matched
+    spans = [Span(20, 24, 2.0, 0.0, 0.0), Span(10, 14, 2.5, 0.0, 0.0)]
+    alone = _readings(False, Calibration(), spans)
+    assert [r.start for r in alone] == [110, 20]
+    assert [r.score for r in alone] == [r.margin for r in alone] == [2.5, 2.0]
+    weighed = _readings(False, Calibration(passage_weight=4.0), spans)
+    # 2.0 + 4 * 0.5 against 2.5 + 4 * 0.2: the well-matched passage's span comes first
+    assert [r.start for r in weighed] == [20, 110]
+    assert [r.score for r in weighed] == pytest.approx([4.0, 3.3])
+    assert [r.margin for r in weighed] == [2.0, 2.5]  # the reader's own margins, unchanged
+
+
 def test_the_calibration_file_says_how_the_weights_were_trained(tmp_path: Path) -> None:
     path = tmp_path / "reader.json"
     fitted = {"threshold": 1.5, "slope": 1.0, "intercept": 0.0}
@@ -51,3 +67,7 @@ def test_the_calibration_file_says_how_the_weights_were_trained(tmp_path: Path) 
     path.write_text(json.dumps({**fitted, "normalisation": "shared"}))
     assert Calibration.shipped(path) == Calibration(1.5, 1.0, 0.0, shared=True)
     assert Calibration.shipped().shared is True  # the shipped reader: trained --shared
+    path.write_text(json.dumps({**fitted, "weights": {"window": 0.5, "passage": 3.0}}))
+    assert Calibration.shipped(path) == Calibration(
+        1.5, 1.0, 0.0, window_weight=0.5, passage_weight=3.0
+    )

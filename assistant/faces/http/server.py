@@ -37,7 +37,7 @@ def create_app(assistant: Assistant, ready: Callable[[], bool] | None = None) ->
     from fastapi.responses import HTMLResponse, JSONResponse
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
-    from assistant.errors import DuplicateUpload, ModelUnavailable, StoreBusy
+    from assistant.errors import DuplicateUpload, ModelError, ModelUnavailable, StoreBusy
     from assistant.faces import uploads
     from assistant.faces.access import Guard
     from assistant.faces.errors import ApiError, api_error, error_body
@@ -74,6 +74,7 @@ def create_app(assistant: Assistant, ready: Callable[[], bool] | None = None) ->
     # them (503 with Retry-After for the model and the busy store).
     @app.exception_handler(ApiError)
     @app.exception_handler(ModelUnavailable)
+    @app.exception_handler(ModelError)
     @app.exception_handler(StoreBusy)
     @app.exception_handler(DuplicateUpload)
     async def refused(request: Request, exc: Exception) -> JSONResponse:

@@ -70,9 +70,9 @@ class ChatApp:
                 load_samples(self.assistant)
             collection = self.assistant.settings.collection
             if self.assistant.documents(collection):
-                # A question of the usual path (not an overview one, which loads no model):
-                # the model, Chroma and the word index are ready before the first real one.
-                self.assistant.ask("Who is quoted in these documents?", collection=collection)
+                # The local models, Chroma and the word index, ready before the first question
+                # (never a question to the chat model: slow, or paid by the token)
+                self.assistant.warm_up(collection)
             else:
                 self.assistant.index.embedder.embed_one("warm up")
         except Exception as exc:  # keep serving: the chat reports it
@@ -88,7 +88,7 @@ class ChatApp:
     ) -> Iterator[tuple[str, str]]:
         """Stream an answer into the chat; the sources panel follows."""
         from assistant.answering.answer import CitationEvent, Done, TextDelta
-        from assistant.errors import QuestionError
+        from assistant.errors import ModelError, ModelUnavailable, QuestionError
         from assistant.faces.render import answer_markdown, final_markdown, plain_text, sources_html
         from assistant.faces.viewer import requested_focus, without_briefings
 
@@ -135,6 +135,8 @@ class ChatApp:
                     yield final, panel
         except QuestionError as exc:
             yield f"*{_escape(str(exc))}*", _skip()
+        except (ModelError, ModelUnavailable) as exc:  # logged where it was raised
+            yield f"*The chat model could not answer: {_escape(str(exc))}*", _skip()
         except Exception as exc:
             log.exception("answer failed")
             problem = _escape(f"{type(exc).__name__}: {exc}")

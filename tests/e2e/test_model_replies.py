@@ -1,0 +1,93 @@
+"""The chat model's part, at its edges (issue 25): the warm-up never asks it anything, and a
+reply with no text is a model error in every face, never "the documents don't say"."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.core import Assistant
+from assistant.errors import ModelError
+from assistant.faces.web.chat import ChatApp
+from assistant.settings import Settings
+from tests.conftest import ARTICLE, served
+from tests.fake_llm import FakeChatServer
+
+RULES = [
+    ("Who founded Kestrel?", "Kestrel was founded by Priya Raman {cite:Priya Raman}."),
+    ("empty reply", ""),
+    ("only markers", " [1] [2] "),
+]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeChatServer]:
+    with FakeChatServer(RULES) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def assistant(server: FakeChatServer, tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    a = Assistant(
+        Settings(
+            data_dir=tmp_path_factory.mktemp("replies") / "data",
+            llm="fake-model",
+            llm_base_url=server.url,
+            llm_api_key="test-key",
+        )
+    )
+    assert a.ingest([ARTICLE]).ok
+    return a
+
+
+def test_the_warm_up_loads_the_local_parts_and_asks_the_model_nothing(
+    server: FakeChatServer, assistant: Assistant
+) -> None:
+    server.requests.clear()
+    chat = ChatApp(assistant, samples=False)
+    chat.warm_up()
+    assert chat.ready.is_set() and chat.startup_error is None
+    assert server.requests == []  # not one token spent before a user asks
+    # the local parts are loaded: the embedding model has run
+    assert "model" in vars(assistant.index.embedder)
+    # and a real question still reaches the model
+    answer = assistant.ask("Who founded Kestrel?")
+    assert len(server.requests) == 1 and "Priya Raman" in answer.text
+
+
+@pytest.mark.parametrize("question", ["empty reply, please", "only markers, please"])
+def test_a_reply_without_text_is_a_model_error_not_an_abstention(
+    assistant: Assistant, question: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR), pytest.raises(ModelError):
+        assistant.ask(question)
+    assert any("no text" in r.getMessage() for r in caplog.records)  # logged
+
+
+def test_every_face_reports_an_empty_reply_as_a_model_error(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    with served(assistant) as api:
+        r = api.post("/api/v1/ask", json={"question": "empty reply, please"})
+        assert r.status_code == 502
+        assert r.json()["error"]["code"] == "model_error"
+        assert "documents don" not in r.text
+        r = api.post("/api/v1/ask/stream", json={"question": "empty reply, please"})
+        assert r.status_code == 200  # the stream had begun
+        last = r.text.strip().split("\n\n")[-1]
+        assert last.startswith("event: error")
+        assert json.loads(last.split("data: ", 1)[1])["code"] == "model_error"
+        r = api.post(
+            "/v1/chat/completions",
+            json={"model": "default", "messages": [{"role": "user", "content": "empty reply?"}]},
+        )
+        assert r.status_code == 502 and r.json()["error"]["code"] == "model_error"
+    # the chat says so in a line of its own
+    chat = ChatApp(assistant, samples=False)
+    shown = [text for text, _ in chat.respond("empty reply, please", [], "default")]
+    assert shown[-1].startswith("*The chat model could not answer")
+    assert "documents don" not in shown[-1]
