@@ -84,12 +84,15 @@ class Answer:
     #: start/end), so a face can highlight it: ``document_text[short_start:short_end] == short``.
     short_start: int | None = None
     short_end: int | None = None
+    #: Sentences a chat model wrote that verification did not keep, with the reason
+    #: (``verify.Dropped``): reported, never shown as the answer.
+    dropped: list[Any] = field(default_factory=list)
 
     def to_dict(self, compact: bool = False) -> dict[str, Any]:
         """The answer as plain data, the one serialiser every face's JSON comes from: text,
-        short answer, abstained, citations, related, timings, then sentences, search_query and
-        confidence. ``compact`` (the CLI's ``--json``): citations with ``CITATION_FIELDS``
-        only, and nothing after timings."""
+        short answer, abstained, citations, related, timings, then sentences, dropped,
+        search_query and confidence. ``compact`` (the CLI's ``--json``): citations with
+        ``CITATION_FIELDS`` only, and after timings only the sentences and what was dropped."""
         data = {
             "text": self.text,
             **self.short_fields(),
@@ -98,8 +101,9 @@ class Answer:
             "related": [p.to_dict() for p in self.related],
             "timings": self.timings,
         }
+        data["sentences"] = [asdict(s) for s in self.sentences]
+        data["dropped"] = [asdict(d) for d in self.dropped]
         if not compact:
-            data["sentences"] = [asdict(s) for s in self.sentences]
             data["search_query"] = self.search_query
             data["confidence"] = self.confidence
         return data

@@ -40,12 +40,12 @@ from assistant.answering.answer import (
     events,
     markers,
 )
-from assistant.answering.llm import LLMWriter
+from assistant.answering.llm import LLMWriter, Reply
 from assistant.answering.qa_reader import Reader, get_reader
 from assistant.answering.question import Question, analyse
 from assistant.answering.retriever import Retriever
 from assistant.answering.span_reader import get_span_reader
-from assistant.answering.verify import MARKER, verify
+from assistant.answering.verify import MARKER, Verifier, sentences_of, shown
 from assistant.answering.windows import Reading, Window
 from assistant.errors import ModelError, QuestionError
 from assistant.index.passages import Passage, location_at
@@ -411,12 +411,26 @@ class Responder:
         if not passages:
             answer = self._abstention(question, passages)
         else:
-            raw = []
-            for piece, shown in self.writer.write(question, passages, history):
-                raw.append(piece)
-                if shown:
-                    yield TextDelta(shown)
-            answer = self._checked("".join(raw), question, passages, collection)
+            # Each sentence the model writes is checked as soon as it is whole, and shown only
+            # if a passage supports it; the rest are dropped, reported and logged.
+            verifier = Verifier(passages)
+            reply = Reply()
+            said_not_found = False
+            for raw in sentences_of(self.writer.write(question, passages, history, reply)):
+                if MARKER.sub("", raw).strip().startswith(NOT_FOUND.rstrip(".")):
+                    said_not_found = True  # the reply the prompt asks for: not a claim
+                    continue
+                kept = verifier.check(raw)
+                if kept is not None:
+                    yield TextDelta((" " if len(verifier.sentences) > 1 else "") + shown(kept))
+            if reply.empty:  # nothing, or no text at all: the model failed, not the documents
+                log.error("the chat model's reply had no text (question %r)", question[:200])
+                raise ModelError("the chat model replied with no text; try again, or check it")
+            answer = self._verified(verifier, question, passages, collection)
+            for d in answer.dropped:
+                log.info("dropped a sentence of the chat model (%s): %r", d.reason, d.text[:200])
+            if said_not_found and not verifier.sentences:
+                answer.dropped = []  # it said so, as asked
         answer.search_query = query
         answer.timings = {
             "retrieve_ms": round(retrieved, 1),
@@ -427,24 +441,28 @@ class Responder:
             yield CitationEvent(citation)
         yield Done(answer)
 
-    def _checked(
-        self, written: str, question: str, passages: list[Passage], collection: str
+    def _verified(
+        self, verifier: Verifier, question: str, passages: list[Passage], collection: str
     ) -> Answer:
-        """A model's answer after verification, or an abstention if it found nothing."""
-        plain = " ".join(MARKER.sub("", written).split())
-        if not plain:  # nothing, or no text at all: the model failed, the documents did not
-            log.error("the chat model's reply had no text (question %r)", question[:200])
-            raise ModelError("the chat model replied with no text; try again, or check the model")
-        if plain.startswith(NOT_FOUND.rstrip(".")):
-            return self._abstention(question, passages)
-        text, citations, sentences = verify(written, passages)
-        for citation in citations:
+        """The answer of the sentences verification kept, or the abstention if it kept none;
+        what it dropped is reported with it."""
+        if not verifier.sentences:
+            answer = self._abstention(question, passages)
+            answer.dropped = verifier.dropped
+            return answer
+        for citation in verifier.citations:
             record = self.index.registry.get(collection, citation.doc_id)
             if record is not None:
                 citation.location = location_at(
                     record.text, record.layout, citation.start, record.title
                 )
-        answer = Answer(question=question, text=text, citations=citations, sentences=sentences)
+        answer = Answer(
+            question=question,
+            text=verifier.text(),
+            citations=verifier.citations,
+            sentences=verifier.sentences,
+            dropped=verifier.dropped,
+        )
         short_answer.fill(answer, analyse(question), self.span_reader)
         return answer
 

@@ -6,8 +6,10 @@ Whatever wrote the text (a language model, usually), every sentence is held to i
 * each sentence is matched to the span of the passage it cites that supports it best (one
   sentence of the passage, or two adjacent ones); that span, verbatim, becomes the citation's
   quote, with its offsets in the document;
-* a sentence whose cited passage does not support it is flagged ``supported=False``; a sentence
-  with no marker that makes a claim gets the passage that supports it, or is flagged;
+* a sentence no cited passage supports is dropped, never shown; so is one with no content
+  word, one that repeats a passage's header from the prompt, and one that says nothing an
+  earlier sentence did not; a sentence with no marker that makes a claim gets the passage that
+  supports it, or is dropped (``Verifier.dropped`` says why);
 * markers are renumbered 1..n in order of first use.
 
 Support is measured on content words (stemmed, stop words out): the share of the sentence's
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from assistant.answering.answer import Citation, Sentence
@@ -87,51 +90,152 @@ def best_span(claim: str, passage: Passage) -> tuple[Span | None, float]:
     return best
 
 
-def verify(text: str, passages: list[Passage]) -> tuple[str, list[Citation], list[Sentence]]:
-    """The checked text (markers cleaned and renumbered), its citations and its sentences."""
-    citations: list[Citation] = []
-    by_span: dict[tuple[str, int, int], int] = {}
-    sentences: list[Sentence] = []
-    for a, b in sentence_spans(text):
-        raw = text[a:b]
+#: Why a sentence was not kept (``Dropped.reason``).
+NO_CONTENT = "no_content"  # no content word to check: "1.", "Sure!"
+ECHOED_PROMPT = "echoed_prompt"  # passages' headers as the prompt shows them: titles, places
+REPEAT = "repeat"  # says nothing an earlier kept sentence did not
+NO_SOURCE = "no_source"  # every marker points to no passage
+UNSUPPORTED = "unsupported"  # no passage it cites (or, unmarked, none at all) states it
+
+
+@dataclass
+class Dropped:
+    """A sentence of a written answer that is not shown, and why (one of the reasons above)."""
+
+    text: str
+    reason: str
+
+
+class Verifier:
+    """Checks a written answer one sentence at a time, so that each can be shown as soon as
+    it is checked and no sentence is shown before.
+
+    A sentence is kept only if a passage supports it: those it cites by marker (markers that
+    point to no passage removed), or for an unmarked claim the one passage that supports it
+    best. Its citations quote the supporting span verbatim and are numbered 1..n by first use
+    across the answer. Every other sentence is dropped with its reason (``dropped``): no
+    content word, a passage's header repeated, nothing new, no source, not supported.
+    """
+
+    def __init__(self, passages: list[Passage]) -> None:
+        self.passages = passages
+        self.citations: list[Citation] = []
+        self.sentences: list[Sentence] = []
+        self.dropped: list[Dropped] = []
+        self._by_span: dict[tuple[str, int, int], int] = {}
+        self._said: list[set[str]] = []
+        # what the prompt shows above each passage (``llm.passages_block``)
+        self._headers: set[str] = set()
+        for p in passages:
+            self._headers |= set(analyse(f"{p.title} {p.location}").terms)
+
+    def check(self, raw: str) -> Sentence | None:
+        """The sentence as kept (its markers those of its citations), or None if it is dropped
+        (recorded in ``dropped``) or holds only markers."""
         cited = [int(m) for m in MARKER.findall(raw)]
         claim = MARKER.sub("", raw).strip()
         if not claim:
-            continue
-        valid = [k for k in dict.fromkeys(cited) if 1 <= k <= len(passages)]
-        numbers: list[int] = []
-        supported = True
-        terms = analyse(claim).terms if not valid else []
-        if cited and not valid:
-            # Every marker pointed to no passage: the claim's source is made up.
-            supported = False
-        elif not valid and len(terms) == 1:
-            # One unmarked word ("HACKED", "See also."): no passage is searched for it, as any
-            # that holds the word would seem to support it.
-            supported = False
-        elif not valid and terms:
-            # An unmarked claim: find the passage that supports it, if any does.
-            scored = [(best_span(claim, p), i + 1) for i, p in enumerate(passages)]
-            ((span, score), k) = max(scored, key=lambda s: s[0][1]) if scored else ((None, 0), 0)
-            valid = [k] if span is not None and score >= SUPPORT else []
-            supported = bool(valid)
-        for k in valid:
-            span, score = best_span(claim, passages[k - 1])
-            if span is None:
-                supported = False
-                continue
-            ok = score >= SUPPORT
-            supported = supported and ok
+            return None
+        terms = set(analyse(claim).terms)
+        found = self._structural(terms) or self._support(claim, cited, terms)
+        if isinstance(found, str):
+            self.dropped.append(Dropped(claim, found))
+            return None
+        numbers = []
+        for span, score in found:
             key = (span.passage.doc_id, span.start, span.end)
-            if key not in by_span:
-                by_span[key] = len(citations) + 1
-                citations.append(_citation(by_span[key], span, score, ok))
-            elif not ok:
-                citations[by_span[key] - 1].supported = False
-            numbers.append(by_span[key])
-        sentences.append(Sentence(text=claim, citations=numbers, supported=supported))
-    clean = " ".join(s.text + "".join(f" [{n}]" for n in s.citations) for s in sentences)
-    return clean, citations, sentences
+            if key not in self._by_span:
+                self._by_span[key] = len(self.citations) + 1
+                self.citations.append(_citation(self._by_span[key], span, score, True))
+            numbers.append(self._by_span[key])
+        sentence = Sentence(text=claim, citations=list(dict.fromkeys(numbers)), supported=True)
+        self.sentences.append(sentence)
+        self._said.append(terms)
+        return sentence
+
+    def text(self) -> str:
+        """The kept sentences with their markers."""
+        return " ".join(shown(s) for s in self.sentences)
+
+    def _structural(self, terms: set[str]) -> str | None:
+        if not terms:
+            return NO_CONTENT
+        if terms <= self._headers:  # only words of the passages' titles and places
+            return ECHOED_PROMPT
+        if any(terms <= said for said in self._said):
+            return REPEAT
+        return None
+
+    def _support(
+        self, claim: str, cited: list[int], terms: set[str]
+    ) -> list[tuple[Span, float]] | str:
+        """The spans that support ``claim`` with their support, or the reason none does."""
+        valid = [k for k in dict.fromkeys(cited) if 1 <= k <= len(self.passages)]
+        if cited and not valid:
+            return NO_SOURCE
+        if not valid:
+            if len(terms) == 1:
+                # One unmarked word ("HACKED"): no passage is searched for it, as any that
+                # holds the word would seem to support it.
+                return UNSUPPORTED
+            scored = [best_span(claim, p) for p in self.passages]
+            span, score = max(scored, key=lambda t: t[1]) if scored else (None, 0.0)
+            return [(span, score)] if span is not None and score >= SUPPORT else UNSUPPORTED
+        found = []
+        for k in valid:
+            span, score = best_span(claim, self.passages[k - 1])
+            if span is not None and score >= SUPPORT:
+                found.append((span, score))
+        return found or UNSUPPORTED
+
+
+def shown(sentence: Sentence) -> str:
+    """A kept sentence as the answer text shows it: with its markers."""
+    return sentence.text + "".join(f" [{n}]" for n in sentence.citations)
+
+
+#: Markers that open what follows a sentence ("... in 2019. [1] It ..."): the sentence's own.
+_LEADING = re.compile(r"(?:\s*\[\d{1,3}\])+")
+#: What may still become only markers when more arrives ("", " [", " [1] [2").
+_UNFINISHED = re.compile(r"\s*(?:\[\d{1,3}\]\s*)*(?:\[\d{0,3})?")
+
+
+def sentences_of(pieces: Iterable[str]) -> Iterator[str]:
+    """The sentences of a text that arrives in pieces, each as soon as the next one begins
+    (the last when the text ends), with the markers written just after its full stop: what
+    may be checked and shown while a model writes."""
+    pending = ""
+    for piece in pieces:
+        pending += piece
+        while True:
+            spans = sentence_spans(pending)
+            if len(spans) < 2:
+                break
+            end = spans[0][1]
+            after = pending[end:]
+            if _UNFINISHED.fullmatch(after):
+                break  # what follows may yet be this sentence's markers only
+            lead = _LEADING.match(after)
+            cut = end + (lead.end() if lead else 0)
+            yield pending[spans[0][0] : cut]
+            pending = pending[cut:]
+    while pending.strip():
+        spans = sentence_spans(pending)
+        if not spans:
+            break
+        lead = _LEADING.match(pending, spans[0][1])
+        cut = lead.end() if lead else spans[0][1]
+        yield pending[spans[0][0] : cut]
+        pending = pending[cut:]
+
+
+def verify(text: str, passages: list[Passage]) -> tuple[str, list[Citation], list[Sentence]]:
+    """A whole written text checked (``Verifier``): the kept sentences with their markers,
+    their citations, and the kept sentences."""
+    verifier = Verifier(passages)
+    for a, b in sentence_spans(text):
+        verifier.check(text[a:b])
+    return verifier.text(), verifier.citations, verifier.sentences
 
 
 def _citation(n: int, span: Span, score: float, supported: bool) -> Citation:

@@ -271,7 +271,7 @@ def cmd_ask(args: argparse.Namespace, assistant: Assistant) -> int:
     answer = assistant.ask(args.question, collection=args.collection)
     if args.json:
         # The answer's serialiser, compact: text, short answer, abstained, citations (their
-        # CITATION_FIELDS), related, timings.
+        # CITATION_FIELDS), related, timings, sentences, dropped.
         print(json.dumps(answer.to_dict(compact=True), indent=2, ensure_ascii=False))
         return 0
     if answer.short:
@@ -289,6 +289,12 @@ def cmd_ask(args: argparse.Namespace, assistant: Assistant) -> int:
         for p in answer.related:
             print(f"- {p.title} — {p.location}")
             print(f"    {p.text[:300]}{'…' if len(p.text) > 300 else ''}")
+    if answer.dropped:  # a chat model's sentences no passage supports: said, never shown
+        print(
+            f"note: {len(answer.dropped)} sentence(s) of the chat model's reply left out, "
+            "unsupported by the documents (--json lists them as 'dropped')",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -93,7 +93,10 @@ def test_ask_prints_a_cited_answer_and_json(tmp_path: Path, article_file: Path) 
     assert "$18.5 million" in out.stdout and "Sources:" in out.stdout and "[1]" in out.stdout
     raw = run_brief("ask", "What is the capital of Peru?", "--json", data_dir=data)
     answer = json.loads(raw.stdout)
-    assert set(answer) == {"text", "abstained", "citations", "related", "timings"} | SHORT
+    assert set(answer) == {"text", "abstained", "citations", "related", "timings"} | SHORT | {
+        "sentences",
+        "dropped",
+    }
     assert answer["abstained"] is True and answer["related"]
     cited = json.loads(run_brief("ask", "Who founded Kestrel?", "--json", data_dir=data).stdout)
     assert set(cited["citations"][0]) == set(CITATION_FIELDS)

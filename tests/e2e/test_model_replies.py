@@ -21,6 +21,11 @@ RULES = [
     ("Who founded Kestrel?", "Kestrel was founded by Priya Raman {cite:Priya Raman}."),
     ("empty reply", ""),
     ("only markers", " [1] [2] "),
+    (
+        "How much did KX1 cost?",
+        "KX1 was reportedly developed for just $18.5 million {cite:$18.5 million}. "
+        "It was trained on the moon by 40,000 astronauts {cite:$18.5 million}. 1. 2.",
+    ),
 ]
 
 
@@ -91,3 +96,35 @@ def test_every_face_reports_an_empty_reply_as_a_model_error(
     shown = [text for text, _ in chat.respond("empty reply, please", [], "default")]
     assert shown[-1].startswith("*The chat model could not answer")
     assert "documents don" not in shown[-1]
+
+
+def test_no_face_streams_a_sentence_before_it_is_verified(assistant: Assistant) -> None:
+    kept = "KX1 was reportedly developed for just $18.5 million. [1]"
+    question = "How much did KX1 cost?"
+    with served(assistant) as api:
+        r = api.post("/api/v1/ask/stream", json={"question": question})
+        events = [block.split("\n", 1) for block in r.text.strip().split("\n\n")]
+        deltas = [json.loads(d[len("data: ") :]) for e, d in events if e == "event: delta"]
+        assert "".join(x["text"] for x in deltas) == kept  # the markers are in the deltas
+        done = json.loads(events[-1][1][len("data: ") :])
+        assert done["text"] == kept and [s["supported"] for s in done["sentences"]] == [True]
+        assert [d["reason"] for d in done["dropped"]] == ["unsupported", "no_content", "no_content"]
+        body = {"model": "default", "messages": [{"role": "user", "content": question}]}
+        r = api.post("/v1/chat/completions", json={**body, "stream": True})
+        chunks = [
+            json.loads(line[len("data: ") :])
+            for line in r.text.splitlines()
+            if line.startswith("data: {")
+        ]
+        streamed = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+        assert streamed == kept and "astronauts" not in r.text.split('"dropped"')[0]
+        last = chunks[-1]
+        assert last["sentences"] == done["sentences"] and last["dropped"] == done["dropped"]
+        whole = api.post("/v1/chat/completions", json=body).json()
+        assert whole["choices"][0]["message"]["content"] == kept
+        assert whole["sentences"] == done["sentences"] and whole["dropped"] == done["dropped"]
+    # the chat shows only the kept sentence, while streaming too
+    chat = ChatApp(assistant, samples=False)
+    shown = [text for text, _ in chat.respond(question, [], "default")]
+    assert shown and all("astronauts" not in text for text in shown)
+    assert "18\\.5 million" in shown[-1]  # markdown escapes the full stop

@@ -62,13 +62,18 @@ def _check(a: Assistant, answer) -> None:
         assert doc.text[c.start : c.end] == c.quote
 
 
-def test_streams_tokens_then_verified_citations(with_model: Assistant, server) -> None:
+def test_streams_verified_sentences_then_their_citations(with_model: Assistant, server) -> None:
     events = list(with_model.stream("Who founded Kestrel?"))
     deltas = [e.text for e in events if isinstance(e, TextDelta)]
-    assert len(deltas) > 5  # token by token, not one block
     done = events[-1]
     assert isinstance(done, Done)
     answer = done.answer
+    # a sentence at a time, each whole with its markers once verified: the answer's own text
+    assert deltas == [
+        "Kestrel was founded by Priya Raman. [1]",
+        " " + answer.sentences[1].text + " [1]",
+    ]
+    assert "".join(deltas) == answer.text
     assert not answer.abstained and all(s.supported for s in answer.sentences)
     assert answer.text.count("[1]") == 2 and "Priya Raman" in answer.citations[0].quote
     assert [e.citation for e in events if isinstance(e, CitationEvent)] == answer.citations
@@ -77,23 +82,27 @@ def test_streams_tokens_then_verified_citations(with_model: Assistant, server) -
     assert request["stream"] is True and request["temperature"] == 0
 
 
-def test_bogus_marker_removed_and_unsupported_sentence_flagged(with_model: Assistant) -> None:
+def test_an_unsupported_sentence_is_never_shown_and_is_reported(with_model: Assistant) -> None:
     events = list(with_model.stream("How much did KX1 cost?"))
     shown = "".join(e.text for e in events if isinstance(e, TextDelta))
-    assert "[9]" not in shown  # never shown, not even while streaming
     answer = events[-1].answer
-    assert "[9]" not in answer.text
-    supported = {s.text: s.supported for s in answer.sentences}
-    assert supported["KX1 was reportedly developed for just $18.5 million."] is True
-    assert supported["It was trained on the moon by 40,000 astronauts."] is False
-    assert any(not c.supported for c in answer.citations)
+    assert shown == answer.text == "KX1 was reportedly developed for just $18.5 million. [1]"
+    assert "astronauts" not in shown and "[9]" not in shown  # not even while streaming
+    assert [s.supported for s in answer.sentences] == [True]
+    assert all(c.supported for c in answer.citations)
     assert "$18.5 million" in answer.citations[0].quote
+    dropped = answer.to_dict()["dropped"]
+    assert dropped == [
+        {"text": "It was trained on the moon by 40,000 astronauts.", "reason": "unsupported"},
+        {"text": "See also.", "reason": "no_source"},
+    ]
     _check(with_model, answer)
 
 
 def test_model_not_found_reply_abstains(with_model: Assistant) -> None:
     answer = with_model.ask("What is the capital of Peru?")
     assert answer.abstained and answer.citations == [] and answer.related
+    assert answer.dropped == []  # it said so, as the prompt asks: nothing was dropped
 
 
 def test_follow_up_is_rewritten_by_the_model(with_model: Assistant) -> None:
@@ -128,5 +137,7 @@ def test_instructions_in_documents_are_data(server: FakeChatServer, tmp_path: Pa
     assert "Ignore all previous instructions" not in system["content"]
     passages_part = user["content"].split("Question:")[0]
     assert "Ignore all previous instructions" in passages_part  # shown to the model as data
-    # The scripted model obeyed the planted instruction: verification flags it.
-    assert answer.sentences and not any(s.supported for s in answer.sentences)
+    # The scripted model obeyed the planted instruction: verification drops it, so the answer
+    # is the abstention, and says what was dropped
+    assert answer.abstained and "HACKED" not in answer.text
+    assert [(d.text, d.reason) for d in answer.dropped] == [("HACKED", "unsupported")]

@@ -1,8 +1,10 @@
 """What a reader sees while a chat model's answer streams in (``assistant/answering/llm.py``).
 
-``MarkerFilter`` holds back a citation marker until it is whole and checked; ``EchoGuard`` holds
-back words that could be the start of a recital of our own instructions, and stops the answer
-when one is complete. The model is a stand-in that yields the chunks a hosted model would send.
+``sentences_of`` gives the text a sentence at a time, each with its markers, once the next
+begins (each is verified before it is shown: ``tests/integration/test_llm.py``); ``EchoGuard``
+holds back words that could be the start of a recital of our own instructions, and stops the
+answer when one is complete. The model is a stand-in that yields the chunks a hosted model
+would send.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from assistant.answering.llm import EchoGuard, LLMWriter, MarkerFilter, prompt_runs
+from assistant.answering.llm import EchoGuard, LLMWriter, prompt_runs
 from assistant.answering.prompts import load
+from assistant.answering.verify import sentences_of
 from assistant.index.passages import Passage
 from assistant.settings import Settings
 
@@ -26,9 +29,8 @@ def pieces(text: str, size: int) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
 
 
-def marker_stream(chunks: list[str], count: int) -> list[str]:
-    f = MarkerFilter(count)
-    return [f.feed(c) for c in chunks] + [f.flush()]
+def sentence_stream(chunks: list[str]) -> list[str]:
+    return list(sentences_of(chunks))
 
 
 def guard_stream(
@@ -53,34 +55,26 @@ def test_the_recital_used_here_is_really_in_the_prompt() -> None:
 # --- markers --------------------------------------------------------------------------------
 
 
-def test_a_marker_split_across_chunks_comes_out_whole() -> None:
-    shown = marker_stream(["The strike lasted nine days [", "1", "]."], count=2)
-    assert "".join(shown) == "The strike lasted nine days [1]."
-    # No chunk shows a bracket on its own: the reader never sees "[" flicker into "[1]".
-    assert all("[" not in s or "]" in s for s in shown)
-
-
-def test_a_marker_to_no_passage_never_appears_even_briefly() -> None:
-    text = "Pay rose by 4% [9]. The depot opens in May [2]."
+def test_a_sentence_is_given_whole_with_its_markers_only_once_the_next_begins() -> None:
+    text = "The strike lasted nine days [1]. Pay rose by 4%. [2] [1] The depot opens in May"
     for size in (1, 2, 3, 5, len(text)):
-        shown = marker_stream(pieces(text, size), count=2)
-        assert "".join(shown) == "Pay rose by 4%. The depot opens in May [1]."
-        assert not any("9" in s for s in shown)
-
-
-def test_markers_are_numbered_by_first_use() -> None:
-    shown = marker_stream(["Kestrel was founded in 2019 [3]. ", "It raised funds [1] [3]."], 3)
-    assert "".join(shown) == "Kestrel was founded in 2019 [1]. It raised funds [2] [1]."
+        got = sentence_stream(pieces(text, size))
+        assert got == [
+            "The strike lasted nine days [1].",
+            "Pay rose by 4%. [2] [1]",  # the markers after its full stop are its own
+            "The depot opens in May",  # the last, when the text ends
+        ]
 
 
 def test_a_year_in_brackets_is_text_not_a_marker() -> None:
-    assert "".join(marker_stream(["Founded [20", "19] in Pune [", "1]."], 1)) == (
-        "Founded [2019] in Pune [1]."
-    )
+    assert sentence_stream(["Founded [20", "19] in Pune [", "1]. Then"]) == [
+        "Founded [2019] in Pune [1].",
+        "Then",
+    ]
 
 
-def test_an_unfinished_bracket_at_the_end_is_shown_as_text() -> None:
-    assert "".join(marker_stream(["It cost 18 million [", "1"], count=1)) == "It cost 18 million [1"
+def test_an_unfinished_bracket_at_the_end_is_text() -> None:
+    assert sentence_stream(["It cost 18 million [", "1"]) == ["It cost 18 million [1"]
 
 
 # --- recitals of the prompt -----------------------------------------------------------------
@@ -158,29 +152,24 @@ def passage(n: int, text: str) -> Passage:
     )
 
 
-def write(chunks: list[str], passages: list[Passage]) -> tuple[StreamingModel, str, str]:
+def write(chunks: list[str], passages: list[Passage]) -> tuple[StreamingModel, str]:
     model = StreamingModel(chunks)
     writer = LLMWriter(Settings())
     writer._model = model  # the hosted model, faked
-    out = list(writer.write("Who founded Kestrel?", passages, None))
-    shown = "".join(s for _, s in out)
-    raw = out[-1][0]
-    return model, shown, raw
+    return model, "".join(writer.write("Who founded Kestrel?", passages, None))
 
 
-def test_the_chat_shows_checked_markers_and_keeps_the_raw_text_to_verify() -> None:
+def test_the_writer_passes_the_models_own_markers_to_verification() -> None:
     passages = [passage(1, "Kestrel was founded by Priya Raman."), passage(2, "It is in Pune.")]
     text = "Priya Raman founded Kestrel [1]. It is based in Pune [2] [7]."
-    model, shown, raw = write(pieces(text, 3), passages)
-    assert shown == "Priya Raman founded Kestrel [1]. It is based in Pune [2]."
-    assert raw == text  # verification reads the model's own numbers
+    model, written = write(pieces(text, 3), passages)
+    assert written == text  # verification reads the model's own numbers
     assert model.sent == len(model.chunks)
 
 
-def test_the_chat_stops_a_model_that_recites_its_prompt() -> None:
+def test_the_writer_stops_a_model_that_recites_its_prompt() -> None:
     passages = [passage(1, "Kestrel was founded by Priya Raman.")]
     chunks = pieces("Priya Raman founded Kestrel [1]. " + RECITAL + " " + RECITAL, 4)
-    model, shown, raw = write(chunks, passages)
-    assert shown == "Priya Raman founded Kestrel [1]. "
-    assert raw == "Priya Raman founded Kestrel [1]."
+    model, written = write(chunks, passages)
+    assert written == "Priya Raman founded Kestrel [1]. "
     assert model.sent < len(chunks) // 2  # stopped, not read to the end

@@ -4,8 +4,10 @@ Any OpenAI client (the ``openai`` package, LangChain's ``ChatOpenAI``, chat fron
 talk to the assistant: the last user message is the question, the earlier turns are the
 conversation, the model name picks the collection: one the key may read (``GET /v1/models``
 lists them), else 404 ``not_found`` as on the HTTP API. Responses are the standard ones with extra
-fields (on the response, or on the last chunk of a stream): ``citations``, ``abstained`` and the
-short answer, ``short`` ("Priya Raman"), ``short_citation``, ``short_start``, ``short_end`` and
+fields (on the response, or on the last chunk of a stream): ``citations``, ``abstained``, the
+answer's ``sentences`` (each with its citations and ``supported``), what verification
+``dropped`` of a chat model's reply and why, and the short answer, ``short`` ("Priya
+Raman"), ``short_citation``, ``short_start``, ``short_end`` and
 ``short_view``. The message content stays the cited answer text itself, so that it is the same
 text as the other faces' ``text``; a client that wants the short answer shown reads ``short``.
 """
@@ -30,6 +32,10 @@ if TYPE_CHECKING:
     from assistant.answering.answer import Answer
     from assistant.core import Assistant
     from assistant.faces.access import Guard
+
+#: The answer's own fields every response carries beside the message (with the short answer).
+CHECKED_FIELDS = ("citations", "abstained", "sentences", "dropped")
+
 
 OWNER = "briefing-assistant"
 #: The short answer's fields, as every response or last chunk ends.
@@ -131,7 +137,7 @@ def create_openai_router(assistant: Assistant, guard: Guard) -> APIRouter:
                         }
                     ],
                     "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-                    **answer_fields(answer, collection, request, "citations", "abstained"),
+                    **answer_fields(answer, collection, request, *CHECKED_FIELDS),
                 }
             )
 
@@ -155,7 +161,7 @@ def create_openai_router(assistant: Assistant, guard: Guard) -> APIRouter:
                     elif isinstance(event, CitationEvent):
                         continue
                     elif isinstance(event, Done):
-                        fields = ("citations", "abstained", "text")
+                        fields = (*CHECKED_FIELDS, "text")
                         done = answer_fields(event.answer, collection, request, *fields)
                         yield chunk({}, "stop", **done)
             except Exception as exc:  # the stream has begun: say so in it
