@@ -30,28 +30,21 @@ RULES = [
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[FakeChatServer]:
+def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
+    """An assistant whose chat model is a stand-in server with the rules above (its
+    ``server`` attribute)."""
     with FakeChatServer(RULES) as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def assistant(server: FakeChatServer, tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    a = Assistant(
-        Settings(
-            data_dir=tmp_path_factory.mktemp("replies") / "data",
-            llm="fake-model",
-            llm_base_url=server.url,
-            llm_api_key="test-key",
-        )
-    )
-    assert a.ingest([ARTICLE]).ok
-    return a
+        data = tmp_path_factory.mktemp("replies") / "data"
+        a = Assistant(Settings(data_dir=data, llm="fake-model", llm_base_url=fake.url))
+        assert a.ingest([ARTICLE]).ok
+        a.server = fake  # type: ignore[attr-defined]
+        yield a
 
 
 def test_the_warm_up_loads_the_local_parts_and_asks_the_model_nothing(
-    server: FakeChatServer, assistant: Assistant
+    assistant: Assistant,
 ) -> None:
+    server = assistant.server  # type: ignore[attr-defined]
     server.requests.clear()
     chat = ChatApp(assistant, samples=False)
     chat.warm_up()
