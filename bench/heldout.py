@@ -160,6 +160,7 @@ def _reading(r: Any, gold: str) -> dict[str, Any]:
         "margin": round(r.margin, 4),
         "window": round(r.window.score, 4),
         "passage": round(passage.score, 4),
+        "dense": round(passage.dense or 0.0, 4),
         "sentence_has": gold in norm(sentence),
         "span_has": gold in norm(span),
     }
@@ -187,24 +188,35 @@ def figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def calibrate(rows: list[dict[str, Any]], target_absent: float = 0.95) -> dict[str, Any]:
+#: The retrieval's evidence a reading's score adds to its margin (``Calibration.score``): the
+#: cosine of its passage with the question only. The first pass's and the fused retrieval
+#: scores also hold BM25's and the key terms' share, whose scale moves with the collection's
+#: word statistics (one short document against 650 articles), and the threshold is fitted on
+#: one collection size; a cosine means the same in any collection.
+FEATURES: tuple[str, ...] = ("dense",)
+
+
+def calibrate(
+    rows: list[dict[str, Any]], target_absent: float = 0.95, features: tuple[str, ...] = FEATURES
+) -> dict[str, Any]:
     """How readings are scored (``Calibration.score``): a logistic fit, over every reading of
-    every question, of "its sentence holds the answer" on its margin, its window's first-pass
-    score and its passage's retrieval score, the latter two's weights taken relative to the
-    margin's. With the readings ranked by that score: the threshold, the lowest best score
-    that abstains on ``target_absent`` of the absent questions; the confidence curve, a
-    logistic fit of "the best reading's sentence holds the answer" on the best score."""
+    every question, of "its sentence holds the answer" on its margin and ``features`` (its
+    window's first-pass score, its passage's retrieval score, its passage's cosine), their
+    weights taken relative to the margin's. With the readings ranked by that score: the
+    threshold, the lowest best score that abstains on ``target_absent`` of the absent
+    questions; the confidence curve, a logistic fit of "the best reading's sentence holds the
+    answer" on the best score."""
     x, y = [], []
     for r in rows:
         for reading in r.get("readings") or []:
-            x.append([reading["margin"], reading["window"], reading["passage"]])
+            x.append([reading["margin"], *(reading[f] for f in features)])
             y.append(1.0 if r["kind"] == "answerable" and reading["sentence_has"] else 0.0)
     coef = _logistic_fit(np.array(x), np.array(y))
-    weights = {"window": float(coef[1] / coef[0]), "passage": float(coef[2] / coef[0])}
+    weights = {f: float(coef[i + 1] / coef[0]) for i, f in enumerate(features)}
 
     def best(r: dict[str, Any]) -> tuple[float, bool] | None:
         scored = [
-            (q["margin"] + weights["window"] * q["window"] + weights["passage"] * q["passage"], q)
+            (q["margin"] + sum(w * q[f] for f, w in weights.items()), q)
             for q in r.get("readings") or []
         ]
         if not scored:

@@ -61,11 +61,13 @@ class Calibration:
     --calibrate`` on news weeks the reader was not trained on.
 
     A reading's score is the reader's margin plus the retrieval's evidence for its window,
-    weighed by a logistic fit of "its sentence holds the answer" on the two (``margin +
-    window_weight * window.score + passage_weight * passage.score``, the way open-domain
-    readers add the retriever's score to the reader's): a span the reader likes in a passage
-    the search barely matched counts for less. The best score chooses the sentence; below the
-    one threshold, the answer abstains; the logistic curve turns a score into a confidence."""
+    weighed by a logistic fit of "its sentence holds the answer" on them (``margin +
+    window_weight * window.score + passage_weight * passage.score + dense_weight *
+    passage.dense``, the way open-domain readers add the retriever's score to the reader's):
+    a span the reader likes in a passage the search barely matched counts for less. The
+    shipped fit weighs the cosine only (``bench/heldout.py`` ``FEATURES``). The best score
+    chooses the sentence; below the one threshold, the answer abstains; the logistic curve
+    turns a score into a confidence."""
 
     threshold: float = 0.0
     slope: float = 1.0
@@ -73,10 +75,12 @@ class Calibration:
     #: Trained with one softmax over all the windows of a question (``train/qa_reader.py
     #: --shared``): its "no answer" is then weighed over all the windows read, not per window.
     shared: bool = False
-    #: Weights of the first pass's score of the window (``windows.select``) and of the
-    #: retrieval score of its passage, relative to the margin's (0: the margin alone).
+    #: Weights of the first pass's score of the window (``windows.select``), of the
+    #: retrieval score of its passage and of its passage's cosine with the question, relative
+    #: to the margin's (0: the margin alone).
     window_weight: float = 0.0
     passage_weight: float = 0.0
+    dense_weight: float = 0.0
 
     @classmethod
     def shipped(cls, path: Path = CALIBRATION) -> Calibration:
@@ -91,11 +95,19 @@ class Calibration:
             shared=data.get("normalisation") == "shared",
             window_weight=float(weights.get("window", 0.0)),
             passage_weight=float(weights.get("passage", 0.0)),
+            dense_weight=float(weights.get("dense", 0.0)),
         )
 
-    def score(self, margin: float, window: float, passage: float) -> float:
-        """A reading's score: its margin with its window's retrieval evidence added."""
-        return margin + self.window_weight * window + self.passage_weight * passage
+    def score(self, margin: float, window: Any) -> float:
+        """A reading's score: its margin with its window's (``windows.Window``) retrieval
+        evidence added."""
+        passage = window.passage
+        return (
+            margin
+            + self.window_weight * window.score
+            + self.passage_weight * passage.score
+            + self.dense_weight * (passage.dense or 0.0)
+        )
 
     def confidence(self, score: float) -> float:
         """The probability that the reading of this score answers the question."""

@@ -335,7 +335,7 @@ class Responder:
             margin = span.margin
             if shared:
                 margin += span.null_start + span.null_end - joint
-            score = self.reader.calibration.score(margin, w.score, w.passage.score)
+            score = self.reader.calibration.score(margin, w)
             found.append(Reading(w, w.start + span.start, w.start + span.end, margin, score))
         return sorted(found, key=lambda r: -r.score)
 
