@@ -359,17 +359,24 @@ def test_layout_at_desktop_and_phone_width(page: Page) -> None:
     shot(page, "phone-390", full_page=True)
 
 
-def test_answers_from_a_chat_model_stream_and_are_checked(browser: Browser, tmp_path: Path) -> None:
-    """With BRIEF_LLM set, the model's tokens stream into the page; the finished answer has
-    its bogus marker removed and its unsupported sentence flagged."""
+def test_answers_from_a_chat_model_stream_checked_sentences(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """With BRIEF_LLM set, the model's answer streams into the page a sentence at a time, each
+    only once verified: a sentence no passage supports never appears, not even for a moment."""
     reply = (
         "KX1 was reportedly developed for just $18.5 million {cite:$18.5 million}. "
         "It was trained on the moon by 40,000 astronauts [2]. See also [9]."
     )
+    long_reply = (
+        "Kestrel was founded by Priya Raman {cite:Priya Raman}. "
+        + "Word " * 100
+        + ". KX1 was reportedly developed for just $18.5 million {cite:$18.5 million}."
+    )
     with (
         FakeChatServer(
             # First: the second question's prompt also holds the first one, as history.
-            [("Tell me everything", "Word " * 400), ("How much did KX1 cost?", reply)],
+            [("Tell me everything", long_reply), ("How much did KX1 cost?", reply)],
             delay=0.05,
         ) as model,
         running_app(
@@ -389,33 +396,39 @@ def test_answers_from_a_chat_model_stream_and_are_checked(browser: Browser, tmp_
             text = bots.last.inner_text() if bots.count() else ""
             if text and (not seen or text != seen[-1]):
                 seen.append(text)
-            if "not supported" in text:
+            if "Answer:" in text:  # the finished answer leads with its short answer
                 break
             pg.wait_for_timeout(50)
         final = seen[-1]
-        assert len(seen) >= 4, f"the answer did not stream: {seen}"
+        assert "Answer: $18.5 million" in final
         assert "$18.5 million. [1]" in final
-        assert "[9]" not in final
-        assert "astronauts. [2] ⚠ not supported by the cited source" in final
-        assert "See also. ⚠ not supported" in final
+        # shown while streaming, before the finished answer: the verified sentence, whole
+        assert any("$18.5 million. [1]" in t and "Answer:" not in t for t in seen), (
+            f"the answer did not stream: {seen}"
+        )
+        for text in seen:  # never, at any moment
+            assert "astronauts" not in text and "[9]" not in text and "See also" not in text
         assert pg.locator("#ba-sources .ba-source").count() >= 1
         shot(pg, "chat-model")
 
-        # Stop: the answer stops growing and what came so far stays.
+        # Stop: the answer stops where it is; the model's later words never arrive.
         pg.fill("#ba-question textarea", "Tell me everything about Kestrel")
         pg.keyboard.press("Enter")
         stop = pg.locator("#ba-question button:has-text('Stop')")
         stop.wait_for(timeout=30_000)
         pg.wait_for_function(
             "() => { const b = document.querySelectorAll(\"#ba-chat [data-testid='bot']\");"
-            " return b.length >= 2 && b[b.length - 1].innerText.includes('Word Word'); }"
+            " return b.length >= 2 && b[b.length - 1].innerText.includes('Priya Raman'); }"
         )
         stop.click()
         pg.wait_for_timeout(500)
         stopped = bots.last.inner_text()
-        pg.wait_for_timeout(1500)
+        # the model would have finished within 7 s, and the page then shown the finished
+        # answer (its short answer, its sources): stopped, it stays as it was
+        pg.wait_for_timeout(8000)
         assert bots.last.inner_text() == stopped
-        assert 0 < stopped.count("Word") < 400
+        assert "Priya Raman" in stopped and "Word" not in stopped
+        assert "18.5 million" not in bots.last.inner_text()  # the last sentence never came
 
 
 def test_the_short_answer_leads_the_cited_sentences(page: Page) -> None:
