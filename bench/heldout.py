@@ -95,32 +95,29 @@ def questions(name: str, split: dict[str, list[str]], articles: list[dict[str, A
 
 
 def run(assistant: Any, name: str, todo: list) -> list[dict[str, Any]]:
-    margins: list[float | None] = []
     responder = assistant.responder
     compose = getattr(responder, "compose_read", None)
-    if compose is not None and assistant.settings.answerer == "reader":  # its margins
+    # The reader's readings behind each answer (its margins, the windows it read), or None
+    # for an answerer without them.
+    tapped: list[list] | None = None
+    if compose is not None and assistant.settings.answerer == "reader":
+        tapped = []
 
-        def tapped(question: str, readings: list, *args: Any) -> Any:
-            margins.append(readings[0].score if readings else None)
-            seen.append(" ".join(norm(r.window.text) for r in readings) if readings else "")
-            tapped_readings.append(readings)
+        def tap(question: str, readings: list, *args: Any) -> Any:
+            tapped.append(readings)
             return compose(question, readings, *args)
 
-        seen: list[str] = []
-        responder.compose_read = tapped
-    else:
-        seen = []
-    tapped_readings: list[list] = []
+        responder.compose_read = tap
     assistant.ask("What happened this week?", collection=name)  # warm-up, untimed
-    margins.clear()
-    seen.clear()
-    tapped_readings.clear()
     rows = []
     for i, (q, kind) in enumerate(todo, 1):
+        if tapped is not None:
+            tapped.clear()
         started = time.perf_counter()
         answer = assistant.ask(q["question"], collection=name)
         ms = (time.perf_counter() - started) * 1000
         gold = norm(q["answer"])
+        readings = tapped[-1] if tapped else []
         row = {
             "id": q["id"],
             "kind": kind,
@@ -130,11 +127,14 @@ def run(assistant: Any, name: str, todo: list) -> list[dict[str, Any]]:
             "answer": answer.text,
             "short": getattr(answer, "short", None),
             "ms": round(ms, 1),
-            "margin": margins[-1] if margins else None,
-            "read": (gold in seen[-1]) if seen else None,
+            # a reading's score where it has one (before it, its margin decided)
+            "margin": getattr(readings[0], "score", readings[0].margin) if readings else None,
+            "read": gold in " ".join(norm(r.window.text) for r in readings)
+            if tapped is not None
+            else None,
         }
-        if tapped_readings:  # every window's best span, for fitting how they are ranked
-            row["readings"] = [_reading(r, gold) for r in tapped_readings[-1]]
+        if readings:  # every window's best span, for fitting how they are ranked
+            row["readings"] = [_reading(r, gold) for r in readings]
         if kind == "answerable":
             in_text = gold in norm(answer.text)
             in_quote = any(gold in norm(c.quote) for c in answer.citations)

@@ -61,6 +61,15 @@ class Sentence:
 
 
 @dataclass
+class Dropped:
+    """A sentence a chat model wrote that verification did not keep (``verify.Verifier``),
+    and why: one of ``verify``'s reasons ("unsupported", "no_content", ...)."""
+
+    text: str
+    reason: str
+
+
+@dataclass
 class Answer:
     """A cited answer, or an abstention with the passages that came closest."""
 
@@ -84,9 +93,9 @@ class Answer:
     #: start/end), so a face can highlight it: ``document_text[short_start:short_end] == short``.
     short_start: int | None = None
     short_end: int | None = None
-    #: Sentences a chat model wrote that verification did not keep, with the reason
-    #: (``verify.Dropped``): reported, never shown as the answer.
-    dropped: list[Any] = field(default_factory=list)
+    #: Sentences a chat model wrote that verification did not keep, with the reason:
+    #: reported, never shown as the answer.
+    dropped: list[Dropped] = field(default_factory=list)
 
     def to_dict(self, compact: bool = False) -> dict[str, Any]:
         """The answer as plain data, the one serialiser every face's JSON comes from: text,

@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from cachetools import LRUCache
@@ -39,6 +39,9 @@ from assistant.answering.span_reader import (
     widen,
 )
 from assistant.index.embeddings import PassQueue, fastest_dtype
+
+if TYPE_CHECKING:
+    from assistant.answering.windows import Window
 
 WEIGHTS = Path(__file__).with_name("qa_reader.npz")
 CALIBRATION = Path(__file__).with_name("qa_reader.json")
@@ -98,9 +101,8 @@ class Calibration:
             dense_weight=float(weights.get("dense", 0.0)),
         )
 
-    def score(self, margin: float, window: Any) -> float:
-        """A reading's score: its margin with its window's (``windows.Window``) retrieval
-        evidence added."""
+    def score(self, margin: float, window: Window) -> float:
+        """A reading's score: its margin with its window's retrieval evidence added."""
         passage = window.passage
         return (
             margin

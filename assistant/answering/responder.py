@@ -45,7 +45,7 @@ from assistant.answering.qa_reader import Reader, get_reader
 from assistant.answering.question import Question, analyse
 from assistant.answering.retriever import Retriever
 from assistant.answering.span_reader import get_span_reader
-from assistant.answering.verify import MARKER, Verifier, sentences_of, shown
+from assistant.answering.verify import MARKER, Verifier, sentences_of
 from assistant.answering.windows import Reading, Window
 from assistant.errors import ModelError, QuestionError
 from assistant.index.passages import Passage, location_at
@@ -422,7 +422,8 @@ class Responder:
                     continue
                 kept = verifier.check(raw)
                 if kept is not None:
-                    yield TextDelta((" " if len(verifier.sentences) > 1 else "") + shown(kept))
+                    space = " " if len(verifier.sentences) > 1 else ""
+                    yield TextDelta(space + kept.text + markers(kept))
             if reply.empty:  # nothing, or no text at all: the model failed, not the documents
                 log.error("the chat model's reply had no text (question %r)", question[:200])
                 raise ModelError("the chat model replied with no text; try again, or check it")

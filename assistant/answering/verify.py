@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from assistant.answering.answer import Citation, Sentence
+from assistant.answering.answer import Citation, Dropped, Sentence, markers
 from assistant.answering.question import analyse, is_instruction
 from assistant.index.lexical import tokenize
 from assistant.index.passages import Passage
@@ -98,14 +98,6 @@ NO_SOURCE = "no_source"  # every marker points to no passage
 UNSUPPORTED = "unsupported"  # no passage it cites (or, unmarked, none at all) states it
 
 
-@dataclass
-class Dropped:
-    """A sentence of a written answer that is not shown, and why (one of the reasons above)."""
-
-    text: str
-    reason: str
-
-
 class Verifier:
     """Checks a written answer one sentence at a time, so that each can be shown as soon as
     it is checked and no sentence is shown before.
@@ -155,7 +147,7 @@ class Verifier:
 
     def text(self) -> str:
         """The kept sentences with their markers."""
-        return " ".join(shown(s) for s in self.sentences)
+        return " ".join(s.text + markers(s) for s in self.sentences)
 
     def _structural(self, terms: set[str]) -> str | None:
         if not terms:
@@ -187,11 +179,6 @@ class Verifier:
             if span is not None and score >= SUPPORT:
                 found.append((span, score))
         return found or UNSUPPORTED
-
-
-def shown(sentence: Sentence) -> str:
-    """A kept sentence as the answer text shows it: with its markers."""
-    return sentence.text + "".join(f" [{n}]" for n in sentence.citations)
 
 
 #: Markers that open what follows a sentence ("... in 2019. [1] It ..."): the sentence's own.
