@@ -130,17 +130,24 @@ def paragraph_examples(
             yield question, text[lo:hi], None, source
 
 
-def squad(rng: random.Random) -> Iterator[Example]:
+def _squad_questions() -> Iterator[tuple[list[str], int, dict, list[tuple[int, int]]]]:
+    """Each SQuAD question: its article's paragraphs, its own paragraph's index among them,
+    the question, and its answers' offsets in its paragraph."""
     data = json.loads((TRAIN / "squad2_train_part" / "train-v2.0-first10.json").read_text())
     for article in data["data"]:
-        for para in article["paragraphs"]:
-            text = para["context"]
+        paragraphs = [p["context"] for p in article["paragraphs"]]
+        for k, para in enumerate(article["paragraphs"]):
             for qa in para["qas"]:
                 answers = [
                     (a["answer_start"], a["answer_start"] + len(a["text"]))
                     for a in qa.get("answers", [])
                 ]
-                yield from paragraph_examples(qa["question"], text, answers, rng, "squad")
+                yield paragraphs, k, qa, answers
+
+
+def squad(rng: random.Random) -> Iterator[Example]:
+    for paragraphs, k, qa, answers in _squad_questions():
+        yield from paragraph_examples(qa["question"], paragraphs[k], answers, rng, "squad")
 
 
 def qed(rng: random.Random) -> Iterator[Example]:
@@ -269,15 +276,6 @@ def all_examples(seed: int) -> list[Example]:
     return data
 
 
-if __name__ == "__main__":
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    examples = all_examples(0)
-    print(len(examples))
-    print(Counter((s, a is not None) for _, _, a, s in examples))
-
-
 def _contiguous(examples: Iterator[Example]) -> Iterator[list[Example]]:
     """Consecutive examples of one question as one group (each source yields a question's
     windows together)."""
@@ -295,36 +293,29 @@ def squad_groups(rng: random.Random, others: int = 2) -> Iterator[list[Example]]
     """SQuAD's windows of a question, and windows of the ``others`` other paragraphs of its
     article that share most of its words (their closest sentence, as "no answer"): the
     paragraphs a reader confuses with the right one, since they are on the same subject."""
-    data = json.loads((TRAIN / "squad2_train_part" / "train-v2.0-first10.json").read_text())
-    for article in data["data"]:
-        paragraphs = [p["context"] for p in article["paragraphs"]]
-        words = [tokens(p) for p in paragraphs]
-        for k, para in enumerate(article["paragraphs"]):
-            for qa in para["qas"]:
-                answers = [
-                    (a["answer_start"], a["answer_start"] + len(a["text"]))
-                    for a in qa.get("answers", [])
-                ]
-                golds = {a["text"].lower() for a in qa.get("answers", [])}
-                group = list(
-                    paragraph_examples(qa["question"], para["context"], answers, rng, "squad")
-                )
-                q = tokens(qa["question"])
-                ranked = sorted(
-                    (j for j in range(len(paragraphs)) if j != k),
-                    key=lambda j: -len(q & words[j]),
-                )
-                for j in ranked[:others]:
-                    text = paragraphs[j]
-                    spans = sentence_spans(text)
-                    i = _closest(qa["question"], text, spans, set())
-                    if i is None:
-                        continue
-                    lo, hi = window(text, spans, i, rng)
-                    if not any(g and g in text[lo:hi].lower() for g in golds):
-                        group.append((qa["question"], text[lo:hi], None, "squad"))
-                if group:
-                    yield group
+    words: list[set[str]] = []
+    article: list[str] | None = None
+    for paragraphs, k, qa, answers in _squad_questions():
+        if paragraphs is not article:  # a new article: its paragraphs' words, once
+            article, words = paragraphs, [tokens(p) for p in paragraphs]
+        golds = {a["text"].lower() for a in qa.get("answers", [])}
+        group = list(paragraph_examples(qa["question"], paragraphs[k], answers, rng, "squad"))
+        q = tokens(qa["question"])
+        ranked = sorted(
+            (j for j in range(len(paragraphs)) if j != k),
+            key=lambda j: -len(q & words[j]),
+        )
+        for j in ranked[:others]:
+            text = paragraphs[j]
+            spans = sentence_spans(text)
+            i = _closest(qa["question"], text, spans, set())
+            if i is None:
+                continue
+            lo, hi = window(text, spans, i, rng)
+            if not any(g and g in text[lo:hi].lower() for g in golds):
+                group.append((qa["question"], text[lo:hi], None, "squad"))
+        if group:
+            yield group
 
 
 def all_groups(seed: int) -> list[list[Example]]:
@@ -338,3 +329,12 @@ def all_groups(seed: int) -> list[list[Example]]:
         groups.extend(_contiguous(source(rng)))
     rng.shuffle(groups)
     return groups
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    examples = all_examples(0)
+    print(len(examples))
+    print(Counter((s, a is not None) for _, _, a, s in examples))
