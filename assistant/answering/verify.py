@@ -13,8 +13,10 @@ Whatever wrote the text (a language model, usually), every sentence is held to i
 * markers are renumbered 1..n in order of first use.
 
 Support is measured on content words (stemmed, stop words out): the share of the sentence's
-key terms found in the span, rare terms weighing more. It catches invented figures, names and
-claims; it cannot catch a faithful-sounding paraphrase that reverses a meaning.
+key terms found in the span, with every number and every name of the sentence required, and a
+name required beside what the sentence says of it (``support``). It catches invented figures,
+names, dates and claims and quotes put in the wrong mouth; it cannot catch a paraphrase that
+keeps the words and reverses the meaning. ``bench/support.py`` measures it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from assistant.answering.answer import Citation, Dropped, Sentence, markers
-from assistant.answering.question import analyse, is_instruction
+from assistant.answering.question import analyse, is_instruction, query_stop
 from assistant.index.lexical import tokenize
 from assistant.index.passages import Passage
 from assistant.text.sentences import sentence_spans
@@ -59,22 +61,53 @@ def _spans(passage: Passage) -> list[Span]:
     return out
 
 
-def support(claim: str, span_text: str, weights: dict[str, float] | None = None) -> float:
-    """How much of ``claim`` the span states: weighted share of its key terms, 0 to 1.
+#: A capitalised word within a sentence (not its first word, not opening a quote): a name, a
+#: month or weekday, an acronym. What it names must be in the span, as must every number.
+_NAME_WORD = re.compile(r"(?<=[\w,;)] )[A-Z][\w'’-]*")
 
-    Numbers in the claim must appear in the span as written; a missing one halves the score.
+
+def _names(claim: str) -> set[str]:
+    """The key terms of ``claim`` written with a capital inside it: what it names."""
+    stop = query_stop()
+    return {t for t in tokenize([" ".join(_NAME_WORD.findall(claim))])[0] if t not in stop}
+
+
+def _holds_number(text: str, number: str) -> bool:
+    """Whether ``text`` has ``number`` as written, not as part of a longer one ("6" in "60")."""
+    return re.search(rf"(?<![\d.,]){re.escape(number)}(?![\d]|[.,]\d)", text) is not None
+
+
+def support(claim: str, span_text: str) -> float:
+    """How much of ``claim`` the span states: the share of its key terms found in it, 0 to 1.
+
+    It is 0 unless the span has every number of the claim as written and every term the claim
+    names (capitalised inside it: a person, place, body, month), each in a sentence of the
+    span that holds at least half of the claim's other terms found there: "X said ..." where
+    the span has someone else say it, or a figure the span gives for something else, fail.
     """
     terms = analyse(claim).terms
     if not terms:
         return 1.0  # nothing to check ("Here is what the sources say:")
-    have = set(tokenize([span_text])[0])
-    w = weights or {}
-    total = sum(w.get(t, 1.0) for t in terms)
-    score = sum(w.get(t, 1.0) for t in terms if t in have) / total
-    numbers = _NUMBER.findall(claim)
-    if any(n.rstrip(".,") not in span_text for n in numbers):
-        score *= 0.5
-    return score
+    texts = [span_text[a:b] for a, b in sentence_spans(span_text)] or [span_text]
+    sentences = [set(tokenize([t])[0]) for t in texts]
+    have = set().union(*sentences)
+    names = _names(claim)
+    other = [t for t in terms if t in have and t not in names]
+
+    def beside(held: list[bool]) -> bool:
+        """Whether one of the sentences marked in ``held`` has half the other terms or more."""
+        return any(
+            h and 2 * len(s.intersection(other)) >= len(other)
+            for h, s in zip(held, sentences, strict=True)
+        )
+
+    for number in (n.rstrip(".,") for n in _NUMBER.findall(claim)):
+        if not beside([_holds_number(t, number) for t in texts]):
+            return 0.0
+    for name in names:
+        if not beside([name in s for s in sentences]):
+            return 0.0
+    return sum(t in have for t in terms) / len(terms)
 
 
 def best_span(claim: str, passage: Passage) -> tuple[Span | None, float]:

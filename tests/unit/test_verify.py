@@ -167,3 +167,31 @@ def test_two_sentences_with_the_same_support_share_one_citation() -> None:
     )
     assert len(citations) == 1
     assert [s.citations for s in sentences] == [[1], [1]]
+
+
+#: Two speakers side by side: what each said must stay with who said it.
+DEBATE = (
+    "Mayor Ilse Brandt called the new tram line a lifeline for the east side. "
+    "Councillor Tomasz Wirth said the project was a costly mistake. "
+    "The line opens on 12 June and cost 84 million."
+)
+
+
+def test_a_quote_put_in_another_speakers_mouth_is_dropped() -> None:
+    # Every word of the claim is in the two sentences, the name among them: the check wants
+    # the name beside what is said of it.
+    debate = [passage("tram", DEBATE, 0)]
+    verifier = Verifier(debate)
+    assert verifier.check("Mayor Brandt said the project was a costly mistake [1].") is None
+    assert [d.reason for d in verifier.dropped] == [UNSUPPORTED]
+    kept = verifier.check("Councillor Wirth called the project a costly mistake [1].")
+    assert kept is not None and kept.supported
+
+
+def test_a_changed_date_or_a_figure_taken_from_elsewhere_is_dropped() -> None:
+    debate = [passage("tram", DEBATE, 0)]
+    verifier = Verifier(debate)
+    assert verifier.check("The tram line opens on 12 July [1].") is None  # month changed
+    assert verifier.check("The line opens on 2 June [1].") is None  # "2" inside "12" is no 2
+    assert verifier.check("The tram line opens in June and cost 84 million [1].") is not None
+    assert [d.reason for d in verifier.dropped] == [UNSUPPORTED, UNSUPPORTED]
