@@ -72,15 +72,27 @@ def _names(claim: str) -> set[str]:
     return {t for t in tokenize([" ".join(_NAME_WORD.findall(claim))])[0] if t not in stop}
 
 
+#: Quantities in words: a claim's "four plants" must be the span's, as its "4" must.
+_NUMBER_WORD = re.compile(
+    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|[a-z]+teen|twenty"
+    r"|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|billion"
+    r"|trillion|dozen)\b",
+    re.I,
+)
+
+
 def _holds_number(text: str, number: str) -> bool:
     """Whether ``text`` has ``number`` as written, not as part of a longer one ("6" in "60")."""
+    if number[0].isalpha():
+        return re.search(rf"\b{number}\b", text, re.I) is not None
     return re.search(rf"(?<![\d.,]){re.escape(number)}(?![\d]|[.,]\d)", text) is not None
 
 
 def support(claim: str, span_text: str) -> float:
     """How much of ``claim`` the span states: the share of its key terms found in it, 0 to 1.
 
-    It is 0 unless the span has every number of the claim as written and every term the claim
+    It is 0 unless the span has every number of the claim as written (in figures or words:
+    "four" is no "three") and every term the claim
     names (capitalised inside it: a person, place, body, month), each in a sentence of the
     span that holds at least half of the claim's other terms found there: "X said ..." where
     the span has someone else say it, or a figure the span gives for something else, fail.
@@ -101,7 +113,7 @@ def support(claim: str, span_text: str) -> float:
             for h, s in zip(held, sentences, strict=True)
         )
 
-    for number in (n.rstrip(".,") for n in _NUMBER.findall(claim)):
+    for number in (n.rstrip(".,") for n in _NUMBER.findall(claim) + _NUMBER_WORD.findall(claim)):
         if not beside([_holds_number(t, number) for t in texts]):
             return 0.0
     for name in names:
