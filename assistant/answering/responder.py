@@ -413,7 +413,7 @@ class Responder:
         else:
             # Each sentence the model writes is checked as soon as it is whole, and shown only
             # if a passage supports it; the rest are dropped, reported and logged.
-            verifier = Verifier(passages)
+            verifier = Verifier(passages, question)
             reply = Reply()
             said_not_found = False
             for raw in sentences_of(self.writer.write(question, passages, history, reply)):

@@ -88,22 +88,31 @@ def _holds_number(text: str, number: str) -> bool:
     return re.search(rf"(?<![\d.,]){re.escape(number)}(?![\d]|[.,]\d)", text) is not None
 
 
-def support(claim: str, span_text: str) -> float:
+def support(claim: str, span_text: str, context: str = "") -> float:
     """How much of ``claim`` the span states: the share of its key terms found in it, 0 to 1.
 
     It is 0 unless the span has every number of the claim as written (in figures or words:
-    "four" is no "three") and every term the claim
-    names (capitalised inside it: a person, place, body, month), each in a sentence of the
-    span that holds at least half of the claim's other terms found there: "X said ..." where
-    the span has someone else say it, or a figure the span gives for something else, fail.
+    "four" is no "three") and every term the claim names (capitalised inside it: a person,
+    place, body, month), each in a sentence of the span that holds at least half of the
+    claim's other terms found there: "X said ..." where the span has someone else say it, or a
+    figure the span gives for something else, fail. Numbers count there, not in the share of
+    words: "The allowance is £455,000 a year" is not half supported by "The rent is £455,000 a
+    year".
+
+    ``context``: what a fragment of a reply answers ("Where is Kestrel based?" for "Pune"):
+    its terms count in the share, and every word of the fragment is a name.
     """
-    terms = analyse(claim).terms
-    if not terms:
+    terms = analyse(f"{context} {claim}").terms
+    numbers = [n.rstrip(".,") for n in _NUMBER.findall(claim) + _NUMBER_WORD.findall(claim)]
+    if not terms and not numbers:
         return 1.0  # nothing to check ("Here is what the sources say:")
+    words = [
+        t for t in terms if not t[0].isdigit()
+    ]  # a number's pieces ("455", "000") are no words
     texts = [span_text[a:b] for a, b in sentence_spans(span_text)] or [span_text]
     sentences = [set(tokenize([t])[0]) for t in texts]
     have = set().union(*sentences)
-    names = _names(claim)
+    names = _names(f"x {claim}" if context else claim)
     other = [t for t in terms if t in have and t not in names]
 
     def beside(held: list[bool]) -> bool:
@@ -113,27 +122,38 @@ def support(claim: str, span_text: str) -> float:
             for h, s in zip(held, sentences, strict=True)
         )
 
-    for number in (n.rstrip(".,") for n in _NUMBER.findall(claim) + _NUMBER_WORD.findall(claim)):
+    for number in numbers:
         if not beside([_holds_number(t, number) for t in texts]):
             return 0.0
     for name in names:
         if not beside([name in s for s in sentences]):
             return 0.0
-    return sum(t in have for t in terms) / len(terms)
+    return sum(t in have for t in words) / len(words) if words else 1.0
 
 
-def best_span(claim: str, passage: Passage) -> tuple[Span | None, float]:
-    """The span of ``passage`` that supports ``claim`` best, with its support.
+def best_span(claim: str, passage: Passage, context: str = "") -> tuple[Span | None, float]:
+    """The span of ``passage`` that supports ``claim`` best, with its support (``support``).
 
     A shorter span wins a tie: the quote should be no longer than what supports the claim.
     """
     best: tuple[Span | None, float] = (None, -1.0)
     for span in _spans(passage):
-        score = support(claim, span.text)
+        score = support(claim, span.text, context)
         if score > best[1] + 1e-9:
             best = (span, score)
     return best
 
+
+#: A reply of at most this many words is a fragment ("Priya Raman", "180 beds"): it is checked
+#: as the answer to the question.
+FRAGMENT = 4
+#: What a model says of its input before a claim ("According to the passage, ..."): about our
+#: prompt, not the documents; left out of the claim.
+_META = re.compile(
+    r"^(?:according to|based on|as stated in|as per) (?:the |these |this )?(?:given |provided )?"
+    r"(?:passages?|documents?|texts?|articles?|sources?|information)(?: provided| given)?[,:]?\s*",
+    re.I,
+)
 
 #: Why a sentence was not kept (``Dropped.reason``).
 NO_CONTENT = "no_content"  # no content word to check: "1.", "Sure!"
@@ -154,8 +174,11 @@ class Verifier:
     content word, a passage's header repeated, nothing new, no source, not supported.
     """
 
-    def __init__(self, passages: list[Passage]) -> None:
+    def __init__(self, passages: list[Passage], question: str = "") -> None:
+        """``question``: what the text answers; a reply's fragment ("Pune") is checked as its
+        answer."""
         self.passages = passages
+        self.question = question
         self.citations: list[Citation] = []
         self.sentences: list[Sentence] = []
         self.dropped: list[Dropped] = []
@@ -171,10 +194,16 @@ class Verifier:
         (recorded in ``dropped``) or holds only markers."""
         cited = [int(m) for m in MARKER.findall(raw)]
         claim = MARKER.sub("", raw).strip()
+        if _META.match(claim):
+            claim = _META.sub("", claim)
+            claim = claim[:1].upper() + claim[1:]
         if not claim:
             return None
+        # A few words that are no sentence ("Pune", "180 beds") answer the question: checked
+        # as that answer, so "Paris" is no answer to a question the documents do not answer.
+        context = self.question if self.question and len(claim.split()) <= FRAGMENT else ""
         terms = set(analyse(claim).terms)
-        found = self._structural(terms) or self._support(claim, cited, terms)
+        found = self._structural(terms) or self._support(claim, cited, terms, context)
         if isinstance(found, str):
             self.dropped.append(Dropped(claim, found))
             return None
@@ -204,23 +233,23 @@ class Verifier:
         return None
 
     def _support(
-        self, claim: str, cited: list[int], terms: set[str]
+        self, claim: str, cited: list[int], terms: set[str], context: str
     ) -> list[tuple[Span, float]] | str:
         """The spans that support ``claim`` with their support, or the reason none does."""
         valid = [k for k in dict.fromkeys(cited) if 1 <= k <= len(self.passages)]
         if cited and not valid:
             return NO_SOURCE
         if not valid:
-            if len(terms) == 1:
+            if len(terms) == 1 and not context:
                 # One unmarked word ("HACKED"): no passage is searched for it, as any that
                 # holds the word would seem to support it.
                 return UNSUPPORTED
-            scored = [best_span(claim, p) for p in self.passages]
+            scored = [best_span(claim, p, context) for p in self.passages]
             span, score = max(scored, key=lambda t: t[1]) if scored else (None, 0.0)
             return [(span, score)] if span is not None and score >= SUPPORT else UNSUPPORTED
         found = []
         for k in valid:
-            span, score = best_span(claim, self.passages[k - 1])
+            span, score = best_span(claim, self.passages[k - 1], context)
             if span is not None and score >= SUPPORT:
                 found.append((span, score))
         return found or UNSUPPORTED
