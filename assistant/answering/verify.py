@@ -100,9 +100,11 @@ def support(claim: str, span_text: str, context: str = "") -> float:
     year".
 
     ``context``: what a fragment of a reply answers ("Where is Kestrel based?" for "Pune"):
-    its terms count in the share, and every word of the fragment is a name.
+    the share is of its terms, and every word of the fragment is a name, to be found beside
+    them.
     """
-    terms = analyse(f"{context} {claim}").terms
+    # a fragment's words are its names; what it is said of is the question
+    terms = analyse(context).terms if context else analyse(claim).terms
     numbers = [n.rstrip(".,") for n in _NUMBER.findall(claim) + _NUMBER_WORD.findall(claim)]
     if not terms and not numbers:
         return 1.0  # nothing to check ("Here is what the sources say:")

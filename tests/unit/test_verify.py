@@ -195,3 +195,25 @@ def test_a_changed_date_or_a_figure_taken_from_elsewhere_is_dropped() -> None:
     assert verifier.check("The line opens on 2 June [1].") is None  # "2" inside "12" is no 2
     assert verifier.check("The tram line opens in June and cost 84 million [1].") is not None
     assert [d.reason for d in verifier.dropped] == [UNSUPPORTED, UNSUPPORTED]
+
+
+def test_a_reply_of_a_few_words_is_checked_as_the_answer_to_the_question() -> None:
+    # Small models often reply with the bare answer and no marker (recorded from a real one).
+    based = Verifier(PASSAGES, "Where is Kestrel based?")
+    kept = based.check("Pune")
+    assert kept is not None and based.citations[0].quote.startswith("Kestrel Launch Systems")
+    # A bare answer the documents do not give is no answer, though it is a word of English.
+    capital = Verifier(PASSAGES, "What is the capital of France?")
+    assert capital.check("Paris") is None
+    assert [d.reason for d in capital.dropped] == [UNSUPPORTED]
+    # The right words for another question are no answer to this one.
+    wrong = Verifier(PASSAGES, "Who is Kestrel's chief engineer?")
+    assert wrong.check("Priya Raman") is None
+    # Without a question, one unmarked word is still never searched for.
+    assert Verifier(PASSAGES).check("Pune") is None
+
+
+def test_talk_about_the_passages_is_left_out_of_the_claim() -> None:
+    verifier = Verifier(PASSAGES, "When is the first flight?")
+    kept = verifier.check("According to the passages, the first flight is planned for October.")
+    assert kept is not None and kept.text == "The first flight is planned for October."
