@@ -69,6 +69,8 @@ class Pair:
     kind: str
     source: str
     split: str
+    #: What a recorded reply answered (a fragment is checked as its answer).
+    question: str = ""
 
 
 def _context(text: str, spans: list[tuple[int, int]], i: int) -> str:
@@ -168,6 +170,7 @@ def load_jsonl(path: Path, source: str, split_of: dict[str, str]) -> list[Pair]:
                     row["kind"],
                     source,
                     split,
+                    row.get("question", ""),
                 )
             )
     return pairs
@@ -195,7 +198,7 @@ def checked(pair: Pair) -> bool:
         location="paragraph 1",
         score=1.0,
     )
-    return verify.Verifier([passage]).check(pair.sentence + " [1]") is not None
+    return verify.Verifier([passage], pair.question).check(pair.sentence + " [1]") is not None
 
 
 def lexical(pair: Pair) -> bool:
