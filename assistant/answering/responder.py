@@ -12,7 +12,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -45,7 +45,7 @@ from assistant.answering.qa_reader import Reader, get_reader
 from assistant.answering.question import Question, analyse
 from assistant.answering.retriever import Retriever
 from assistant.answering.span_reader import get_span_reader
-from assistant.answering.verify import MARKER, Verifier, sentences_of
+from assistant.answering.verify import FRAGMENT, MARKER, Verifier, sentences_of
 from assistant.answering.windows import Reading, Window
 from assistant.errors import ModelError, QuestionError
 from assistant.index.passages import Passage, location_at
@@ -432,6 +432,8 @@ class Responder:
                 log.info("dropped a sentence of the chat model (%s): %r", d.reason, d.text[:200])
             if said_not_found and not verifier.sentences:
                 answer.dropped = []  # it said so, as asked
+        if not passages or not verifier.sentences:
+            yield TextDelta(answer.text)  # the abstention, streamed as the offline one is
         answer.search_query = query
         answer.timings = {
             "retrieve_ms": round(retrieved, 1),
@@ -464,8 +466,31 @@ class Responder:
             sentences=verifier.sentences,
             dropped=verifier.dropped,
         )
-        short_answer.fill(answer, analyse(question), self.span_reader)
+        self._short_of_sentences(answer, analyse(question))
         return answer
+
+    def _short_of_sentences(self, answer: Answer, question: Question) -> None:
+        """The short answer of a written answer: words of its first verified sentence that
+        answer the question (the sentence itself when it is a few words: "Pune"), given
+        where its citation quotes them; none if no quote holds them. Never words of a quote
+        that the sentence does not say ("14 miles" of a quote for the reply "180 beds")."""
+        first = answer.sentences[0]
+        words = first.text.rstrip(" .")
+        said = words
+        if len(words.split()) > FRAGMENT:
+            probe = Answer(
+                question=question.text,
+                text=first.text,
+                citations=[replace(answer.citations[first.citations[0] - 1], quote=first.text)],
+            )
+            short_answer.fill(probe, question, self.span_reader)
+            said = probe.short or ""
+        for n in first.citations if said else []:
+            citation = answer.citations[n - 1]
+            at = citation.quote.find(said)
+            if at >= 0:
+                answer.set_short(citation, at, at + len(said))
+                return
 
     def _abstention(self, question: str, passages: list[Passage]) -> Answer:
         return Answer(

@@ -1,0 +1,161 @@
+"""Real chat models' replies, replayed (issue 25): what Qwen2.5-Coder-0.5B and SmolLM2-135M
+wrote when asked about our documents through llama.cpp's server (``bench/llm.py`` recorded
+them in ``tests/data/model_replies/``), sent back by the stand-in server at the network edge.
+
+The collection is the five documents of ``tests/data``, as when they were recorded, so the
+passages the replies answered are the ones retrieved here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from assistant.core import Assistant
+from assistant.settings import Settings
+from tests.conftest import DATA, served
+from tests.fake_llm import FakeChatServer
+
+REPLIES = DATA / "model_replies"
+DOCUMENTS = sorted(DATA.glob("*.txt"))
+
+
+def recorded(model: str) -> dict[str, str]:
+    """Question -> the model's raw reply."""
+    rows = [json.loads(line) for line in (REPLIES / f"{model}.jsonl").read_text().splitlines()]
+    return {row["question"]: row["reply"] for row in rows}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """One store of the five documents, shared by the models' assistants."""
+    data = tmp_path_factory.mktemp("real-replies") / "data"
+    a = Assistant(Settings(data_dir=data))
+    assert a.ingest(DOCUMENTS).ok
+    yield Settings(data_dir=data)
+
+
+def replaying(model: str, store: Settings) -> Iterator[tuple[Assistant, FakeChatServer]]:
+    with FakeChatServer(list(recorded(model).items())) as fake:
+        a = Assistant(store.model_copy(update={"llm": model, "llm_base_url": fake.url}))
+        yield a, fake
+
+
+@pytest.fixture(scope="module")
+def qwen(store: Settings) -> Iterator[tuple[Assistant, FakeChatServer]]:
+    yield from replaying("qwen", store)
+
+
+@pytest.fixture(scope="module")
+def smollm2(store: Settings) -> Iterator[tuple[Assistant, FakeChatServer]]:
+    yield from replaying("smollm2", store)
+
+
+#: Qwen's replies to questions our documents cannot answer, each inventing or guessing.
+INVENTED = {
+    "What was Kestrel's revenue in 2024?": "revenue in 2024 was",
+    "How many employees does Kestrel have?": "1",
+    "What is the capital of France?": "Paris",
+    "When will the KX2 rocket make its first flight?": "first flight in 2030",
+    "How many jobs will the hospital trust cut after 2029?": "cut 2,300 jobs",
+    "Who will be the permanent manager of the Brackley Park site?": "permanent manager of",
+    "How much is Fennick's relocation allowance?": "allowance is",
+    "How many storm petrels nest on Skarholm?": "storm petrels nest",
+}
+
+
+@pytest.mark.parametrize("question", sorted(INVENTED))
+def test_a_real_reply_the_documents_do_not_back_is_the_abstention(
+    qwen: tuple[Assistant, FakeChatServer], question: str
+) -> None:
+    assistant, _ = qwen
+    reply = recorded("qwen")[question]
+    assert INVENTED[question] in reply  # what the model really wrote
+    answer = assistant.ask(question)
+    assert answer.abstained and answer.short is None
+    assert answer.text.startswith("The documents don't say")
+    assert INVENTED[question] not in answer.text.replace("The documents don't say", "")
+    # what it wrote is reported, with why it was left out
+    assert [d.reason for d in answer.dropped] in (["unsupported"], ["no_content"])
+    assert answer.dropped[0].text in reply
+
+
+#: Qwen's bare answers, and the short answer each must give: the words it said, quoted.
+BARE = {
+    "Where is Kestrel based?": "Pune",
+    "How many beds does Hollin Vale Community Hospital have?": "180 beds",
+    "Which firm will carry out the warehouse move?": "Pellworth Removals",
+    "How many warehouse staff does Fennick have?": "46",
+    "How many occupied puffin burrows did the Skarholm survey find?": "3,240",
+}
+
+
+@pytest.mark.parametrize("question", sorted(BARE))
+def test_a_real_bare_answer_the_documents_back_is_kept_with_its_quote(
+    qwen: tuple[Assistant, FakeChatServer], question: str
+) -> None:
+    assistant, _ = qwen
+    said = BARE[question]
+    assert recorded("qwen")[question] == said
+    answer = assistant.ask(question)
+    assert not answer.abstained and answer.text == f"{said} [1]"
+    [citation] = answer.citations
+    assert said in citation.quote
+    # the short answer is what the model said, where the quote says it (never other words of
+    # the quote: "14 miles" stands beside "180 beds" in it)
+    assert answer.short == said
+    assert (
+        citation.quote[answer.short_start - citation.start : answer.short_end - citation.start]
+        == said
+    )
+
+
+def test_the_short_answer_of_a_real_sentence_is_words_it_says(
+    qwen: tuple[Assistant, FakeChatServer],
+) -> None:
+    # The quote of this sentence also names Marit Solberg, who led the fieldwork: the short
+    # answer is the payer the model named.
+    assistant, _ = qwen
+    answer = assistant.ask("Who paid for the Skarholm seabird survey?")
+    assert answer.short == "Coastal Heritage Fund" and answer.short in answer.sentences[0].text
+
+
+def test_a_real_invented_reply_never_reaches_a_stream(
+    qwen: tuple[Assistant, FakeChatServer],
+) -> None:
+    assistant, _ = qwen
+    question = "What was Kestrel's revenue in 2024?"
+    with served(assistant) as api:
+        r = api.post("/api/v1/ask/stream", json={"question": question})
+        assert "revenue in 2024 was" not in r.text.split('"dropped"')[0]
+        body = {"model": "default", "messages": [{"role": "user", "content": question}]}
+        r = api.post("/v1/chat/completions", json={**body, "stream": True})
+        chunks = [
+            json.loads(line[len("data: ") :])
+            for line in r.text.splitlines()
+            if line.startswith("data: {")
+        ]
+        streamed = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+        assert streamed.startswith("The documents don't say") and "2024 was" not in streamed
+        assert chunks[-1]["abstained"] is True
+        assert [d["reason"] for d in chunks[-1]["dropped"]] == ["unsupported"]
+
+
+def test_a_quote_put_in_the_wrong_mouth_is_dropped(store: Settings) -> None:
+    # Not recorded: Qwen attributed its quotes rightly on these questions. Brandt called it a
+    # wake-up call; Marcus Feld urged caution.
+    rules = [
+        (
+            "What did Marcus Feld say?",
+            "Marcus Feld called Kestrel's success a wake-up call for European industry. "
+            "Feld said rockets have been getting cheaper to build over time.",
+        )
+    ]
+    with FakeChatServer(rules) as fake:
+        a = Assistant(store.model_copy(update={"llm": "fake", "llm_base_url": fake.url}))
+        answer = a.ask("What did Marcus Feld say?")
+    assert "wake-up call" not in answer.text
+    assert "cheaper to build over time" in answer.text
+    assert [d.reason for d in answer.dropped] == ["unsupported"]
