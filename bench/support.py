@@ -186,34 +186,24 @@ def title_of(doc: str) -> str:
     return lines[0].lstrip("# ").strip() if lines[0] != "---" else ""
 
 
+def passage_of(pair: Pair, title: str) -> Passage:
+    """The pair's passage as retrieval would give it."""
+    return Passage(
+        doc_id=pair.doc, title=title, source=pair.doc, text=pair.passage, start=0,
+        end=len(pair.passage), location="paragraph 1", score=1.0,
+    )  # fmt: skip
+
+
 def checked(pair: Pair) -> bool:
     """Whether the product's verifier keeps the sentence, citing the pair's passage."""
-    passage = Passage(
-        doc_id=pair.doc,
-        title=title_of(pair.doc),
-        source=pair.doc,
-        text=pair.passage,
-        start=0,
-        end=len(pair.passage),
-        location="paragraph 1",
-        score=1.0,
-    )
+    passage = passage_of(pair, title_of(pair.doc))
     return verify.Verifier([passage], pair.question).check(pair.sentence + " [1]") is not None
 
 
 def lexical(pair: Pair) -> bool:
     """The baseline: the check before issue 25, the best one- or two-sentence span's key-term
     share at least 0.5, a number of the sentence missing from it halving the share."""
-    passage = Passage(
-        doc_id=pair.doc,
-        title=pair.doc,
-        source=pair.doc,
-        text=pair.passage,
-        start=0,
-        end=len(pair.passage),
-        location="paragraph 1",
-        score=1.0,
-    )
+    passage = passage_of(pair, pair.doc)
     best = 0.0
     for span in verify._spans(passage):
         terms = verify.analyse(pair.sentence).terms

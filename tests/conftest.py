@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import json
 import os
 import shutil
 import socket
@@ -193,6 +194,18 @@ def run_brief(
         timeout=timeout,
         env={**os.environ, "BRIEF_DATA_DIR": str(data_dir), **(env or {})},
     )
+
+
+def openai_stream(api: httpx.Client, question: str) -> tuple[str, list[dict[str, Any]]]:
+    """Ask ``/v1/chat/completions`` with ``stream``: the streamed text and every chunk."""
+    body = {"model": "default", "messages": [{"role": "user", "content": question}], "stream": True}
+    r = api.post("/v1/chat/completions", json=body)
+    chunks = [
+        json.loads(line[len("data: ") :])
+        for line in r.text.splitlines()
+        if line.startswith("data: {")
+    ]
+    return "".join(c["choices"][0]["delta"].get("content", "") for c in chunks), chunks
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from assistant.core import Assistant
 from assistant.errors import ModelError
 from assistant.faces.web.chat import ChatApp
 from assistant.settings import Settings
-from tests.conftest import ARTICLE, served
+from tests.conftest import ARTICLE, openai_stream, served
 from tests.fake_llm import FakeChatServer
 
 RULES = [
@@ -103,14 +103,9 @@ def test_no_face_streams_a_sentence_before_it_is_verified(assistant: Assistant) 
         assert done["text"] == kept and [s["supported"] for s in done["sentences"]] == [True]
         assert [d["reason"] for d in done["dropped"]] == ["unsupported", "no_content", "no_content"]
         body = {"model": "default", "messages": [{"role": "user", "content": question}]}
-        r = api.post("/v1/chat/completions", json={**body, "stream": True})
-        chunks = [
-            json.loads(line[len("data: ") :])
-            for line in r.text.splitlines()
-            if line.startswith("data: {")
-        ]
-        streamed = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
-        assert streamed == kept and "astronauts" not in r.text.split('"dropped"')[0]
+        streamed, chunks = openai_stream(api, question)
+        assert streamed == kept
+        assert all("astronauts" not in c["choices"][0]["delta"].get("content", "") for c in chunks)
         last = chunks[-1]
         assert last["sentences"] == done["sentences"] and last["dropped"] == done["dropped"]
         whole = api.post("/v1/chat/completions", json=body).json()

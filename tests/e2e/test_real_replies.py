@@ -15,7 +15,7 @@ import pytest
 
 from assistant.core import Assistant
 from assistant.settings import Settings
-from tests.conftest import DATA, served
+from tests.conftest import DATA, openai_stream, served
 from tests.fake_llm import FakeChatServer
 
 REPLIES = DATA / "model_replies"
@@ -37,19 +37,19 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     yield Settings(data_dir=data)
 
 
-def replaying(model: str, store: Settings) -> Iterator[tuple[Assistant, FakeChatServer]]:
+def replaying(model: str, store: Settings) -> Iterator[Assistant]:
+    """An assistant whose chat model sends ``model``'s recorded replies."""
     with FakeChatServer(list(recorded(model).items())) as fake:
-        a = Assistant(store.model_copy(update={"llm": model, "llm_base_url": fake.url}))
-        yield a, fake
+        yield Assistant(store.model_copy(update={"llm": model, "llm_base_url": fake.url}))
 
 
 @pytest.fixture(scope="module")
-def qwen(store: Settings) -> Iterator[tuple[Assistant, FakeChatServer]]:
+def qwen(store: Settings) -> Iterator[Assistant]:
     yield from replaying("qwen", store)
 
 
 @pytest.fixture(scope="module")
-def smollm2(store: Settings) -> Iterator[tuple[Assistant, FakeChatServer]]:
+def smollm2(store: Settings) -> Iterator[Assistant]:
     yield from replaying("smollm2", store)
 
 
@@ -68,12 +68,11 @@ INVENTED = {
 
 @pytest.mark.parametrize("question", sorted(INVENTED))
 def test_a_real_reply_the_documents_do_not_back_is_the_abstention(
-    qwen: tuple[Assistant, FakeChatServer], question: str
+    qwen: Assistant, question: str
 ) -> None:
-    assistant, _ = qwen
     reply = recorded("qwen")[question]
     assert INVENTED[question] in reply  # what the model really wrote
-    answer = assistant.ask(question)
+    answer = qwen.ask(question)
     assert answer.abstained and answer.short is None
     assert answer.text.startswith("The documents don't say")
     assert INVENTED[question] not in answer.text.replace("The documents don't say", "")
@@ -94,12 +93,11 @@ BARE = {
 
 @pytest.mark.parametrize("question", sorted(BARE))
 def test_a_real_bare_answer_the_documents_back_is_kept_with_its_quote(
-    qwen: tuple[Assistant, FakeChatServer], question: str
+    qwen: Assistant, question: str
 ) -> None:
-    assistant, _ = qwen
     said = BARE[question]
     assert recorded("qwen")[question] == said
-    answer = assistant.ask(question)
+    answer = qwen.ask(question)
     assert not answer.abstained and answer.text == f"{said} [1]"
     [citation] = answer.citations
     assert said in citation.quote
@@ -113,31 +111,22 @@ def test_a_real_bare_answer_the_documents_back_is_kept_with_its_quote(
 
 
 def test_the_short_answer_of_a_real_sentence_is_words_it_says(
-    qwen: tuple[Assistant, FakeChatServer],
+    qwen: Assistant,
 ) -> None:
     # The quote of this sentence also names Marit Solberg, who led the fieldwork: the short
     # answer is the payer the model named.
-    assistant, _ = qwen
-    answer = assistant.ask("Who paid for the Skarholm seabird survey?")
+    answer = qwen.ask("Who paid for the Skarholm seabird survey?")
     assert answer.short == "Coastal Heritage Fund" and answer.short in answer.sentences[0].text
 
 
 def test_a_real_invented_reply_never_reaches_a_stream(
-    qwen: tuple[Assistant, FakeChatServer],
+    qwen: Assistant,
 ) -> None:
-    assistant, _ = qwen
     question = "What was Kestrel's revenue in 2024?"
-    with served(assistant) as api:
+    with served(qwen) as api:
         r = api.post("/api/v1/ask/stream", json={"question": question})
         assert "revenue in 2024 was" not in r.text.split('"dropped"')[0]
-        body = {"model": "default", "messages": [{"role": "user", "content": question}]}
-        r = api.post("/v1/chat/completions", json={**body, "stream": True})
-        chunks = [
-            json.loads(line[len("data: ") :])
-            for line in r.text.splitlines()
-            if line.startswith("data: {")
-        ]
-        streamed = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+        streamed, chunks = openai_stream(api, question)
         assert streamed.startswith("The documents don't say") and "2024 was" not in streamed
         assert chunks[-1]["abstained"] is True
         assert [d["reason"] for d in chunks[-1]["dropped"]] == ["unsupported"]
