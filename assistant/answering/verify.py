@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from assistant.answering.answer import Citation, Dropped, Sentence, markers
@@ -157,10 +157,15 @@ _META = re.compile(
     re.I,
 )
 
+#: Reads a question over texts: each text's answer span (start, end) and its margin over "no
+#: answer", or None (``Responder`` gives the learned reader's).
+Finder = Callable[[str, list[str]], list[tuple[int, int, float] | None]]
+
 #: Why a sentence was not kept (``Dropped.reason``).
 NO_CONTENT = "no_content"  # no content word to check: "1.", "Sure!"
 ECHOED_PROMPT = "echoed_prompt"  # passages' headers as the prompt shows them: titles, places
-REPEAT = "repeat"  # says nothing an earlier kept sentence did not
+REPEAT = "repeat"  # says nothing an earlier kept sentence, or the question, did not
+QUESTION = "question"  # asks rather than answers: "Which county?"
 NO_SOURCE = "no_source"  # every marker points to no passage
 UNSUPPORTED = "unsupported"  # no passage it cites (or, unmarked, none at all) states it
 
@@ -176,11 +181,16 @@ class Verifier:
     content word, a passage's header repeated, nothing new, no source, not supported.
     """
 
-    def __init__(self, passages: list[Passage], question: str = "") -> None:
+    def __init__(
+        self, passages: list[Passage], question: str = "", finder: Finder | None = None
+    ) -> None:
         """``question``: what the text answers; a reply's fragment ("Pune") is checked as its
-        answer."""
+        answer, by ``finder`` where there is one (the reader: is this the answer the passage
+        gives?), else by the question's words around it."""
         self.passages = passages
         self.question = question
+        self.finder = finder
+        self._asked = set(analyse(question).terms) if question else set()
         self.citations: list[Citation] = []
         self.sentences: list[Sentence] = []
         self.dropped: list[Dropped] = []
@@ -205,7 +215,11 @@ class Verifier:
         # as that answer, so "Paris" is no answer to a question the documents do not answer.
         context = self.question if self.question and len(claim.split()) <= FRAGMENT else ""
         terms = set(analyse(claim).terms)
-        found = self._structural(terms) or self._support(claim, cited, terms, context)
+        found: list[tuple[Span, float]] | str | None = self._structural(claim, terms, context)
+        if found is None and context and self.finder is not None:
+            found = self._answer(claim.rstrip(" ."), cited)
+        if found is None:
+            found = self._support(claim, cited, terms, context)
         if isinstance(found, str):
             self.dropped.append(Dropped(claim, found))
             return None
@@ -225,14 +239,41 @@ class Verifier:
         """The kept sentences with their markers."""
         return " ".join(s.text + markers(s) for s in self.sentences)
 
-    def _structural(self, terms: set[str]) -> str | None:
+    def _structural(self, claim: str, terms: set[str], context: str) -> str | None:
+        if claim.endswith("?"):
+            return QUESTION
         if not terms:
             return NO_CONTENT
-        if terms <= self._headers:  # only words of the passages' titles and places
+        if not context and terms <= self._headers:
+            # only words of the passages' titles and places (a bare answer may be one)
             return ECHOED_PROMPT
-        if any(terms <= said for said in self._said):
+        if any(terms <= said for said in self._said) or (not context and terms <= self._asked):
             return REPEAT
         return None
+
+    def _answer(self, words: str, cited: list[int]) -> list[tuple[Span, float]] | str:
+        """The span where the reader, reading the question, finds ``words`` as the answer
+        (its span overlapping them, likelier than "no answer"), or the reason none does."""
+        valid = [k for k in dict.fromkeys(cited) if 1 <= k <= len(self.passages)]
+        if cited and not valid:
+            return NO_SOURCE
+        passages = [self.passages[k - 1] for k in valid] or self.passages
+        holding = [
+            (span, at)
+            for p in passages
+            for span in _spans(p)
+            if (at := span.text.lower().find(words.lower())) >= 0
+        ]
+        if not holding or self.finder is None:
+            return UNSUPPORTED
+        found = self.finder(self.question, [span.text for span, _ in holding])
+        best: tuple[Span, float] | None = None
+        for (span, at), read in zip(holding, found, strict=True):
+            if read is None or read[2] <= 0 or read[1] <= at or read[0] >= at + len(words):
+                continue  # no answer here, or the reader's answer is other words
+            if best is None or read[2] > best[1]:
+                best = (span, read[2])
+        return [(best[0], 1.0)] if best is not None else UNSUPPORTED
 
     def _support(
         self, claim: str, cited: list[int], terms: set[str], context: str
