@@ -10,6 +10,7 @@ from assistant.answering.verify import (
     ECHOED_PROMPT,
     NO_CONTENT,
     NO_SOURCE,
+    QUESTION,
     REPEAT,
     UNSUPPORTED,
     Verifier,
@@ -217,3 +218,31 @@ def test_talk_about_the_passages_is_left_out_of_the_claim() -> None:
     verifier = Verifier(PASSAGES, "When is the first flight?")
     kept = verifier.check("According to the passages, the first flight is planned for October.")
     assert kept is not None and kept.text == "The first flight is planned for October."
+
+
+def test_a_question_asked_or_restated_is_no_answer() -> None:
+    # Both seen in a real small model's replies: the question copied back, with or without
+    # its question mark.
+    verifier = Verifier(PASSAGES, "When is Kestrel's first flight planned?")
+    assert verifier.check("When is Kestrel's first flight planned?") is None
+    assert verifier.check("Kestrel's first flight is planned.") is None
+    assert [d.reason for d in verifier.dropped] == [QUESTION, REPEAT]
+    assert verifier.check("The first flight is planned for October.") is not None
+
+
+def test_a_bare_answer_is_kept_where_the_reader_finds_it_as_the_answer() -> None:
+    # A stand-in reader that answers "Pune" in whichever text holds it.
+    def finder(question: str, texts: list[str]) -> list[tuple[int, int, float] | None]:
+        return [(t.find("Pune"), t.find("Pune") + 4, 5.0) if "Pune" in t else None for t in texts]
+
+    based = Verifier(PASSAGES, "Where is Kestrel based?", finder)
+    assert based.check("Pune.") is not None
+    # the reader's answer is other words than the bare answer: not kept
+    wrong = Verifier(PASSAGES, "Where is Kestrel based?", finder)
+    assert wrong.check("Priya Raman") is None and wrong.dropped[0].reason == UNSUPPORTED
+    # words no passage holds are never read for
+    asked: list[str] = []
+    france = Verifier(
+        PASSAGES, "What is the capital of France?", lambda q, t: asked.extend(t) or []
+    )
+    assert france.check("Paris") is None and asked == []
