@@ -42,7 +42,7 @@ import sys
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -296,27 +296,32 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 @contextmanager
-def endpoint(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
-    """The chat model's base URL and the GGUF file's name: a llama.cpp server, or with
-    ``--replay`` the stand-in server of the tests sending the recorded replies."""
+def endpoint(args: argparse.Namespace) -> Iterator[tuple[str, str, Callable[[str, str], None]]]:
+    """The chat model's base URL, the GGUF file's name, and what to call before each question
+    (collection, question): a llama.cpp server, or with ``--replay`` the tests' stand-in
+    server, set to send the reply recorded for that question of that collection (the same
+    question is asked of two weeks: its own, and the week before as absent evidence)."""
     if args.replay:
         from tests.fake_llm import FakeChatServer
 
         recorded = json.loads(args.replay.read_text(encoding="utf-8"))
         replies = {
-            r["question"]: r["chat"]["reply"]
+            (r.get("week"), r["question"]): r["chat"]["reply"]
             for r in recorded["own_rows"] + recorded["dev_rows"]
             if r["chat"].get("reply") is not None
         }
-        rules = sorted(replies.items(), key=lambda kv: -len(kv[0]))  # longest question first
-        with FakeChatServer(rules) as fake:
-            yield fake.url, recorded["gguf"]
+        with FakeChatServer([]) as fake:
+
+            def before(week: str | None, question: str) -> None:
+                fake.rules = [(question, replies.get((week, question), ""))]
+
+            yield fake.url, recorded["gguf"], before
         return
     if not args.server_python:
         sys.exit("--server-python is needed (or --replay a recorded run)")
     gguf = gguf_path(args.server_python, args.model)
     with ModelServer(args.server_python, gguf, args.model, args.threads) as server:
-        yield server.url, gguf.name
+        yield server.url, gguf.name, lambda week, question: None
 
 
 def record_replies(model: str, rows: list[dict[str, Any]]) -> None:
@@ -346,7 +351,7 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=REPO / "bench" / ".cache" / "news")
     args = ap.parse_args()
 
-    with endpoint(args) as (url, gguf):
+    with endpoint(args) as (url, gguf, before):
         base = Settings().model_copy(update={"data_dir": args.cache, "chroma_host": None})
         offline = base.model_copy(update={"llm": None})
         chat = base.model_copy(
@@ -362,13 +367,17 @@ def main() -> None:
         if args.replay:
             old = json.loads(args.replay.read_text(encoding="utf-8"))
             recorded_seconds = {
-                r["question"]: r["chat"].get("seconds") for r in old["own_rows"] + old["dev_rows"]
+                (r.get("week"), r["question"]): r["chat"].get("seconds")
+                for r in old["own_rows"] + old["dev_rows"]
             }
 
-        def ask(question: str, gold: str | None, collection: str) -> dict[str, Any]:
+        def ask(
+            question: str, gold: str | None, collection: str, week: str | None = None
+        ) -> dict[str, Any]:
+            before(week, question)
             row = ask_both(assistant, offline, chat, tap, question, gold, collection)
             if args.replay and "seconds" in row["chat"]:
-                row["chat"]["seconds"] = recorded_seconds.get(question)
+                row["chat"]["seconds"] = recorded_seconds.get((week, question))
             return row
 
         own_rows = []
@@ -385,7 +394,7 @@ def main() -> None:
             for week in sorted({w for w, _, _ in subset}):
                 ensure_store(assistant, week)
             for i, (week, question, gold) in enumerate(subset, 1):
-                row = ask(question, gold, f"news-{week}")
+                row = ask(question, gold, f"news-{week}", week)
                 row["week"] = week
                 dev_rows.append(row)
                 rights = f"offline {row['offline']['right']} chat {row['chat']['right']}"

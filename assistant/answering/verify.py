@@ -149,11 +149,15 @@ def best_span(claim: str, passage: Passage, context: str = "") -> tuple[Span | N
 #: A reply of at most this many words is a fragment ("Priya Raman", "180 beds"): it is checked
 #: as the answer to the question.
 FRAGMENT = 4
-#: What a model says of its input before a claim ("According to the passage, ..."): about our
-#: prompt, not the documents; left out of the claim.
+#: What a model says of its input before a claim ("According to the passage, ...", "The
+#: document states that ..."): about our prompt, not the documents; left out of the claim.
+_INPUT = (
+    r"(?:the |these |this |that )?(?:given |provided )?"
+    r"(?:passages?|documents?|texts?|articles?|sources?|information|memo|report)"
+)
 _META = re.compile(
-    r"^(?:according to|based on|as stated in|as per) (?:the |these |this )?(?:given |provided )?"
-    r"(?:passages?|documents?|texts?|articles?|sources?|information)(?: provided| given)?[,:]?\s*",
+    rf"^(?:(?:according to|based on|as stated in|as per) {_INPUT}(?: provided| given)?[,:]?"
+    rf"|{_INPUT} (?:states?|says?|mentions?|notes?|reports?|explains?|shows?)(?: that)?:?)\s*",
     re.I,
 )
 

@@ -148,3 +148,34 @@ def test_a_quote_put_in_the_wrong_mouth_is_dropped(store: Settings) -> None:
     assert "wake-up call" not in answer.text
     assert "cheaper to build over time" in answer.text
     assert [d.reason for d in answer.dropped] == ["unsupported"]
+
+
+def test_a_real_reply_that_echoes_the_prompt_shows_none_of_it(smollm2: Assistant) -> None:
+    # SmolLM2 listed the passages' headers as the prompt shows them, numbered.
+    question = "When will Brackley Park ship its first orders?"
+    assert "(paragraph 4)" in recorded("smollm2")[question]
+    answer = smollm2.ask(question)
+    assert "(paragraph" not in answer.text and "1)" not in answer.text
+    assert [d.reason for d in answer.dropped].count("echoed_prompt") == 4
+
+
+def test_a_real_numbered_list_keeps_only_its_supported_items(smollm2: Assistant) -> None:
+    question = "Which engines did Kestrel use for its first orbital rocket?"
+    assert recorded("smollm2")[question].startswith("1. M40 engines")
+    answer = smollm2.ask(question)
+    assert answer.text.startswith("M40 engines [1]")
+    assert "KF-B" not in answer.text and "Kent Aviation" not in answer.text  # invented
+    reasons = [d.reason for d in answer.dropped]
+    assert reasons.count("no_content") == 4 and reasons.count("unsupported") == 2  # "1." ...
+    assert answer.short == "M40 engines"
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What is the capital of France?", "When will the KX2 rocket make its first flight?"],
+)
+def test_a_real_sentence_from_outside_the_documents_is_the_abstention(
+    smollm2: Assistant, question: str
+) -> None:
+    answer = smollm2.ask(question)
+    assert answer.abstained and answer.dropped[0].text == recorded("smollm2")[question]
