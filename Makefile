@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(PY) bench/load.py
 	$(PY) bench/soak.py
 	$(PY) bench/brief.py
+	$(PY) bench/support.py
 
 # A real local chat model for bench/llm.py, in an environment of its own (never in `make test`):
 # llama.cpp's OpenAI-compatible server, built from source (about 15 minutes on 2 cores) for any
