@@ -170,6 +170,7 @@ NO_CONTENT = "no_content"  # no content word to check: "1.", "Sure!"
 ECHOED_PROMPT = "echoed_prompt"  # passages' headers as the prompt shows them: titles, places
 REPEAT = "repeat"  # says nothing an earlier kept sentence, or the question, did not
 QUESTION = "question"  # asks rather than answers: "Which county?"
+OFF_QUESTION = "off_question"  # true, but the reader finds no answer to the question in it
 NO_SOURCE = "no_source"  # every marker points to no passage
 UNSUPPORTED = "unsupported"  # no passage it cites (or, unmarked, none at all) states it
 
@@ -224,6 +225,8 @@ class Verifier:
             found = self._answer(claim.rstrip(" ."), cited)
         if found is None:
             found = self._support(claim, cited, terms, context)
+        if not isinstance(found, str) and not context and not self.sentences:
+            found = self._answers(claim, found)
         if isinstance(found, str):
             self.dropped.append(Dropped(claim, found))
             return None
@@ -254,6 +257,35 @@ class Verifier:
         if any(terms <= said for said in self._said) or (not context and terms <= self._asked):
             return REPEAT
         return None
+
+    def _answers(
+        self, claim: str, found: list[tuple[Span, float]]
+    ) -> list[tuple[Span, float]] | str:
+        """``found`` if the answer's first sentence answers the question: the reader, reading
+        the question over its quotes, finds an answer (likelier than "no answer") that the
+        sentence says; else why not. Without a reader, or for a question that asks for no
+        thing, ``found``. A true
+        sentence that answers nothing asked ("Parking has become the other sore point." to
+        "How much will parking cost?") is no answer: the documents' silence is."""
+        if self.finder is None or analyse(self.question).kind in (None, "statement"):
+            # The reader answers questions that ask for a thing (who, when, how many, ...);
+            # "What did Feld say?" or "Why ...?" it was not taught to read for.
+            return found
+        said = claim.lower()
+        words = set(analyse(claim).terms)
+        spans = [span for span, _ in found]
+        reads = self.finder(self.question, [s.text for s in spans])
+        for span, read in zip(spans, reads, strict=True):
+            if read is None or read[2] <= 0:
+                continue
+            answer = span.text[read[0] : read[1]]
+            terms = analyse(answer).terms
+            # its words, or most of its key terms (a quotation given in other punctuation)
+            if answer.lower() in said or (
+                terms and 2 * len(words.intersection(terms)) >= len(terms)
+            ):
+                return found
+        return OFF_QUESTION
 
     def _answer(self, words: str, cited: list[int]) -> list[tuple[Span, float]] | str:
         """The span where the reader, reading the question, finds ``words`` as the answer

@@ -179,3 +179,17 @@ def test_a_real_sentence_from_outside_the_documents_is_the_abstention(
 ) -> None:
     answer = smollm2.ask(question)
     assert answer.abstained and answer.dropped[0].text == recorded("smollm2")[question]
+
+
+def test_a_real_reply_of_true_sentences_that_answer_nothing_asked_is_the_abstention(
+    qwen: Assistant,
+) -> None:
+    # Qwen copied the paragraph on parking: every word is the document's, no price is.
+    question = "How much will parking cost at Hollin Vale?"
+    assert recorded("qwen")[question].startswith("Parking has become the other sore point.")
+    answer = qwen.ask(question)
+    assert answer.abstained
+    assert [d.reason for d in answer.dropped][:1] == ["off_question"]
+    # a sentence that answers is kept, and what follows it is checked for support alone
+    kept = qwen.ask("When will the two valley hospitals become a single trust?")
+    assert not kept.abstained and "1 April 2027" in kept.text
