@@ -289,10 +289,11 @@ def cmd_ask(args: argparse.Namespace, assistant: Assistant) -> int:
         for p in answer.related:
             print(f"- {p.title} — {p.location}")
             print(f"    {p.text[:300]}{'…' if len(p.text) > 300 else ''}")
-    if answer.dropped:  # a chat model's sentences no passage supports: said, never shown
+    if answer.dropped:  # a chat model's sentences that failed the checks: said, never shown
+        reasons = ", ".join(sorted({d.reason for d in answer.dropped}))
         print(
-            f"note: {len(answer.dropped)} sentence(s) of the chat model's reply left out, "
-            "unsupported by the documents (--json lists them as 'dropped')",
+            f"note: {len(answer.dropped)} sentence(s) of the chat model's reply left out "
+            f"({reasons}; --json lists them as 'dropped')",
             file=sys.stderr,
         )
     return 0

@@ -15,7 +15,7 @@ import pytest
 
 from assistant.core import Assistant
 from assistant.settings import Settings
-from tests.conftest import DATA, openai_stream, served
+from tests.conftest import DATA, openai_stream, run_brief, served
 from tests.fake_llm import FakeChatServer
 
 REPLIES = DATA / "model_replies"
@@ -193,3 +193,12 @@ def test_a_real_reply_of_true_sentences_that_answer_nothing_asked_is_the_abstent
     # a sentence that answers is kept, and what follows it is checked for support alone
     kept = qwen.ask("When will the two valley hospitals become a single trust?")
     assert not kept.abstained and "1 April 2027" in kept.text
+
+
+def test_brief_ask_says_what_it_left_out_of_a_real_reply_and_why(qwen: Assistant) -> None:
+    env = {"BRIEF_LLM": "qwen", "BRIEF_LLM_BASE_URL": str(qwen.settings.llm_base_url)}
+    data = qwen.settings.data_dir
+    r = run_brief("ask", "How much will parking cost at Hollin Vale?", data_dir=data, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("The documents don't say")
+    assert "2 sentence(s) of the chat model's reply left out (off_question" in r.stderr
