@@ -204,11 +204,11 @@ def lexical(pair: Pair) -> bool:
     """The baseline: the check before issue 25, the best one- or two-sentence span's key-term
     share at least 0.5, a number of the sentence missing from it halving the share."""
     passage = passage_of(pair, pair.doc)
+    terms = verify.analyse(pair.sentence).terms
+    if not terms:
+        return True
     best = 0.0
     for span in verify._spans(passage):
-        terms = verify.analyse(pair.sentence).terms
-        if not terms:
-            return True
         have = set(verify.tokenize([span.text])[0])
         score = sum(t in have for t in terms) / len(terms)
         if any(n.rstrip(".,") not in span.text for n in verify._NUMBER.findall(pair.sentence)):

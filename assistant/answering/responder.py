@@ -434,8 +434,8 @@ class Responder:
                 log.info("dropped a sentence of the chat model (%s): %r", d.reason, d.text[:200])
             if said_not_found and not verifier.sentences:
                 answer.dropped = []  # it said so, as asked
-        if not passages or not verifier.sentences:
-            yield TextDelta(answer.text)  # the abstention, streamed as the offline one is
+        if answer.abstained:
+            yield TextDelta(answer.text)  # streamed as the offline abstention is
         answer.search_query = query
         answer.timings = {
             "retrieve_ms": round(retrieved, 1),

@@ -108,9 +108,8 @@ def support(claim: str, span_text: str, context: str = "") -> float:
     numbers = [n.rstrip(".,") for n in _NUMBER.findall(claim) + _NUMBER_WORD.findall(claim)]
     if not terms and not numbers:
         return 1.0  # nothing to check ("Here is what the sources say:")
-    words = [
-        t for t in terms if not t[0].isdigit()
-    ]  # a number's pieces ("455", "000") are no words
+    # a number's pieces ("455", "000") are no words
+    words = [t for t in terms if not t[0].isdigit()]
     texts = [span_text[a:b] for a, b in sentence_spans(span_text)] or [span_text]
     sentences = [set(tokenize([t])[0]) for t in texts]
     have = set().union(*sentences)
@@ -195,7 +194,11 @@ class Verifier:
         self.passages = passages
         self.question = question
         self.finder = finder
-        self._asked = set(analyse(question).terms) if question else set()
+        asked = analyse(question)
+        self._asked = set(asked.terms)
+        #: The reader answers questions that ask for a thing (who, when, how many, ...);
+        #: "What did Feld say?" or "Why ...?" it was not taught to read for.
+        self._asks_for_a_thing = asked.kind not in (None, "statement")
         self.citations: list[Citation] = []
         self.sentences: list[Sentence] = []
         self.dropped: list[Dropped] = []
@@ -222,11 +225,11 @@ class Verifier:
         terms = set(analyse(claim).terms)
         found: list[tuple[Span, float]] | str | None = self._structural(claim, terms, context)
         if found is None and context and self.finder is not None:
-            found = self._answer(claim.rstrip(" ."), cited)
+            found = self._bare_answer(claim.rstrip(" ."), cited)
         if found is None:
             found = self._support(claim, cited, terms, context)
         if not isinstance(found, str) and not context and not self.sentences:
-            found = self._answers(claim, found)
+            found = self._on_question(claim, found)
         if isinstance(found, str):
             self.dropped.append(Dropped(claim, found))
             return None
@@ -258,18 +261,16 @@ class Verifier:
             return REPEAT
         return None
 
-    def _answers(
+    def _on_question(
         self, claim: str, found: list[tuple[Span, float]]
     ) -> list[tuple[Span, float]] | str:
         """``found`` if the answer's first sentence answers the question: the reader, reading
         the question over its quotes, finds an answer (likelier than "no answer") that the
         sentence says; else why not. Without a reader, or for a question that asks for no
-        thing, ``found``. A true
-        sentence that answers nothing asked ("Parking has become the other sore point." to
-        "How much will parking cost?") is no answer: the documents' silence is."""
-        if self.finder is None or analyse(self.question).kind in (None, "statement"):
-            # The reader answers questions that ask for a thing (who, when, how many, ...);
-            # "What did Feld say?" or "Why ...?" it was not taught to read for.
+        thing, ``found``. A true sentence that answers nothing asked ("Parking has become the
+        other sore point." to "How much will parking cost?") is no answer: the documents'
+        silence is."""
+        if self.finder is None or not self._asks_for_a_thing:
             return found
         said = claim.lower()
         words = set(analyse(claim).terms)
@@ -287,12 +288,12 @@ class Verifier:
                 return found
         return OFF_QUESTION
 
-    def _answer(self, words: str, cited: list[int]) -> list[tuple[Span, float]] | str:
+    def _bare_answer(self, words: str, cited: list[int]) -> list[tuple[Span, float]] | str:
         """The span where the reader, reading the question, finds ``words`` as the answer
         (its span overlapping them, likelier than "no answer"), or the reason none does."""
-        valid = [k for k in dict.fromkeys(cited) if 1 <= k <= len(self.passages)]
-        if cited and not valid:
-            return NO_SOURCE
+        valid = self._valid(cited)
+        if isinstance(valid, str):
+            return valid
         passages = [self.passages[k - 1] for k in valid] or self.passages
         holding = [
             (span, at)
@@ -311,13 +312,19 @@ class Verifier:
                 best = (span, read[2])
         return [(best[0], 1.0)] if best is not None else UNSUPPORTED
 
+    def _valid(self, cited: list[int]) -> list[int] | str:
+        """The markers that point to a passage, once each; ``NO_SOURCE`` if markers were
+        written and none does."""
+        valid = [k for k in dict.fromkeys(cited) if 1 <= k <= len(self.passages)]
+        return NO_SOURCE if cited and not valid else valid
+
     def _support(
         self, claim: str, cited: list[int], terms: set[str], context: str
     ) -> list[tuple[Span, float]] | str:
         """The spans that support ``claim`` with their support, or the reason none does."""
-        valid = [k for k in dict.fromkeys(cited) if 1 <= k <= len(self.passages)]
-        if cited and not valid:
-            return NO_SOURCE
+        valid = self._valid(cited)
+        if isinstance(valid, str):
+            return valid
         if not valid:
             if len(terms) == 1 and not context:
                 # One unmarked word ("HACKED"): no passage is searched for it, as any that
