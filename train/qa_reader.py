@@ -30,6 +30,7 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -204,6 +205,25 @@ def save(ckpt: Path, model, opt, sched, step: int) -> None:
     os.replace(ckpt / "reader.tmp.npz", ckpt / "reader.npz")
 
 
+def with_distractors(groups: list[list[Any]], k: int, seed: int) -> list[list[Any]]:
+    """Each group with ``k`` windows of other groups added as "no answer" (seeded), never one
+    that holds the group's answer. Trained so, a span must stand out against the "no answer"
+    of many windows that say nothing of the question, as it must when the product reads a
+    dozen windows of a collection; the groups of the data hold one to six windows."""
+    rng = random.Random(seed + 1)
+    pool = [(g, x[1]) for g, group in enumerate(groups) for x in group]
+    out = []
+    for g, group in enumerate(groups):
+        answers = {x[1][x[2][0] : x[2][1]].lower() for x in group if x[2]}
+        added: list[Any] = []
+        while len(added) < k:
+            other, text = pool[rng.randrange(len(pool))]
+            if other != g and not any(a and a in text.lower() for a in answers):
+                added.append([group[0][0], text, None, group[0][3]])
+        out.append([*group, *added])
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="save the shipped weights at the end")
@@ -221,8 +241,18 @@ def main() -> None:
         metavar="REVISION:PATH",
         help="weights of the repository's history to start from (default: WARM_START)",
     )
+    parser.add_argument(
+        "--distractors",
+        type=int,
+        default=0,
+        help="with --shared: add this many windows of other questions to each question's "
+        "windows, as the product reads a dozen windows of which most say nothing of the "
+        "question; checkpoints in train/.ckpt-shared-d<N>",
+    )
     args = parser.parse_args()
     ckpt = CKPT.with_name(".ckpt-shared") if args.shared else CKPT
+    if args.shared and args.distractors:
+        ckpt = CKPT.with_name(f".ckpt-shared-d{args.distractors}")
     need_shared(SHARED / "train")
     import torch
     import torch.nn.functional as F
@@ -236,6 +266,8 @@ def main() -> None:
         stored = all_groups(SEED) if args.shared else all_examples(SEED)
         ckpt.mkdir(exist_ok=True)
         cache.write_text(json.dumps(stored))
+    if args.shared and args.distractors:
+        stored = with_distractors(stored, args.distractors, SEED)
     if args.shared:
         groups: list[list[int]] = []
         data = []

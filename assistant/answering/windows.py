@@ -131,10 +131,25 @@ def select(
     found.sort(key=lambda s: -s.score)
     spans_of = {id(p): (spans, steering) for p, spans, steering in by_passage}
     windows: list[Window] = []
+    # Passages of one document overlap: a sentence already in a window of another passage is
+    # not read again (as a neighbour, or as a window of its own). Read twice, it would count
+    # twice against the windows' joint "no answer", and its answer would be split in two.
+    read_in: dict[tuple[str, int], int] = {}
+
+    def elsewhere(passage: Passage, i: int, spans: list[tuple[int, int]]) -> bool:
+        return read_in.get((passage.doc_id, spans[i][0]), id(passage)) != id(passage)
+
     for s in found[:n]:
         spans, steering = spans_of[id(s.passage)]
-        lo = s.index - 1 if s.index > 0 and s.index - 1 not in steering else s.index
-        hi = s.index + 1 if s.index + 1 < len(spans) and s.index + 1 not in steering else s.index
+        if elsewhere(s.passage, s.index, spans):
+            continue
+        lo, hi = s.index, s.index
+        if s.index > 0 and s.index - 1 not in steering:
+            lo = s.index - 1 if not elsewhere(s.passage, s.index - 1, spans) else lo
+        if s.index + 1 < len(spans) and s.index + 1 not in steering:
+            hi = s.index + 1 if not elsewhere(s.passage, s.index + 1, spans) else hi
+        for i in range(lo, hi + 1):
+            read_in[(s.passage.doc_id, spans[i][0])] = id(s.passage)
         w = _window(s.passage, spans[lo : hi + 1], s.score)
         merged = next(
             (

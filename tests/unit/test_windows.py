@@ -1,0 +1,45 @@
+"""The reader's first pass (``answering/windows.py``): which sentences it reads, each once."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from assistant.answering import windows
+from assistant.index.passages import Passage
+
+DOC = (
+    "The council met on Monday. It approved the new bridge. Work starts in May. "
+    "The bridge will cost four million pounds. Traffic will use the old road until then. "
+    "The mayor welcomed the decision."
+)
+
+
+class _Vectors:
+    """Sentence vectors without a model: the question's direction for sentences naming the
+    bridge, another for the rest."""
+
+    def of(self, collection: str, passage: Passage, spans: list[tuple[int, int]]) -> np.ndarray:
+        rows = []
+        for a, b in spans:
+            text = DOC[a:b]
+            rows.append([1.0, 0.0] if "bridge" in text else [0.0, 1.0])
+        return np.array(rows, dtype=np.float32)
+
+
+def _passage(start: int, end: int, score: float) -> Passage:
+    return Passage("doc", "Council", "council.txt", DOC[start:end], start, end, "", score)
+
+
+def test_a_sentence_is_read_once_though_two_passages_hold_it() -> None:
+    # two chunks of one document sharing a sentence ("Work starts in May.")
+    cut = DOC.index("The bridge will")
+    first = _passage(0, cut - 1, 0.5)
+    second = _passage(DOC.index("Work starts"), len(DOC), 0.4)
+    chosen = windows.select([first, second], np.array([1.0, 0.0]), _Vectors(), "default", 8)  # type: ignore[arg-type]
+    read = [(a, b) for w in chosen for a, b in w.sentences]
+    assert len(read) == len(set(read)), [DOC[a:b] for a, b in read]
+    # every window is the document's own text at its offsets
+    assert all(DOC[w.start : w.end] == w.text for w in chosen)
+    # both sentences that name the bridge are read
+    texts = " ".join(w.text for w in chosen)
+    assert "approved the new bridge" in texts and "four million pounds" in texts
