@@ -179,7 +179,7 @@ def report_b(group: list[Case]) -> dict[str, Any]:
     }
 
 
-def run() -> dict[str, Any]:
+def run(weights: Path | None = None) -> dict[str, Any]:
     queries = json.loads((SQUAD / "queries.json").read_text())["queries"]
     truth = json.loads((SQUAD / "ground_truth.json").read_text())
     contexts = list(dict.fromkeys(q["context"] for q in queries))
@@ -191,6 +191,10 @@ def run() -> dict[str, Any]:
         for i, text in enumerate(contexts):
             (folder / f"{i:04d}.txt").write_text(text)
         a = Assistant(Settings(data_dir=Path(tmp) / "data", answerer="reader"))
+        if weights:  # other weights than the shipped, with the calibration beside them
+            from assistant.answering.qa_reader import get_reader
+
+            a.responder.__dict__["reader"] = get_reader(a.settings.embed_dtype, weights)
         a.ingest([folder], collection="all")
         doc_of = {contexts[int(Path(d.source).stem)]: d.doc_id for d in a.documents("all")}
         a.ask("warm up", collection="all")
@@ -238,17 +242,19 @@ COMPARED = [
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", metavar="REVISION", help="the baseline, run first")
+    parser.add_argument("--weights", type=Path, help="reader weights other than the shipped")
+    parser.add_argument("--out", default="qa_reader.json", help="file name in bench/results")
     args = parser.parse_args()
     need_shared(SQUAD / "queries.json", SQUAD / "ground_truth.json")
     before = run_at(args.before, "qa.py", [], "qa.json") if args.before else None
-    result = run()
+    result = run(args.weights)
     if before:
         result["before"] = {
             "revision": args.before,
             **{k: before[k] for k in before if k[:2] in ("a_", "b_")},
         }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "qa_reader.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     if before:
         print(f"\nreport half{'':22}{args.before[:10]:>12}{'now':>12}")
