@@ -43,6 +43,14 @@ def rules_alone(assistant: Any) -> Iterator[None]:
         responder.span_reader = reader
 
 
+def use_reader(assistant: Any, weights: Path) -> None:
+    """Make ``assistant`` answer with the reader weights at ``weights`` (their calibration read
+    from the ``.json`` beside them) instead of the shipped ones."""
+    from assistant.answering.qa_reader import get_reader
+
+    assistant.responder.__dict__["reader"] = get_reader(assistant.settings.embed_dtype, weights)
+
+
 def run_at(revision: str, script: str, args: list[str], result: str) -> dict[str, Any]:
     """Run ``bench/<script>`` as it was at git ``revision`` (checked out in a temporary
     worktree, run with this interpreter) and return its ``bench/results/<result>`` JSON: the

@@ -34,7 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import REPO, RESULTS, SHARED, need_shared  # first: offline settings, import path
+
+# first: offline settings, import path
+from common import REPO, RESULTS, SHARED, need_shared, use_reader
 
 WEEKS = SHARED / "train" / "realtimeqa_weeks"
 HELD_OUT_FROM = "20250701"
@@ -304,11 +306,7 @@ def main() -> None:
 
     assistant = Assistant(Settings(data_dir=args.store, answerer=args.answerer))
     if args.weights:
-        from assistant.answering.qa_reader import get_reader
-
-        assistant.responder.__dict__["reader"] = get_reader(
-            assistant.settings.embed_dtype, args.weights
-        )
+        use_reader(assistant, args.weights)
     split = halves()
     out: dict[str, Any] = {"label": args.label, "halves": {}, "rows": {}}
     for name in args.halves.split(","):

@@ -37,7 +37,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import RESULTS, SHARED, need_shared, run_at  # first: offline settings, import path
+
+# first: offline settings, import path
+from common import RESULTS, SHARED, need_shared, run_at, use_reader
 from qa import normalize  # SQuAD's answer normalisation, as the answerer before is scored
 
 from assistant.core import Assistant
@@ -191,10 +193,8 @@ def run(weights: Path | None = None) -> dict[str, Any]:
         for i, text in enumerate(contexts):
             (folder / f"{i:04d}.txt").write_text(text)
         a = Assistant(Settings(data_dir=Path(tmp) / "data", answerer="reader"))
-        if weights:  # other weights than the shipped, with the calibration beside them
-            from assistant.answering.qa_reader import get_reader
-
-            a.responder.__dict__["reader"] = get_reader(a.settings.embed_dtype, weights)
+        if weights:
+            use_reader(a, weights)
         a.ingest([folder], collection="all")
         doc_of = {contexts[int(Path(d.source).stem)]: d.doc_id for d in a.documents("all")}
         a.ask("warm up", collection="all")

@@ -229,7 +229,7 @@ class Verifier:
         if found is None:
             found = self._support(claim, cited, terms, context)
         if not isinstance(found, str) and not context and not self.sentences:
-            found = self._on_question(claim, found)
+            found = self._on_question(claim, terms, found)
         if isinstance(found, str):
             self.dropped.append(Dropped(claim, found))
             return None
@@ -262,18 +262,17 @@ class Verifier:
         return None
 
     def _on_question(
-        self, claim: str, found: list[tuple[Span, float]]
+        self, claim: str, words: set[str], found: list[tuple[Span, float]]
     ) -> list[tuple[Span, float]] | str:
         """``found`` if the answer's first sentence answers the question: the reader, reading
         the question over its quotes, finds an answer (likelier than "no answer") that the
         sentence says; else why not. Without a reader, or for a question that asks for no
         thing, ``found``. A true sentence that answers nothing asked ("Parking has become the
         other sore point." to "How much will parking cost?") is no answer: the documents'
-        silence is."""
+        silence is. ``words``: the claim's key terms."""
         if self.finder is None or not self._asks_for_a_thing:
             return found
         said = claim.lower()
-        words = set(analyse(claim).terms)
         spans = [span for span, _ in found]
         reads = self.finder(self.question, [s.text for s in spans])
         for span, read in zip(spans, reads, strict=True):

@@ -135,19 +135,19 @@ def select(
     # not read again (as a neighbour, or as a window of its own). Read twice, it would count
     # twice against the windows' joint "no answer", and its answer would be split in two.
     read_in: dict[tuple[str, int], int] = {}
-
-    def elsewhere(passage: Passage, i: int, spans: list[tuple[int, int]]) -> bool:
-        return read_in.get((passage.doc_id, spans[i][0]), id(passage)) != id(passage)
-
     for s in found[:n]:
         spans, steering = spans_of[id(s.passage)]
-        if elsewhere(s.passage, s.index, spans):
+
+        def free(i: int, s: _Sentence = s, spans: list[tuple[int, int]] = spans) -> bool:
+            """Sentence ``i`` of the passage may be read in this window: it is one, and no
+            window of another passage of the document holds it."""
+            key = (s.passage.doc_id, spans[i][0]) if 0 <= i < len(spans) else None
+            return key is not None and read_in.get(key, id(s.passage)) == id(s.passage)
+
+        if not free(s.index):
             continue
-        lo, hi = s.index, s.index
-        if s.index > 0 and s.index - 1 not in steering:
-            lo = s.index - 1 if not elsewhere(s.passage, s.index - 1, spans) else lo
-        if s.index + 1 < len(spans) and s.index + 1 not in steering:
-            hi = s.index + 1 if not elsewhere(s.passage, s.index + 1, spans) else hi
+        lo = s.index - 1 if s.index - 1 not in steering and free(s.index - 1) else s.index
+        hi = s.index + 1 if s.index + 1 not in steering and free(s.index + 1) else s.index
         for i in range(lo, hi + 1):
             read_in[(s.passage.doc_id, spans[i][0])] = id(s.passage)
         w = _window(s.passage, spans[lo : hi + 1], s.score)
