@@ -18,6 +18,7 @@ scale per row (read with numpy, no pickled objects).
 from __future__ import annotations
 
 import json
+import os
 import threading
 from dataclasses import dataclass
 from functools import cached_property
@@ -56,6 +57,16 @@ CACHE_SIZE = 4096
 MAX_CALLS_PER_PASS = 16
 #: Pairs per forward batch: sorted by length first, each batch padded to its longest only.
 BATCH = 8
+#: Cores one pass of the reader may use. A question's pass (16 windows, about 300 ms on one
+#: core) is most of the time it takes to answer, and passes run one at a time on the queue's
+#: thread, so it takes two cores where there are: 1.75x faster on an idle 2-core AMD EPYC
+#: (``bench/news.py``). The embedder keeps to one core per pass (``embeddings.py``).
+READ_THREADS = max(
+    1,
+    min(
+        2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -192,6 +203,8 @@ class Reader:
         with self._lock:
             if self._model is None:
                 self._load()
+            # torch's thread count is per calling thread: set on the queue's own thread
+            torch.set_num_threads(READ_THREADS)
             enc = self._tokenizer(
                 [self._tail(q) for q, _ in pairs],
                 texts,

@@ -9,11 +9,13 @@ between the two. On CPUs without it (AVX2 only) torch emulates bfloat16 and a ma
 is several times *slower* than in float32, so ``dtype="auto"`` times one product of the model's
 own shape in both precisions when the model loads and keeps the faster one.
 
-Every pass runs on one core: torch is set to one thread when the model loads, and no pass
-ever switches it to more. A question's pass (about 5 ms) split across both cores of a 2-core
-machine waits at every layer for the other core; while any other process or thread holds that
-core (an ingest, a second request, another program) each such pass took about 0.5 s instead
-(``bench/speed.py``). Parallelism comes from threads: the ingest's workers, one core each.
+Every pass runs on one core: torch is set to one thread when the model loads, no pass ever
+switches it to more, and a pass on a thread that started with more (after the reader's pass
+on two, ``qa_reader.READ_THREADS``) sets it back to one. A question's pass (about 5 ms)
+split across both cores of a 2-core machine waits at every layer for the other core; while
+any other process or thread holds that core (an ingest, a second request, another program)
+each such pass took about 0.5 s instead (``bench/speed.py``). Parallelism comes from
+threads: the ingest's workers, one core each.
 """
 
 from __future__ import annotations
@@ -211,6 +213,11 @@ class Embedder:
             "attention_mask": mask,
             "token_type_ids": torch.zeros_like(input_ids),
         }
+        if torch.get_num_threads() != 1:
+            # A thread takes torch's process-wide count at its first operation; the reader sets
+            # two on its own thread for its passes (``qa_reader.READ_THREADS``), so a thread
+            # that started after one of them would split this pass across the cores.
+            torch.set_num_threads(1)
         with torch.inference_mode():
             # The model's own modules: transformer, mean pooling, normalisation.
             out = self.model(features)

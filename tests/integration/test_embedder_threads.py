@@ -48,3 +48,29 @@ def test_no_pass_runs_on_more_than_one_thread_or_changes_the_setting(monkeypatch
     assert threading.current_thread().name in names
     assert [threads for _, threads in seen] == [1] * len(seen)
     assert settings == []
+
+
+def test_passes_stay_on_one_core_after_the_reader_read_on_two() -> None:
+    """The reader sets two threads on its own thread for its passes; torch hands a thread
+    started later the last count set, so an embedding pass there would run on two cores."""
+    from assistant.answering.qa_reader import READ_THREADS, Reader
+
+    embedder = Embedder(dtype="float32", workers=2)
+    embedder.model  # noqa: B018
+    reader = Reader(dtype="float32")
+    reader.read(QUESTION, ["The company used M40 engines for its first orbital rocket."])
+    seen: list[int] = []
+    forward = embedder._forward
+
+    def recording(*args: object, **kwargs: object) -> object:
+        result = forward(*args, **kwargs)
+        seen.append(torch.get_num_threads())
+        return result
+
+    embedder._forward = recording  # type: ignore[method-assign]
+    fresh = threading.Thread(target=lambda: embedder.embed([QUESTION]))  # a thread started now
+    fresh.start()
+    fresh.join()
+    embedder.embed(SENTENCES)
+    embedder.embed_query(QUESTION + " again")
+    assert READ_THREADS >= 1 and seen and set(seen) == {1}
