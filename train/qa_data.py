@@ -201,7 +201,12 @@ def held_out_weeks() -> list[str]:
 
 
 def week_examples(
-    week: str, next_week: str | None, rng: random.Random, positives: int = 2, negatives: int = 4
+    week: str,
+    next_week: str | None,
+    rng: random.Random,
+    positives: int = 2,
+    negatives: int = 4,
+    absent_negatives: int = 2,
 ) -> Iterator[Example]:
     """Distantly supervised windows from one week's articles (see the module's docstring)."""
     articles = _read_jsonl(WEEKS / week / "articles.jsonl")
@@ -250,7 +255,7 @@ def week_examples(
                         pos += 1
                         yield ex
                 continue
-            if neg >= (negatives if own else 2):
+            if neg >= (negatives if own else absent_negatives):
                 continue
             lo, hi = window(text, spans, i, rng)
             if find(answer, text[lo:hi]) or (find(answer, text) and not own):
@@ -259,11 +264,13 @@ def week_examples(
             yield q["question"], text[lo:hi], None, "weeks"
 
 
-def weeks(rng: random.Random) -> Iterator[Example]:
+def weeks(rng: random.Random, negatives: int = 4, absent_negatives: int = 2) -> Iterator[Example]:
     names = train_weeks()
     for k, week in enumerate(names):
         nxt = names[k + 1] if k + 1 < len(names) else None
-        yield from week_examples(week, nxt, rng)
+        yield from week_examples(
+            week, nxt, rng, negatives=negatives, absent_negatives=absent_negatives
+        )
 
 
 def all_examples(seed: int) -> list[Example]:
@@ -318,15 +325,23 @@ def squad_groups(rng: random.Random, others: int = 2) -> Iterator[list[Example]]
             yield group
 
 
-def all_groups(seed: int) -> list[list[Example]]:
+def all_groups(seed: int, week_negatives: int = 4) -> list[list[Example]]:
     """The examples grouped by question, for training with one softmax over all the windows
     of a question (``train/qa_reader.py --shared``): SQuAD's with windows of the article's
     other paragraphs, the other sources' windows as ``all_examples`` makes them. In a seeded
-    order."""
+    order.
+
+    ``week_negatives``: "no answer" windows of a news week's question, the sentences of the
+    week that share most of its rare words but lack the answer. The product reads about 16
+    windows of a collection for a question, most of them such near misses; more of them
+    teach the reader to single out the one that answers among as many (``--hard``)."""
     rng = random.Random(seed)
     groups: list[list[Example]] = list(squad_groups(rng))
-    for source in (qed, quiz_evidence, weeks):
+    for source in (qed, quiz_evidence):
         groups.extend(_contiguous(source(rng)))
+    # an absent question's windows are all near misses: as many of them (2 by default)
+    absent = 2 if week_negatives == 4 else week_negatives
+    groups.extend(_contiguous(weeks(rng, week_negatives, absent)))
     rng.shuffle(groups)
     return groups
 

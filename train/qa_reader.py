@@ -249,10 +249,20 @@ def main() -> None:
         "windows, as the product reads a dozen windows of which most say nothing of the "
         "question; checkpoints in train/.ckpt-shared-d<N>",
     )
+    parser.add_argument(
+        "--hard",
+        type=int,
+        default=0,
+        help="with --shared: this many near-miss windows of the week for each news question "
+        "(qa_data.all_groups week_negatives; default 4), as many as the product reads; "
+        "checkpoints in train/.ckpt-shared-h<N>",
+    )
     args = parser.parse_args()
     ckpt = CKPT.with_name(".ckpt-shared") if args.shared else CKPT
     if args.shared and args.distractors:
         ckpt = CKPT.with_name(f".ckpt-shared-d{args.distractors}")
+    if args.shared and args.hard:
+        ckpt = CKPT.with_name(f".ckpt-shared-h{args.hard}")
     need_shared(SHARED / "train")
     import torch
     import torch.nn.functional as F
@@ -263,7 +273,7 @@ def main() -> None:
     if cache.exists():
         stored = json.loads(cache.read_text())
     else:
-        stored = all_groups(SEED) if args.shared else all_examples(SEED)
+        stored = all_groups(SEED, args.hard or 4) if args.shared else all_examples(SEED)
         ckpt.mkdir(exist_ok=True)
         cache.write_text(json.dumps(stored))
     if args.shared and args.distractors:
