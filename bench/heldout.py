@@ -38,6 +38,14 @@ import numpy as np
 # first: offline settings, import path
 from common import REPO, RESULTS, SHARED, need_shared, use_reader
 
+try:  # what makes two readings one answer; a checkout older than it combines none
+    from assistant.answering.windows import answer_key
+except ImportError:  # pragma: no cover - older checkouts only
+
+    def answer_key(text: str) -> str:
+        return ""
+
+
 WEEKS = SHARED / "train" / "realtimeqa_weeks"
 HELD_OUT_FROM = "20250701"
 REPORT_FROM = "20251001"
@@ -130,7 +138,7 @@ def run(assistant: Any, name: str, todo: list) -> list[dict[str, Any]]:
             "short": getattr(answer, "short", None),
             "ms": round(ms, 1),
             # a reading's score where it has one (before it, its margin decided)
-            "margin": getattr(readings[0], "score", readings[0].margin) if readings else None,
+            "margin": getattr(readings[0], "combined", readings[0].margin) if readings else None,
             "read": gold in " ".join(norm(r.window.text) for r in readings)
             if tapped is not None
             else None,
@@ -165,6 +173,7 @@ def _reading(r: Any, gold: str) -> dict[str, Any]:
         "dense": round(passage.dense or 0.0, 4),
         "sentence_has": gold in norm(sentence),
         "span_has": gold in norm(span),
+        "span": span,
     }
 
 
@@ -217,14 +226,23 @@ def calibrate(
     weights = {f: float(coef[i + 1] / coef[0]) for i, f in enumerate(features)}
 
     def best(r: dict[str, Any]) -> tuple[float, bool] | None:
+        """The best answer's score, as the product combines readings of one answer
+        (``windows.combine``), and whether its best reading's sentence holds the gold."""
         scored = [
             (q["margin"] + sum(w * q[f] for f, w in weights.items()), q)
             for q in r.get("readings") or []
         ]
         if not scored:
             return None
-        score, top = max(scored, key=lambda t: t[0])
-        return score, r["kind"] == "answerable" and top["sentence_has"]
+        keys = [answer_key(q.get("span", "")) or f"#{k}" for k, (_, q) in enumerate(scored)]
+        total: dict[str, float] = {}
+        for (score, _), key in zip(scored, keys, strict=True):
+            total[key] = float(np.logaddexp(total.get(key, -np.inf), score))
+        _, _, top = max(
+            ((total[key], score, q) for (score, q), key in zip(scored, keys, strict=True)),
+            key=lambda t: (t[0], t[1]),
+        )
+        return max(total.values()), r["kind"] == "answerable" and top["sentence_has"]
 
     tops = [(r, best(r)) for r in rows]
     absent = sorted(b[0] for r, b in tops if r["kind"] == "absent" and b is not None)

@@ -339,23 +339,27 @@ class Responder:
                 margin += span.null_start + span.null_end - joint
             score = self.reader.calibration.score(margin, w)
             found.append(Reading(w, w.start + span.start, w.start + span.end, margin, score))
-        return sorted(found, key=lambda r: -r.score)
+        return windows.combine(found)
 
     def compose_read(
         self, question: str, readings: list[Reading], passages: list[Passage], collection: str
     ) -> Answer:
-        """The answer the readings give. Below the threshold: the abstention, with the closest
-        passages. Else the sentence holding the best span, cited, the span its short answer;
-        and the sentence of the next best span too when it also clears the threshold and is
-        another sentence."""
+        """The answer the readings give (``windows.combine``: best answer first). Below the
+        threshold: the abstention, with the closest passages. Else the sentence holding the
+        best answer's best span, cited, the span its short answer; and the sentence of the
+        best other reading too when its own score also clears the threshold and it is another
+        sentence."""
         calibration = self.reader.calibration
         best = readings[0] if readings else None
-        if best is None or best.score < calibration.threshold:
+        if best is None or best.combined < calibration.threshold:
             answer = self._abstention(question, passages)
-            answer.confidence = round(calibration.confidence(best.score), 4) if best else 0.0
+            answer.confidence = round(calibration.confidence(best.combined), 4) if best else 0.0
             return answer
         picked = [best]
-        for other in readings[1:2]:
+        # the second sentence is the best other reading on its own score: often another
+        # answer, the one a reader would weigh beside the first (another reading of the same
+        # answer would only repeat it)
+        for other in sorted(readings[1:], key=lambda r: -r.score)[:1]:
             if other.score >= calibration.threshold and not other.overlaps(best):
                 picked.append(other)
         citations: list[Citation] = []
@@ -387,7 +391,7 @@ class Responder:
         answer = Answer(question=question, text=text, citations=citations, sentences=sentences)
         first = citations[0]
         answer.set_short(first, best.start - first.start, best.end - first.start)
-        answer.confidence = round(calibration.confidence(best.score), 4)
+        answer.confidence = round(calibration.confidence(best.combined), 4)
         return answer
 
     @cached_property

@@ -184,6 +184,8 @@ class Reading:
     end: int
     margin: float
     score: float
+    #: The score of its answer: of all the readings whose spans say the same words (``combine``).
+    combined: float = float("-inf")
 
     def sentence(self) -> tuple[int, int]:
         """The sentence holding the span (from the sentence of its start to that of its end,
@@ -197,3 +199,37 @@ class Reading:
         a, b = self.sentence()
         c, d = other.sentence()
         return self.window.passage.doc_id == other.window.passage.doc_id and a < d and c < b
+
+
+#: Words an answer may have or lack and stay the same answer ("the Moon", "Moon"): articles.
+_ARTICLES = frozenset({"a", "an", "the"})
+
+
+def answer_key(text: str) -> str:
+    """What makes two spans the same answer: their words, lower-cased, without punctuation,
+    articles or a possessive's "'s" ("Benedict XVI" and "Benedict XVI's" are one; "Pope
+    Benedict XVI" is not)."""
+    text = text.lower().replace("’", "'").replace("'s ", " ")
+    text = text[:-2] if text.endswith("'s") else text
+    words = "".join(c if c.isalnum() or c.isspace() else " " for c in text).split()
+    return " ".join(w for w in words if w not in _ARTICLES)
+
+
+def combine(readings: list[Reading]) -> list[Reading]:
+    """The readings with their answers' scores, best answer first (within one, best reading
+    first). Several articles often tell one story, and each window that names the answer is
+    evidence for it: an answer's score is the log of its readings' summed exponentials of
+    score (their probabilities under the reader's one softmax over all the windows, with
+    the retrieval evidence as a prior), as open-domain readers add up a span's probability over
+    the passages that hold it. One reading alone keeps its own score."""
+    by_key: dict[str, list[Reading]] = {}
+    for r in readings:
+        text = r.window.passage.text[
+            r.start - r.window.passage.start : r.end - r.window.passage.start
+        ]
+        by_key.setdefault(answer_key(text) or f"#{id(r)}", []).append(r)
+    for group in by_key.values():
+        total = float(np.logaddexp.reduce([r.score for r in group]))
+        for r in group:
+            r.combined = total
+    return sorted(readings, key=lambda r: (-r.combined, -r.score))

@@ -43,3 +43,29 @@ def test_a_sentence_is_read_once_though_two_passages_hold_it() -> None:
     # both sentences that name the bridge are read
     texts = " ".join(w.text for w in chosen)
     assert "approved the new bridge" in texts and "four million pounds" in texts
+
+
+def _reading(doc: str, text: str, answer: str, score: float) -> windows.Reading:
+    passage = Passage(doc, doc, f"{doc}.txt", text, 0, len(text), "", 0.5)
+    window = windows.Window(passage, 0, len(text), text, [(0, len(text))], 0.5)
+    at = text.index(answer)
+    return windows.Reading(window, at, at + len(answer), score, score)
+
+
+def test_one_answer_read_in_several_articles_counts_as_the_sum_of_its_readings() -> None:
+    # three reports name the same winner, none of them sure on its own; a fourth names another
+    readings = [
+        _reading("a", "The prize went to Ana Duarte on Friday.", "Ana Duarte", 1.0),
+        _reading("b", "Ana Duarte's novel won the prize.", "Ana Duarte's", 0.9),
+        _reading("c", "Judges chose Ana Duarte.", "Ana Duarte", 0.5),
+        _reading("d", "Lee Park had been the favourite.", "Lee Park", 1.2),
+    ]
+    ranked = windows.combine(readings)
+    # the one answer of three readings ranks first, its best reading first
+    assert [r.window.passage.doc_id for r in ranked] == ["a", "b", "c", "d"]
+    expected = float(np.logaddexp.reduce([1.0, 0.9, 0.5]))
+    assert abs(ranked[0].combined - expected) < 1e-9 and ranked[0].combined > 1.2
+    # a reading alone keeps its own score
+    assert ranked[-1].combined == ranked[-1].score == 1.2
+    assert windows.answer_key("the Moon") == windows.answer_key("Moon.")
+    assert windows.answer_key("Pope Benedict XVI") != windows.answer_key("Benedict XVI")
