@@ -39,11 +39,14 @@ import numpy as np
 from common import REPO, RESULTS, SHARED, need_shared, use_reader
 
 try:  # what makes two readings one answer; a checkout older than it combines none
-    from assistant.answering.windows import answer_key
+    from assistant.answering.windows import answer_key, answer_scores
 except ImportError:  # pragma: no cover - older checkouts only
 
     def answer_key(text: str) -> str:
         return ""
+
+    def answer_scores(keys: list[str], scores: list[float]) -> list[float]:
+        return scores
 
 
 WEEKS = SHARED / "train" / "realtimeqa_weeks"
@@ -234,15 +237,14 @@ def calibrate(
         ]
         if not scored:
             return None
-        keys = [answer_key(q.get("span", "")) or f"#{k}" for k, (_, q) in enumerate(scored)]
-        total: dict[str, float] = {}
-        for (score, _), key in zip(scored, keys, strict=True):
-            total[key] = float(np.logaddexp(total.get(key, -np.inf), score))
-        _, _, top = max(
-            ((total[key], score, q) for (score, q), key in zip(scored, keys, strict=True)),
-            key=lambda t: (t[0], t[1]),
+        totals = answer_scores(
+            [answer_key(q.get("span", "")) for _, q in scored], [score for score, _ in scored]
         )
-        return max(total.values()), r["kind"] == "answerable" and top["sentence_has"]
+        total, _, top = max(
+            ((t, score, q) for t, (score, q) in zip(totals, scored, strict=True)),
+            key=lambda x: (x[0], x[1]),
+        )
+        return total, r["kind"] == "answerable" and top["sentence_has"]
 
     tops = [(r, best(r)) for r in rows]
     absent = sorted(b[0] for r, b in tops if r["kind"] == "absent" and b is not None)

@@ -325,23 +325,24 @@ def squad_groups(rng: random.Random, others: int = 2) -> Iterator[list[Example]]
             yield group
 
 
-def all_groups(seed: int, week_negatives: int = 4) -> list[list[Example]]:
+def all_groups(
+    seed: int, week_negatives: int = 4, absent_negatives: int = 2
+) -> list[list[Example]]:
     """The examples grouped by question, for training with one softmax over all the windows
     of a question (``train/qa_reader.py --shared``): SQuAD's with windows of the article's
     other paragraphs, the other sources' windows as ``all_examples`` makes them. In a seeded
     order.
 
-    ``week_negatives``: "no answer" windows of a news week's question, the sentences of the
-    week that share most of its rare words but lack the answer. The product reads about 16
+    ``week_negatives`` (``absent_negatives`` for a question the week does not answer): "no
+    answer" windows of a news week's question, the sentences of the week that share most of
+    its rare words but lack the answer. The product reads about 16
     windows of a collection for a question, most of them such near misses; more of them
     teach the reader to single out the one that answers among as many (``--hard``)."""
     rng = random.Random(seed)
     groups: list[list[Example]] = list(squad_groups(rng))
     for source in (qed, quiz_evidence):
         groups.extend(_contiguous(source(rng)))
-    # an absent question's windows are all near misses: as many of them (2 by default)
-    absent = 2 if week_negatives == 4 else week_negatives
-    groups.extend(_contiguous(weeks(rng, week_negatives, absent)))
+    groups.extend(_contiguous(weeks(rng, week_negatives, absent_negatives)))
     rng.shuffle(groups)
     return groups
 

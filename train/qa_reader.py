@@ -273,7 +273,10 @@ def main() -> None:
     if cache.exists():
         stored = json.loads(cache.read_text())
     else:
-        stored = all_groups(SEED, args.hard or 4) if args.shared else all_examples(SEED)
+        if not args.shared:
+            stored = all_examples(SEED)
+        else:  # --hard: as many near misses for an absent question as for an answerable one
+            stored = all_groups(SEED, args.hard, args.hard) if args.hard else all_groups(SEED)
         ckpt.mkdir(exist_ok=True)
         cache.write_text(json.dumps(stored))
     if args.shared and args.distractors:

@@ -61,12 +61,8 @@ BATCH = 8
 #: core) is most of the time it takes to answer, and passes run one at a time on the queue's
 #: thread, so it takes two cores where there are: 1.75x faster on an idle 2-core AMD EPYC
 #: (``bench/news.py``). The embedder keeps to one core per pass (``embeddings.py``).
-READ_THREADS = max(
-    1,
-    min(
-        2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    ),
-)
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+READ_THREADS = min(2, _CORES or 1)
 
 
 @dataclass(frozen=True)

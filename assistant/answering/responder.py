@@ -359,9 +359,9 @@ class Responder:
         # the second sentence is the best other reading on its own score: often another
         # answer, the one a reader would weigh beside the first (another reading of the same
         # answer would only repeat it)
-        for other in sorted(readings[1:], key=lambda r: -r.score)[:1]:
-            if other.score >= calibration.threshold and not other.overlaps(best):
-                picked.append(other)
+        other = max(readings[1:], key=lambda r: r.score, default=None)
+        if other is not None and other.score >= calibration.threshold and not other.overlaps(best):
+            picked.append(other)
         citations: list[Citation] = []
         sentences: list[Sentence] = []
         for reading in picked:

@@ -215,6 +215,17 @@ def answer_key(text: str) -> str:
     return " ".join(w for w in words if w not in _ARTICLES)
 
 
+def answer_scores(keys: list[str], scores: list[float]) -> list[float]:
+    """Each reading's answer's score, given each reading's ``answer_key`` and its own score:
+    the log of the summed exponentials of the scores of the readings with its key (an empty
+    key, no words, is an answer of its own)."""
+    total: dict[str, float] = {}
+    for k, (key, score) in enumerate(zip(keys, scores, strict=True)):
+        key = key or f"#{k}"
+        total[key] = float(np.logaddexp(total.get(key, -np.inf), score))
+    return [total[key or f"#{k}"] for k, key in enumerate(keys)]
+
+
 def combine(readings: list[Reading]) -> list[Reading]:
     """The readings with their answers' scores, best answer first (within one, best reading
     first). Several articles often tell one story, and each window that names the answer is
@@ -222,14 +233,12 @@ def combine(readings: list[Reading]) -> list[Reading]:
     score (their probabilities under the reader's one softmax over all the windows, with
     the retrieval evidence as a prior), as open-domain readers add up a span's probability over
     the passages that hold it. One reading alone keeps its own score."""
-    by_key: dict[str, list[Reading]] = {}
-    for r in readings:
-        text = r.window.passage.text[
-            r.start - r.window.passage.start : r.end - r.window.passage.start
-        ]
-        by_key.setdefault(answer_key(text) or f"#{id(r)}", []).append(r)
-    for group in by_key.values():
-        total = float(np.logaddexp.reduce([r.score for r in group]))
-        for r in group:
-            r.combined = total
+    keys = [
+        answer_key(
+            r.window.passage.text[r.start - r.window.passage.start : r.end - r.window.passage.start]
+        )
+        for r in readings
+    ]
+    for r, total in zip(readings, answer_scores(keys, [r.score for r in readings]), strict=True):
+        r.combined = total
     return sorted(readings, key=lambda r: (-r.combined, -r.score))
