@@ -29,6 +29,7 @@ import argparse
 import json
 import random
 import re
+import sys
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -194,10 +195,49 @@ def passage_of(pair: Pair, title: str) -> Passage:
     )  # fmt: skip
 
 
+def kept_quote(pair: Pair) -> str | None:
+    """What the product's verifier quotes for the sentence, citing the pair's passage, or None
+    where it drops the sentence."""
+    passage = passage_of(pair, title_of(pair.doc))
+    verifier = verify.Verifier([passage], pair.question)
+    return verifier.citations[0].quote if verifier.check(pair.sentence + " [1]") else None
+
+
 def checked(pair: Pair) -> bool:
     """Whether the product's verifier keeps the sentence, citing the pair's passage."""
-    passage = passage_of(pair, title_of(pair.doc))
-    return verify.Verifier([passage], pair.question).check(pair.sentence + " [1]") is not None
+    return kept_quote(pair) is not None
+
+
+def model_sweep(pairs: list[Pair], weights: Path) -> dict[str, dict[str, object]]:
+    """The verifier with a trained support model (``train/support_net.py``) after it: a kept
+    sentence stays only if the model's logit for (sentence, its quote) is above a threshold.
+    Precision / recall on each split, for thresholds from -4 to 4."""
+    sys.path.insert(0, str(REPO / "train"))
+    from support_net import Support
+
+    model = Support(weights)
+    quotes = [kept_quote(p) for p in pairs]
+    asked = [(p.sentence, q) for p, q in zip(pairs, quotes, strict=True) if q is not None]
+    logit = dict(zip(asked, model.logits(asked), strict=True))
+    sweep: dict[str, dict[str, object]] = {}
+    for t in [x / 2 for x in range(-8, 9)]:
+        kept = [
+            q is not None and logit[(p.sentence, q)] > t for p, q in zip(pairs, quotes, strict=True)
+        ]
+        sweep[f"{t:+.1f}"] = {
+            split: scores(
+                [p for p in pairs if p.split == split],
+                [k for p, k in zip(pairs, kept, strict=True) if p.split == split],
+            )
+            for split in ("dev", "report")
+        }
+        row = sweep[f"{t:+.1f}"]
+        print(
+            f"model above {t:+.1f}: dev P/R {row['dev']['precision']:.3f} / "
+            f"{row['dev']['recall']:.3f}   report P/R {row['report']['precision']:.3f} / "
+            f"{row['report']['recall']:.3f}"
+        )
+    return sweep
 
 
 def lexical(pair: Pair) -> bool:
@@ -233,6 +273,12 @@ def scores(pairs: list[Pair], said: list[bool]) -> dict[str, float | int]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--show", action="store_true", help="print every pair judged wrongly")
+    ap.add_argument(
+        "--model",
+        type=Path,
+        help="also a trained support model's weights (train/support_model.py) after the "
+        "verifier, by threshold; figures in bench/results/support_model.json",
+    )
     args = ap.parse_args()
     rng = random.Random(SEED)
     split_of = {p.name: "dev" for p in DEV_DOCS} | {p.name: "report" for p in REPORT_DOCS}
@@ -275,6 +321,11 @@ def main() -> None:
                 f"{r['precision']:.3f} / {r['recall']:.3f} / {r['kept']:.3f}" for r in (v, b)
             )
         )
+    if args.model:
+        sweep = model_sweep(pairs, args.model)
+        extra = RESULTS / "support_model.json"
+        extra.write_text(json.dumps({"weights": str(args.model), "sweep": sweep}, indent=1) + "\n")
+        print(f"wrote {extra.relative_to(REPO)}")
     if args.show:
         for w in wrong:
             print(f"\n[{w['kind']} {w['supported']}] {w['sentence']}\n   << {w['passage']}")
