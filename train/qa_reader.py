@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO / "train"))
 sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO))
 from common import RESULTS, need_shared  # noqa: E402 - offline settings first
-from qa_data import SHARED, all_examples, all_groups  # noqa: E402
+from qa_data import SHARED, all_examples, all_groups, contrast_groups  # noqa: E402
 
 from assistant.answering import qa_reader as sr  # noqa: E402
 from assistant.answering.span_reader import pack  # noqa: E402
@@ -168,11 +168,14 @@ def shared_loss(start, end, starts, ends, gids):  # type: ignore[no-untyped-def]
 
 
 def warm_start(spec: str | None = None) -> dict[str, np.ndarray] | None:
-    """The warm-start weights (``REVISION:PATH``, default ``WARM_START``), or None (then the
-    packaged MiniLM with a fresh head)."""
+    """The warm-start weights (``REVISION:PATH``, default ``WARM_START``, or a file's path),
+    or None (then the packaged MiniLM with a fresh head)."""
     import io
     import subprocess
 
+    if spec and Path(spec).is_file():  # weights on disk (a checkpoint's reader.npz)
+        with np.load(spec, allow_pickle=False) as f:
+            return sr.unpack({k: f[k] for k in f.files})
     revision, path = spec.split(":", 1) if spec else WARM_START
     blob = subprocess.run(
         ["git", "-C", str(REPO), "show", f"{revision}:{path}"], capture_output=True
@@ -257,12 +260,21 @@ def main() -> None:
         "(qa_data.all_groups week_negatives; default 4), as many as the product reads; "
         "checkpoints in train/.ckpt-shared-h<N>",
     )
+    parser.add_argument(
+        "--contrast",
+        type=int,
+        default=0,
+        help="with --shared: add this many questions made unanswerable by one word "
+        "(qa_data.contrast_groups); checkpoints in train/.ckpt-shared[-h<N>]-c<N>",
+    )
     args = parser.parse_args()
     ckpt = CKPT.with_name(".ckpt-shared") if args.shared else CKPT
     if args.shared and args.distractors:
         ckpt = CKPT.with_name(f".ckpt-shared-d{args.distractors}")
     if args.shared and args.hard:
         ckpt = CKPT.with_name(f".ckpt-shared-h{args.hard}")
+    if args.shared and args.contrast:
+        ckpt = ckpt.with_name(f"{ckpt.name}-c{args.contrast}")
     need_shared(SHARED / "train")
     import torch
     import torch.nn.functional as F
@@ -281,6 +293,8 @@ def main() -> None:
         cache.write_text(json.dumps(stored))
     if args.shared and args.distractors:
         stored = with_distractors(stored, args.distractors, SEED)
+    if args.shared and args.contrast:
+        stored = stored + contrast_groups(stored, args.contrast, SEED)
     if args.shared:
         groups: list[list[int]] = []
         data = []
