@@ -187,7 +187,55 @@ def warm_start(spec: str | None = None) -> dict[str, np.ndarray] | None:
         return sr.unpack({k: f[k] for k in f.files})
 
 
+def optimiser(model, steps: int, lr: float, warmup_share: float, ckpt: Path):  # type: ignore[no-untyped-def]
+    """The embeddings frozen, AdamW over the rest with linear warm-up and decay, and the step
+    to start at: all as ``ckpt/state.pt`` left them where it exists (a resumed run)."""
+    import torch
+
+    for p in model.base.embeddings.parameters():
+        p.requires_grad_(False)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    warmup = max(1, int(warmup_share * steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / max(1, steps - warmup))
+    )
+    step = 0
+    if (ckpt / "state.pt").exists():
+        state = torch.load(ckpt / "state.pt", weights_only=False)
+        model.load_state_dict(state["model"], strict=False)
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        step = state["step"]
+        print(f"resumed at step {step}", flush=True)
+    return params, opt, sched, step
+
+
+def update(loss, params, opt, sched) -> float:  # type: ignore[no-untyped-def]
+    """One optimiser step on ``loss`` (gradients clipped to norm 1); its value."""
+    import torch
+
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+    sched.step()
+    opt.zero_grad()
+    return float(loss.item())
+
+
+def progress(step: int, steps: int, first: int, started: float, losses: list, every: int) -> None:
+    """Every ``every`` steps: the mean loss of the last ones and the time left."""
+    if step % every == 0:
+        rate = (time.time() - started) / (step - first)
+        print(
+            f"step {step}/{steps} loss {np.mean(losses[-every:]):.3f} "
+            f"{rate:.2f} s/step, {rate * (steps - step) / 60:.0f} min left",
+            flush=True,
+        )
+
+
 def save(ckpt: Path, model, opt, sched, step: int) -> None:
+    """The training state (resumable) and the packed weights (``reader.npz``) in ``ckpt``."""
     import torch
 
     ckpt.mkdir(exist_ok=True)
@@ -320,22 +368,7 @@ def main() -> None:
     warm = warm_start(args.warm_start)
     if warm:
         model.load_state_dict({k: torch.from_numpy(v) for k, v in warm.items()}, strict=False)
-    for p in model.base.embeddings.parameters():
-        p.requires_grad_(False)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=LR, weight_decay=0.01)
-    warmup = max(1, int(0.05 * steps))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / max(1, steps - warmup))
-    )
-    step = 0
-    if (ckpt / "state.pt").exists():
-        state = torch.load(ckpt / "state.pt", weights_only=False)
-        model.load_state_dict(state["model"], strict=False)
-        opt.load_state_dict(state["opt"])
-        sched.load_state_dict(state["sched"])
-        step = state["step"]
-        print(f"resumed at step {step}", flush=True)
+    params, opt, sched, step = optimiser(model, steps, LR, 0.05, ckpt)
     model.train()
     started, losses = time.time(), []
     first = step
@@ -353,20 +386,9 @@ def main() -> None:
                 F.cross_entropy(start, starts, ignore_index=-100)
                 + F.cross_entropy(end, ends, ignore_index=-100)
             ) / 2
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad()
+        losses.append(update(loss, params, opt, sched))
         step += 1
-        losses.append(loss.item())
-        if step % 20 == 0:
-            rate = (time.time() - started) / (step - first)
-            print(
-                f"step {step}/{steps} loss {np.mean(losses[-20:]):.3f} "
-                f"{rate:.2f} s/step, {rate * (steps - step) / 60:.0f} min left",
-                flush=True,
-            )
+        progress(step, steps, first, started, losses, 20)
         if step % args.checkpoint_every == 0:
             save(ckpt, model, opt, sched, step)
     save(ckpt, model, opt, sched, step)

@@ -2,7 +2,7 @@
 span of a passage state this claim? One command, seeded, checkpointed and resumable:
 
     .venv/bin/python train/support_model.py     # trains, or resumes where it stopped
-    .venv/bin/python bench/support.py --model train/.ckpt-support/support.npz
+    .venv/bin/python bench/support.py --model train/.ckpt-support/reader.npz
 
 Pairs from ``train/support_data.py`` (news weeks before the held-out block and RealTime QA quiz
 evidence; never our documents or ``bench/data``). The network is the packaged MiniLM reading
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import sys
 import time
@@ -34,7 +33,7 @@ from common import RESULTS, need_shared  # noqa: E402 - offline settings first
 from qa_data import SHARED, held_out_weeks  # noqa: E402
 from support_data import all_pairs, week_pairs  # noqa: E402
 
-from assistant.answering.span_reader import load_base, pack, unpack  # noqa: E402
+from assistant.answering.span_reader import load_base, unpack  # noqa: E402
 
 
 def _train_module(name: str):  # type: ignore[no-untyped-def]
@@ -48,7 +47,7 @@ def _train_module(name: str):  # type: ignore[no-untyped-def]
     return module
 
 
-group_batches = _train_module("qa_reader").group_batches
+trainer = _train_module("qa_reader")
 SEED = 25
 LR = 4e-5
 EPOCHS = 1.0
@@ -92,7 +91,10 @@ def main() -> None:
         cache.write_text(json.dumps(all_pairs(SEED, args.per_week)))
     data = [tuple(x) for x in json.loads(cache.read_text())]
     lengths = [len(c) + len(s) for c, s, _, _ in data]
-    plan = [[g for g in b] for b in group_batches([[k] for k in range(len(data))], lengths, SEED)]
+    plan = [
+        [g for g in b]
+        for b in trainer.group_batches([[k] for k in range(len(data))], lengths, SEED)
+    ]
     steps = int(len(plan) * args.epochs)
     print(f"{len(data)} pairs, {steps} steps", flush=True)
 
@@ -104,39 +106,7 @@ def main() -> None:
         warm = unpack({k: f[k] for k in f.files})
     warm = {k: v for k, v in warm.items() if k.startswith("base.")}
     model.load_state_dict({k: torch.from_numpy(v) for k, v in warm.items()}, strict=False)
-    for p in model.base.embeddings.parameters():
-        p.requires_grad_(False)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=LR, weight_decay=0.01)
-    warmup = max(1, int(0.06 * steps))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / max(1, steps - warmup))
-    )
-    step = 0
-    if (CKPT / "state.pt").exists():
-        state = torch.load(CKPT / "state.pt", weights_only=False)
-        model.load_state_dict(state["model"], strict=False)
-        opt.load_state_dict(state["opt"])
-        sched.load_state_dict(state["sched"])
-        step = state["step"]
-        print(f"resumed at step {step}", flush=True)
-
-    def save() -> None:
-        tmp = CKPT / "state.pt.tmp"
-        torch.save(
-            {
-                "model": {
-                    k: v for k, v in model.state_dict().items() if not k.startswith("base.embed")
-                },
-                "opt": opt.state_dict(),
-                "sched": sched.state_dict(),
-                "step": step,
-            },
-            tmp,
-        )
-        os.replace(tmp, CKPT / "state.pt")
-        np.savez_compressed(CKPT / "support.tmp.npz", **pack(model.trained()))
-        os.replace(CKPT / "support.tmp.npz", CKPT / "support.npz")
+    params, opt, sched, step = trainer.optimiser(model, steps, LR, 0.06, CKPT)
 
     model.train()
     started, losses, first = time.time(), [], step
@@ -144,26 +114,15 @@ def main() -> None:
         idx = plan[step % len(plan)]
         batch = [data[i] for i in idx]
         enc = encode(tokenizer, batch)
-        logit = model(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
+        logit = sm.logit(model, enc)
         target = torch.tensor([float(y) for _, _, y, _ in batch])
         loss = F.binary_cross_entropy_with_logits(logit, target)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad()
+        losses.append(trainer.update(loss, params, opt, sched))
         step += 1
-        losses.append(loss.item())
-        if step % 10 == 0:
-            rate = (time.time() - started) / (step - first)
-            print(
-                f"step {step}/{steps} loss {np.mean(losses[-10:]):.3f} "
-                f"{rate:.2f} s/step, {rate * (steps - step) / 60:.0f} min left",
-                flush=True,
-            )
+        trainer.progress(step, steps, first, started, losses, 10)
         if step % args.checkpoint_every == 0:
-            save()
-    save()
+            trainer.save(CKPT, model, opt, sched, step)
+    trainer.save(CKPT, model, opt, sched, step)
 
     # held-out weeks: made the same way, never trained on
     rng = random.Random(SEED + 1)
@@ -174,9 +133,7 @@ def main() -> None:
         for i in range(0, len(held), 64):
             batch = held[i : i + 64]
             enc = encode(tokenizer, batch)
-            scores.extend(
-                model(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"]).tolist()
-            )
+            scores.extend(sm.logit(model, enc).tolist())
     labels = [y for _, _, y, _ in held]
     by_kind: dict[str, list[float]] = {}
     for (_, _, y, kind), s in zip(held, scores, strict=True):

@@ -18,11 +18,10 @@ from typing import Any
 import numpy as np
 from cachetools import LRUCache
 
-from assistant.answering.span_reader import load_base, unpack
-from assistant.index.embeddings import fastest_dtype
+from assistant.answering import span_reader
 
 #: Where ``train/support_model.py`` leaves the weights (git-ignored).
-WEIGHTS = Path(__file__).with_name(".ckpt-support") / "support.npz"
+WEIGHTS = Path(__file__).with_name(".ckpt-support") / "reader.npz"
 #: Word pieces of a pair read; a claim keeps its first ``MAX_CLAIM_TOKENS``.
 MAX_TOKENS = 192
 MAX_CLAIM_TOKENS = 64
@@ -32,28 +31,23 @@ THREADS = 2
 
 
 def build(base: Any) -> Any:
-    """The network: ``base`` (a BertModel) and one logit on [CLS]."""
+    """The network: the reader's (``span_reader.build``: ``base`` and a head whose
+    ``trained()`` is all but the embeddings) with one output, read on [CLS] by ``logit``."""
     import torch
 
-    class SupportModel(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.base = base
-            self.head = torch.nn.Linear(base.config.hidden_size, 1)
+    model = span_reader.build(base)
+    model.head = torch.nn.Linear(base.config.hidden_size, 1)
+    return model
 
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            hidden = self.base(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
-            return self.head(hidden[:, 0]).squeeze(-1)
 
-        def trained(self) -> dict[str, Any]:
-            """What fine-tuning changes (and ``pack`` saves): all but the embeddings."""
-            return {
-                name: p for name, p in self.named_parameters() if not name.startswith("base.embed")
-            }
-
-    return SupportModel()
+def logit(model: Any, enc: Any) -> Any:
+    """The model's logit for each encoded pair (``encode``)."""
+    hidden = model.base(
+        input_ids=enc["input_ids"],
+        attention_mask=enc["attention_mask"],
+        token_type_ids=enc["token_type_ids"],
+    ).last_hidden_state
+    return model.head(hidden[:, 0]).squeeze(-1)
 
 
 def encode(tokenizer: Any, pairs: list[tuple[str, str]], padding: bool = True) -> Any:
@@ -89,15 +83,14 @@ class Support:
     def _load(self) -> None:
         import torch
 
+        base, self._tokenizer = span_reader.load_base()
+        self._model = build(base)
         with np.load(self.path, allow_pickle=False) as f:
-            state = unpack({k: f[k] for k in f.files})
-        base, self._tokenizer = load_base()
-        model = build(base)
-        missing = set(model.trained()) - set(state)
-        if missing:
-            raise ValueError(f"{self.path.name} lacks {sorted(missing)[:3]}")
-        model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=False)
-        self._model = model.to(getattr(torch, fastest_dtype())).eval()
+            state = span_reader.unpack({k: f[k] for k in f.files})
+        self._model.load_state_dict(
+            {k: torch.from_numpy(v) for k, v in state.items()}, strict=False
+        )
+        self._model.eval()
 
     def logits(self, pairs: list[tuple[str, str]]) -> list[float]:
         """The model's logit for each (claim, span): above ``threshold``, supported."""
@@ -114,9 +107,7 @@ class Support:
                     chunk = todo[i : i + BATCH]
                     enc = encode(self._tokenizer, chunk)
                     with torch.inference_mode():
-                        out = self._model(
-                            enc["input_ids"], enc["attention_mask"], enc["token_type_ids"]
-                        )
+                        out = logit(self._model, enc)
                     for p, v in zip(chunk, out.float().tolist(), strict=True):
                         self._cache[p] = float(v)
             return [self._cache[p] for p in pairs]
