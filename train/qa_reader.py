@@ -39,7 +39,8 @@ sys.path.insert(0, str(REPO / "train"))
 sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO))
 from common import RESULTS, need_shared  # noqa: E402 - offline settings first
-from qa_data import SHARED, all_examples, all_groups, contrast_groups  # noqa: E402
+from qa_contrast import contrast_groups  # noqa: E402
+from qa_data import SHARED, all_examples, all_groups  # noqa: E402
 
 from assistant.answering import qa_reader as sr  # noqa: E402
 from assistant.answering.span_reader import pack  # noqa: E402
@@ -174,16 +175,17 @@ def warm_start(spec: str | None = None) -> dict[str, np.ndarray] | None:
     import subprocess
 
     if spec and Path(spec).is_file():  # weights on disk (a checkpoint's reader.npz)
-        with np.load(spec, allow_pickle=False) as f:
-            return sr.unpack({k: f[k] for k in f.files})
-    revision, path = spec.split(":", 1) if spec else WARM_START
-    blob = subprocess.run(
-        ["git", "-C", str(REPO), "show", f"{revision}:{path}"], capture_output=True
-    )
-    if blob.returncode != 0:
-        print(f"no warm start ({revision}:{path} not in this clone's history)", flush=True)
-        return None
-    with np.load(io.BytesIO(blob.stdout), allow_pickle=False) as f:
+        blob = Path(spec).read_bytes()
+    else:
+        revision, path = spec.split(":", 1) if spec else WARM_START
+        shown = subprocess.run(
+            ["git", "-C", str(REPO), "show", f"{revision}:{path}"], capture_output=True
+        )
+        if shown.returncode != 0:
+            print(f"no warm start ({revision}:{path} not in this clone's history)", flush=True)
+            return None
+        blob = shown.stdout
+    with np.load(io.BytesIO(blob), allow_pickle=False) as f:
         return sr.unpack({k: f[k] for k in f.files})
 
 
@@ -313,7 +315,7 @@ def main() -> None:
         type=int,
         default=0,
         help="with --shared: add this many questions made unanswerable by one word "
-        "(qa_data.contrast_groups); checkpoints in train/.ckpt-shared[-h<N>]-c<N>",
+        "(qa_contrast.contrast_groups); checkpoints in train/.ckpt-shared[-h<N>]-c<N>",
     )
     args = parser.parse_args()
     ckpt = CKPT.with_name(".ckpt-shared") if args.shared else CKPT

@@ -38,7 +38,7 @@ import random
 import re
 from collections.abc import Iterator
 
-from qa_data import SHARED, WEEKS, _read_jsonl, tokens, train_weeks
+from qa_data import SHARED, WEEKS, _read_jsonl, ending, tokens, train_weeks
 
 from assistant.text.sentences import sentence_spans
 
@@ -64,12 +64,6 @@ _FUNCTION = set(
     "was were be been has have had will would can could their they them he she his her who what "
     "which when where why how than then also not into over after before about said says".split()
 )
-#: A word's ending, for a substitution that keeps the grammar.
-_ENDINGS = ("ing", "ed", "es", "s", "ly", "er", "al", "")
-
-
-def _ending(word: str) -> str:
-    return next(e for e in _ENDINGS if word.endswith(e))
 
 
 def _span(text: str, spans: list[tuple[int, int]], i: int, rng: random.Random) -> str:
@@ -171,8 +165,8 @@ def _substitute(s: str, article: str, rng: random.Random) -> str | None:
     pool = sorted({w for w in _WORD.findall(article) if w not in _FUNCTION} - set(words))
     rng.shuffle(words)
     for w in words:
-        end = _ending(w)
-        same = [v for v in pool if _ending(v) == end and v[:3] != w[:3]]
+        end = ending(w)
+        same = [v for v in pool if ending(v) == end and v[:3] != w[:3]]
         if same:
             v = rng.choice(same)
             return re.sub(rf"\b{w}\b", v, s, count=1)

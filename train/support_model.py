@@ -33,7 +33,7 @@ from common import RESULTS, need_shared  # noqa: E402 - offline settings first
 from qa_data import SHARED, held_out_weeks  # noqa: E402
 from support_data import all_pairs, week_pairs  # noqa: E402
 
-from assistant.answering.span_reader import load_base, unpack  # noqa: E402
+from assistant.answering.span_reader import load_base  # noqa: E402
 
 
 def _train_module(name: str):  # type: ignore[no-untyped-def]
@@ -90,11 +90,7 @@ def main() -> None:
     if not cache.exists():
         cache.write_text(json.dumps(all_pairs(SEED, args.per_week)))
     data = [tuple(x) for x in json.loads(cache.read_text())]
-    lengths = [len(c) + len(s) for c, s, _, _ in data]
-    plan = [
-        [g for g in b]
-        for b in trainer.group_batches([[k] for k in range(len(data))], lengths, SEED)
-    ]
+    plan = trainer.batches(data, SEED)
     steps = int(len(plan) * args.epochs)
     print(f"{len(data)} pairs, {steps} steps", flush=True)
 
@@ -102,10 +98,9 @@ def main() -> None:
     import support_net as sm
 
     model = sm.build(base)
-    with np.load(REPO / "assistant" / "answering" / "qa_reader.npz", allow_pickle=False) as f:
-        warm = unpack({k: f[k] for k in f.files})
-    warm = {k: v for k, v in warm.items() if k.startswith("base.")}
-    model.load_state_dict({k: torch.from_numpy(v) for k, v in warm.items()}, strict=False)
+    warm = trainer.warm_start(str(REPO / "assistant" / "answering" / "qa_reader.npz")) or {}
+    layers = {k: torch.from_numpy(v) for k, v in warm.items() if k.startswith("base.")}
+    model.load_state_dict(layers, strict=False)
     params, opt, sched, step = trainer.optimiser(model, steps, LR, 0.06, CKPT)
 
     model.train()

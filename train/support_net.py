@@ -93,7 +93,7 @@ class Support:
         self._model.eval()
 
     def logits(self, pairs: list[tuple[str, str]]) -> list[float]:
-        """The model's logit for each (claim, span): above ``threshold``, supported."""
+        """The model's logit for each (claim, span): the higher, the surer it is supported."""
         import torch
 
         with self._lock:
