@@ -41,6 +41,7 @@ sys.path.insert(0, str(REPO / "train"))
 sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO))
 from common import RESULTS, need_shared  # noqa: E402 - offline settings first
+from qa_cloze import cloze_groups  # noqa: E402
 from qa_contrast import Thesaurus, contrast_groups  # noqa: E402
 from qa_data import SHARED, all_examples, all_groups  # noqa: E402
 
@@ -326,6 +327,14 @@ def main() -> None:
         "(qa_contrast.Thesaurus); checkpoints in ...-c<N>t",
     )
     parser.add_argument(
+        "--cloze",
+        type=int,
+        default=0,
+        help="with --shared: add this many questions made from a news sentence and answered "
+        "by another outlet's sentence of the same fact (qa_cloze.cloze_groups); checkpoints "
+        "in ...-z<N>",
+    )
+    parser.add_argument(
         "--contrast",
         type=int,
         default=0,
@@ -340,6 +349,8 @@ def main() -> None:
         ckpt = CKPT.with_name(f".ckpt-shared-h{args.hard}")
     if args.shared and args.contrast:
         ckpt = ckpt.with_name(f"{ckpt.name}-c{args.contrast}{'t' if args.thesaurus else ''}")
+    if args.shared and args.cloze:
+        ckpt = ckpt.with_name(f"{ckpt.name}-z{args.cloze}")
     need_shared(SHARED / "train")
     import torch
     import torch.nn.functional as F
@@ -358,6 +369,8 @@ def main() -> None:
         cache.write_text(json.dumps(stored))
     if args.shared and args.distractors:
         stored = with_distractors(stored, args.distractors, SEED)
+    if args.shared and args.cloze:
+        stored = stored + cloze_groups(args.cloze, SEED)
     if args.shared and args.contrast:
         thesaurus = Thesaurus() if args.thesaurus else None
         made = contrast_groups(stored, args.contrast, SEED, thesaurus)

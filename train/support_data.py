@@ -38,6 +38,7 @@ import random
 import re
 from collections.abc import Iterator
 
+from news_facts import FUNCTION, same_facts
 from qa_data import SHARED, WEEKS, _read_jsonl, ending, tokens, train_weeks
 
 from assistant.text.sentences import sentence_spans
@@ -59,11 +60,7 @@ _PHRASE = re.compile(r"\b(?:in|at|after|before|for|with|during|under|by|from) [^
 #: Question words a quiz statement puts its answer in place of.
 _ASKS = re.compile(r"^(?:Which|This|These) [a-z]+\b|^Who\b")
 #: Short function words: not content (for the quiz filter and the substitution).
-_FUNCTION = set(
-    "the a an and or but of to in on at for with by from as that this these those it its is are "
-    "was were be been has have had will would can could their they them he she his her who what "
-    "which when where why how than then also not into over after before about said says".split()
-)
+_FUNCTION = FUNCTION
 
 
 def _span(text: str, spans: list[tuple[int, int]], i: int, rng: random.Random) -> str:
@@ -281,58 +278,13 @@ def quiz_pairs(rng: random.Random) -> Iterator[Pair]:
                 )
 
 
-#: A word written with a capital inside a sentence, or a number: what two articles' sentences
-#: on one fact share.
-_MARK = re.compile(r"(?<=[a-z,;] )[A-Z][a-z]+|\d[\d,.]*\d|\d")
-
-
 def restatements(week: str, rng: random.Random, per_week: int) -> Iterator[Pair]:
     """``restated``: a sentence of one article over a sentence of another article of the same
-    week that gives the same fact in other words (supported): every number and name of the
-    claim (two or more) is in the span, most of its rarer words too, the claim is no longer
-    than the span, and it is not a copy. Many outlets report one story; this is how the same
-    fact reads in other words, which the perturbations above cannot teach."""
-    articles = [a["text"] for a in _read_jsonl(WEEKS / week / "articles.jsonl")]
-    sents: list[tuple[int, str, set[str], set[str]]] = []
-    for t, text in enumerate(articles):
-        for a, b in sentence_spans(text):
-            s = text[a:b].strip()
-            if 8 <= len(s.split()) <= 40:
-                sents.append((t, s, set(_MARK.findall(s)), tokens(s)))
-    df: dict[str, int] = {}
-    for *_, toks in sents:
-        for w in toks:
-            df[w] = df.get(w, 0) + 1
-    by_mark: dict[str, list[int]] = {}
-    for k, (_, _, marks, _) in enumerate(sents):
-        for m in marks:
-            by_mark.setdefault(m, []).append(k)
-    order = list(range(len(sents)))
-    rng.shuffle(order)
-    made = 0
-    for k in order:
+    week that gives the same fact in other words (supported; ``news_facts.same_facts``)."""
+    for made, fact in enumerate(same_facts(week, rng)):
         if made >= per_week:
             return
-        t, s, marks, toks = sents[k]
-        if len(marks) < 2:
-            continue
-        seen: dict[int, int] = {}
-        for m in marks:
-            for j in by_mark.get(m, []):
-                seen[j] = seen.get(j, 0) + 1
-        rare = {w for w in toks if df[w] <= 20 and w not in _FUNCTION}
-        for j, shared in seen.items():
-            u, other, omarks, otoks = sents[j]
-            if u == t or shared < 2 or not marks <= omarks or "?" in s + other:
-                continue
-            if len(s.split()) > len(other.split()) + 3 or not rare:
-                continue
-            share = len(rare & otoks) / len(rare)
-            same = len(toks & otoks) / len(toks | otoks)
-            if share >= 0.8 and same < 0.7:
-                made += 1
-                yield s, other, True, "restated"
-                break
+        yield fact.sentence, fact.other, True, "restated"
 
 
 def all_pairs(seed: int, per_week: int = 100) -> list[Pair]:
