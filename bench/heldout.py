@@ -260,6 +260,46 @@ def calibrate(
     }
 
 
+def at_calibration(rows: list[dict[str, Any]], fitted: dict[str, Any]) -> dict[str, Any]:
+    """The half's figures replayed from its readings at the calibration ``fitted``, as the
+    product would compose them (``compose_read``: the best answer's best reading, and the best
+    other reading when it also clears the threshold): answered right (either sentence holds
+    the answer), short answer holds it, absent abstained. On the calibrate half with its own
+    fit, this is how readers trained differently compare, each at its own threshold."""
+    weights = fitted.get("weights", {})
+    right = short = absent_ok = 0
+    for r in rows:
+        scored = [
+            (q["margin"] + sum(w * q[f] for f, w in weights.items()), q)
+            for q in r.get("readings") or []
+        ]
+        if not scored:
+            absent_ok += r["kind"] == "absent"
+            continue
+        totals = answer_scores(
+            [answer_key(q.get("span", "")) for _, q in scored], [score for score, _ in scored]
+        )
+        total, _, top = max(
+            ((t, score, q) for t, (score, q) in zip(totals, scored, strict=True)),
+            key=lambda x: (x[0], x[1]),
+        )
+        answered = total >= fitted["threshold"]
+        if r["kind"] != "answerable":
+            absent_ok += not answered
+            continue
+        other = max(((sc, q) for sc, q in scored if q is not top), default=None, key=lambda x: x[0])
+        second = other is not None and other[0] >= fitted["threshold"] and other[1]["sentence_has"]
+        right += answered and (top["sentence_has"] or second)
+        short += answered and top["span_has"]
+    answerable = sum(r["kind"] == "answerable" for r in rows)
+    absent = len(rows) - answerable
+    return {
+        "answered_right": round(right / max(1, answerable), 3),
+        "short_has_answer": round(short / max(1, answerable), 3),
+        "absent_abstained": round(absent_ok / max(1, absent), 3),
+    }
+
+
 def _logistic_fit(x: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> np.ndarray:
     """Coefficients of a logistic regression of ``y`` on the columns of ``x`` (standardised
     for the descent, returned on the original scale; the intercept dropped)."""
@@ -346,6 +386,8 @@ def main() -> None:
             reader.path.with_suffix(".json").write_text(json.dumps(fitted, indent=2) + "\n")
             reader.__dict__.pop("calibration", None)  # the report half reads the new values
             print("calibration", fitted, flush=True)
+            out["halves"][name]["at_own_calibration"] = at_calibration(rows, fitted)
+            print("at its own calibration", out["halves"][name]["at_own_calibration"], flush=True)
     (RESULTS / f"heldout_{args.label}.json").write_text(json.dumps(out, indent=1) + "\n")
 
 
