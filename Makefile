@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(PY) bench/retrieval.py
 	$(PY) bench/qa.py
 	$(PY) bench/news.py
+	$(PY) bench/docs.py --both
 	$(PY) bench/speed.py
 	$(PY) bench/startup.py
 	$(PY) bench/load.py
