@@ -4,10 +4,10 @@ For questions of the held-out news (``bench/heldout.py``'s calibrate half, its s
 that bench), the windows are chosen as ``Assistant.ask`` chooses them (``windows.select`` over
 the passages retrieved), at 16 windows (the default, ``BRIEF_READ_WINDOWS``) and deeper; each
 question's windows are read by both passes of the float32 reader in turn (torch's, then ONNX
-Runtime's, alternating which goes first), from a cold cache, so that both meet the same
-machine. Reported: milliseconds per pass (p50, p95) for each depth and pass, the largest
-difference in a window's margin between the two, and how often the answer string is in the
-windows read at each depth (what reading deeper buys). Figures go to
+Runtime's, alternating which goes first, a pause before each), from a cold cache, so that
+both meet the same machine. Reported: milliseconds per pass (p50, p95) for each depth and
+pass, the largest difference in a window's margin between the two, and how often the answer
+string is in the windows read at each depth (what reading deeper buys). Figures go to
 ``bench/results/reader_pass.json``.
 
     .venv/bin/python bench/reader_pass.py [--questions 60]
@@ -72,6 +72,9 @@ def main() -> None:
             order = [("torch", plain), ("onnx", onnx)]
             for label, reader in order if i % 2 == 0 else order[::-1]:
                 reader._cache.clear()
+                # torch's idle threads spin for a while after a pass and would slow the next
+                # pass, whichever it is: let them stop first, as between two users' questions
+                time.sleep(0.3)
                 started = time.perf_counter()
                 spans[label] = reader.read(q["question"], texts)
                 ms.setdefault(f"{label} {n}", []).append((time.perf_counter() - started) * 1000)
