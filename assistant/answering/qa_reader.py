@@ -258,9 +258,9 @@ def _onnx_session(model: Any) -> Any:
     """``model`` (float32) exported to ONNX and opened in ONNX Runtime on
     ``READ_THREADS`` threads, or None where onnxruntime is not installed. Its fused kernels
     give the same logits as torch (within 5e-5) in 0.73 to 0.83 of the time on a 2-core AMD
-    EPYC (``bench/reader_pass.py``), room to read more windows in the same time. About 2 s, once, when the
-    reader first loads. Its threads sleep between passes instead of spinning, so that they
-    take no core from the embedder's passes."""
+    EPYC (``bench/reader_pass.py``), room to read more windows in the same time. About 2 s,
+    once, when the reader first loads. Its threads sleep between passes instead of spinning,
+    so that they take no core from the embedder's passes."""
     try:
         import onnxruntime as ort
     except ImportError:  # pragma: no cover - a dependency; torch reads without it
