@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import sys
 import time
@@ -44,12 +43,22 @@ from common import RESULTS, need_shared  # noqa: E402 - offline settings first
 from qa_cloze import cloze_groups  # noqa: E402
 from qa_contrast import Thesaurus, contrast_groups  # noqa: E402
 from qa_data import SHARED, all_examples, all_groups  # noqa: E402
+from trainer import (  # noqa: E402
+    BATCH,
+    batches,
+    forward_dtype,
+    group_batches,
+    optimiser,
+    progress,
+    save,
+    update,
+    warm_start,
+)
 
 from assistant.answering import qa_reader as sr  # noqa: E402
 from assistant.answering.span_reader import pack  # noqa: E402
 
 SEED = 23
-BATCH = 32
 LR = 6e-5
 EPOCHS = 1.0
 CKPT = REPO / "train" / ".ckpt"
@@ -103,40 +112,10 @@ def encode(tokenizer, batch):
     return enc, allowed, torch.tensor(starts), torch.tensor(ends)
 
 
-def batches(data: list, seed: int) -> list[list[int]]:
-    """Batches of ``BATCH`` examples of similar length (less padding), in a seeded order:
-    ``group_batches`` with every example a group of its own."""
-    lengths = [len(q) + len(t) for q, t, *_ in data]
-    return group_batches([[k] for k in range(len(data))], lengths, seed)
-
-
 #: The span reader shipped before this reader (trained by the earlier ``train/span_reader.py``
 #: on RealTime QA quiz evidence): the starting point, read from the repository's history so
 #: that a rerun starts where the shipped reader did, not from the reader it produced.
 WARM_START = ("81c9ee9", "assistant/answering/span_reader.npz")
-
-
-def group_batches(groups: list[list[int]], lengths: list[int], seed: int) -> list[list[int]]:
-    """Batches of whole groups (a question's windows stay together), about ``BATCH`` windows
-    each, in a seeded order: blocks of 50 batches' worth are sorted by length inside (less
-    padding), then the batches shuffled."""
-    rng = random.Random(seed)
-    order = list(range(len(groups)))
-    rng.shuffle(order)
-    out: list[list[int]] = []
-    block = 50 * BATCH
-    for i in range(0, len(order), block):
-        chunk = sorted(order[i : i + block], key=lambda g: max(lengths[k] for k in groups[g]))
-        batch: list[int] = []
-        for g in chunk:
-            if batch and sum(len(groups[h]) for h in batch) + len(groups[g]) > BATCH:
-                out.append(batch)
-                batch = []
-            batch.append(g)
-        if batch:
-            out.append(batch)
-    rng.shuffle(out)
-    return out
 
 
 def shared_loss(start, end, starts, ends, gids):  # type: ignore[no-untyped-def]
@@ -169,96 +148,6 @@ def shared_loss(start, end, starts, ends, gids):  # type: ignore[no-untyped-def]
         total = total + (e.logsumexp((0, 1)) - e[target_e].logsumexp(0))
         n += 1
     return total / max(1, 2 * n)
-
-
-def warm_start(spec: str | None = None) -> dict[str, np.ndarray] | None:
-    """The warm-start weights (``REVISION:PATH``, default ``WARM_START``, or a file's path),
-    or None (then the packaged MiniLM with a fresh head)."""
-    import io
-    import subprocess
-
-    if spec and Path(spec).is_file():  # weights on disk (a checkpoint's reader.npz)
-        blob = Path(spec).read_bytes()
-    else:
-        revision, path = spec.split(":", 1) if spec else WARM_START
-        shown = subprocess.run(
-            ["git", "-C", str(REPO), "show", f"{revision}:{path}"], capture_output=True
-        )
-        if shown.returncode != 0:
-            print(f"no warm start ({revision}:{path} not in this clone's history)", flush=True)
-            return None
-        blob = shown.stdout
-    with np.load(io.BytesIO(blob), allow_pickle=False) as f:
-        return sr.unpack({k: f[k] for k in f.files})
-
-
-def optimiser(model, steps: int, lr: float, warmup_share: float, ckpt: Path):  # type: ignore[no-untyped-def]
-    """The embeddings frozen, AdamW over the rest with linear warm-up and decay, and the step
-    to start at: all as ``ckpt/state.pt`` left them where it exists (a resumed run)."""
-    import torch
-
-    for p in model.base.embeddings.parameters():
-        p.requires_grad_(False)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
-    warmup = max(1, int(warmup_share * steps))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / max(1, steps - warmup))
-    )
-    step = 0
-    if (ckpt / "state.pt").exists():
-        state = torch.load(ckpt / "state.pt", weights_only=False)
-        model.load_state_dict(state["model"], strict=False)
-        opt.load_state_dict(state["opt"])
-        sched.load_state_dict(state["sched"])
-        step = state["step"]
-        print(f"resumed at step {step}", flush=True)
-    return params, opt, sched, step
-
-
-def update(loss, params, opt, sched) -> float:  # type: ignore[no-untyped-def]
-    """One optimiser step on ``loss`` (gradients clipped to norm 1); its value."""
-    import torch
-
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(params, 1.0)
-    opt.step()
-    sched.step()
-    opt.zero_grad()
-    return float(loss.item())
-
-
-def progress(step: int, steps: int, first: int, started: float, losses: list, every: int) -> None:
-    """Every ``every`` steps: the mean loss of the last ones and the time left."""
-    if step % every == 0:
-        rate = (time.time() - started) / (step - first)
-        print(
-            f"step {step}/{steps} loss {np.mean(losses[-every:]):.3f} "
-            f"{rate:.2f} s/step, {rate * (steps - step) / 60:.0f} min left",
-            flush=True,
-        )
-
-
-def save(ckpt: Path, model, opt, sched, step: int) -> None:
-    """The training state (resumable) and the packed weights (``reader.npz``) in ``ckpt``."""
-    import torch
-
-    ckpt.mkdir(exist_ok=True)
-    tmp = ckpt / "state.pt.tmp"
-    torch.save(
-        {
-            "model": {
-                k: v for k, v in model.state_dict().items() if not k.startswith("base.embed")
-            },
-            "opt": opt.state_dict(),
-            "sched": sched.state_dict(),
-            "step": step,
-        },
-        tmp,
-    )
-    os.replace(tmp, ckpt / "state.pt")
-    np.savez_compressed(ckpt / "reader.tmp.npz", **pack(model.trained()))
-    os.replace(ckpt / "reader.tmp.npz", ckpt / "reader.npz")
 
 
 def with_distractors(groups: list[list[Any]], k: int, seed: int) -> list[list[Any]]:
@@ -399,15 +288,11 @@ def main() -> None:
 
     base, tokenizer = sr.load_base()
     model = sr.build(base)
-    warm = warm_start(args.warm_start)
+    warm = warm_start(args.warm_start, WARM_START)
     if warm:
         model.load_state_dict({k: torch.from_numpy(v) for k, v in warm.items()}, strict=False)
     params, opt, sched, step = optimiser(model, steps, LR, 0.05, ckpt)
-    dtype = args.dtype
-    if dtype == "auto":
-        from assistant.index.embeddings import fastest_dtype
-
-        dtype = fastest_dtype()
+    dtype = forward_dtype(args.dtype)
     print(f"forward pass in {dtype}", flush=True)
     model.train()
     started, losses = time.time(), []

@@ -29,25 +29,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "train"))
 sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO))
+import trainer  # noqa: E402
 from common import RESULTS, need_shared  # noqa: E402 - offline settings first
 from qa_data import SHARED, held_out_weeks  # noqa: E402
 from support_data import all_pairs, week_pairs  # noqa: E402
 
 from assistant.answering.span_reader import load_base  # noqa: E402
 
-
-def _train_module(name: str):  # type: ignore[no-untyped-def]
-    """A module of ``train/`` by file (``bench/`` has one of the same name)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(f"train_{name}", REPO / "train" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-trainer = _train_module("qa_reader")
 SEED = 25
 LR = 4e-5
 EPOCHS = 1.0
