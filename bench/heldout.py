@@ -210,6 +210,28 @@ def figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
 FEATURES: tuple[str, ...] = ("dense",)
 
 
+def _best_answer(
+    r: dict[str, Any], weights: dict[str, float]
+) -> tuple[float, dict[str, Any], list[tuple[float, dict[str, Any]]]] | None:
+    """A question's readings scored with ``weights`` (``Calibration.score``), and its best
+    answer as the product combines readings of one answer (``windows.combine``): that
+    answer's score, its best reading, and every (score, reading); None without readings."""
+    scored = [
+        (q["margin"] + sum(w * q[f] for f, w in weights.items()), q)
+        for q in r.get("readings") or []
+    ]
+    if not scored:
+        return None
+    totals = answer_scores(
+        [answer_key(q.get("span", "")) for _, q in scored], [score for score, _ in scored]
+    )
+    total, _, top = max(
+        ((t, score, q) for t, (score, q) in zip(totals, scored, strict=True)),
+        key=lambda x: (x[0], x[1]),
+    )
+    return total, top, scored
+
+
 def calibrate(
     rows: list[dict[str, Any]], target_absent: float = 0.95, features: tuple[str, ...] = FEATURES
 ) -> dict[str, Any]:
@@ -229,21 +251,11 @@ def calibrate(
     weights = {f: float(coef[i + 1] / coef[0]) for i, f in enumerate(features)}
 
     def best(r: dict[str, Any]) -> tuple[float, bool] | None:
-        """The best answer's score, as the product combines readings of one answer
-        (``windows.combine``), and whether its best reading's sentence holds the gold."""
-        scored = [
-            (q["margin"] + sum(w * q[f] for f, w in weights.items()), q)
-            for q in r.get("readings") or []
-        ]
-        if not scored:
+        """The best answer's score and whether its best reading's sentence holds the gold."""
+        found = _best_answer(r, weights)
+        if found is None:
             return None
-        totals = answer_scores(
-            [answer_key(q.get("span", "")) for _, q in scored], [score for score, _ in scored]
-        )
-        total, _, top = max(
-            ((t, score, q) for t, (score, q) in zip(totals, scored, strict=True)),
-            key=lambda x: (x[0], x[1]),
-        )
+        total, top, _ = found
         return total, r["kind"] == "answerable" and top["sentence_has"]
 
     tops = [(r, best(r)) for r in rows]
@@ -269,20 +281,11 @@ def at_calibration(rows: list[dict[str, Any]], fitted: dict[str, Any]) -> dict[s
     weights = fitted.get("weights", {})
     right = short = absent_ok = 0
     for r in rows:
-        scored = [
-            (q["margin"] + sum(w * q[f] for f, w in weights.items()), q)
-            for q in r.get("readings") or []
-        ]
-        if not scored:
+        found = _best_answer(r, weights)
+        if found is None:
             absent_ok += r["kind"] == "absent"
             continue
-        totals = answer_scores(
-            [answer_key(q.get("span", "")) for _, q in scored], [score for score, _ in scored]
-        )
-        total, _, top = max(
-            ((t, score, q) for t, (score, q) in zip(totals, scored, strict=True)),
-            key=lambda x: (x[0], x[1]),
-        )
+        total, top, scored = found
         answered = total >= fitted["threshold"]
         if r["kind"] != "answerable":
             absent_ok += not answered
