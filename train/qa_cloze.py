@@ -21,13 +21,10 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections import Counter
 from collections.abc import Iterator
 
 from news_facts import MARK, same_facts
-from qa_data import WEEKS, Example, _read_jsonl, find, tokens, train_weeks, window
-
-from assistant.text.sentences import sentence_spans
+from qa_data import Example, WeekSentences, find, train_weeks, window
 
 _YEAR = re.compile(r"(1[89]|20)\d\d")
 _MONEY = "$£€"
@@ -78,16 +75,7 @@ def _names(sentence: str) -> list[tuple[int, int]]:
 def week_cloze(week: str, rng: random.Random, per_week: int, negatives: int) -> Iterator[list]:
     """Up to ``per_week`` cloze questions of one week, each a group: the window of the other
     article that answers it, then up to ``negatives`` near-miss windows of the week."""
-    sents: list[tuple[str, list[tuple[int, int]], int]] = []
-    toks: list[set[str]] = []
-    for art in _read_jsonl(WEEKS / week / "articles.jsonl"):
-        text = art["text"]
-        spans = sentence_spans(text)
-        for i, (a, b) in enumerate(spans):
-            sents.append((text, spans, i))
-            toks.append(tokens(text[a:b]))
-    df = Counter(t for ts in toks for t in ts)
-    idf = {t: math.log(len(toks) / c) for t, c in df.items()}
+    index = WeekSentences(week)
     made = 0
     for fact in same_facts(week, rng):
         for start, end in _names(fact.sentence):
@@ -103,15 +91,10 @@ def week_cloze(week: str, rng: random.Random, per_week: int, negatives: int) -> 
             group: list[Example] = [
                 (question, fact.text[lo:hi], (a + at[0] - lo, a + at[1] - lo), "cloze")
             ]
-            q = tokens(question)
-            ranked = sorted(
-                ((sum(idf.get(t, 0.0) for t in q & ts), k) for k, ts in enumerate(toks)),
-                reverse=True,
-            )[:40]
-            for score, k in ranked:
-                if len(group) > negatives or score <= 0:
+            for _, k in index.ranked(question, 40):
+                if len(group) > negatives:
                     break
-                text, spans, i = sents[k]
+                text, spans, i = index.sents[k]
                 lo, hi = window(text, spans, i, rng)
                 if find(answer, text) is None:  # the whole article lacks it: no answer here
                     group.append((question, text[lo:hi], None, "cloze"))

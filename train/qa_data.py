@@ -200,6 +200,35 @@ def held_out_weeks() -> list[str]:
     )
 
 
+class WeekSentences:
+    """The sentences of one week's articles, ranked for a question by the rarity-weighted
+    words they share with it: the near misses of a question (and its answers) in that week."""
+
+    def __init__(self, week: str) -> None:
+        #: (article text, its sentence spans, the sentence's index)
+        self.sents: list[tuple[str, list[tuple[int, int]], int]] = []
+        self._toks: list[set[str]] = []
+        for art in _read_jsonl(WEEKS / week / "articles.jsonl"):
+            text = art["text"]
+            spans = sentence_spans(text)
+            for i, (a, b) in enumerate(spans):
+                self.sents.append((text, spans, i))
+                self._toks.append(tokens(text[a:b]))
+        df = Counter(t for ts in self._toks for t in ts)
+        self._idf = {t: math.log(len(self._toks) / c) for t, c in df.items()}
+
+    def ranked(self, question: str, top: int = 60) -> list[tuple[float, int]]:
+        """The ``top`` sentences sharing any word with ``question``, as (score, index into
+        ``sents``), best first."""
+        q = tokens(question)
+        scored = [
+            (sum(self._idf.get(t, 0.0) for t in q & ts), k) for k, ts in enumerate(self._toks)
+        ]
+        scored = [x for x in scored if x[0] > 0]
+        scored.sort(reverse=True)
+        return scored[:top]
+
+
 def week_examples(
     week: str,
     next_week: str | None,
@@ -209,26 +238,10 @@ def week_examples(
     absent_negatives: int = 2,
 ) -> Iterator[Example]:
     """Distantly supervised windows from one week's articles (see the module's docstring)."""
-    articles = _read_jsonl(WEEKS / week / "articles.jsonl")
-    sents: list[tuple[str, list[tuple[int, int]], int]] = []  # (text, spans, i)
-    toks: list[set[str]] = []
-    for art in articles:
-        text = art["text"]
-        spans = sentence_spans(text)
-        for i, (a, b) in enumerate(spans):
-            sents.append((text, spans, i))
-            toks.append(tokens(text[a:b]))
-    if not sents:
+    index = WeekSentences(week)
+    if not index.sents:
         return
-    df = Counter(t for ts in toks for t in ts)
-    idf = {t: math.log(len(toks) / c) for t, c in df.items()}
-
-    def ranked(question: str) -> list[tuple[float, int]]:
-        q = tokens(question)
-        scored = [(sum(idf.get(t, 0.0) for t in q & ts), k) for k, ts in enumerate(toks)]
-        scored = [x for x in scored if x[0] > 0]
-        scored.sort(reverse=True)
-        return scored[:60]
+    sents, ranked = index.sents, index.ranked
 
     questions = _read_jsonl(WEEKS / week / "questions.jsonl")
     absent = []
