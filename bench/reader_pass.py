@@ -50,9 +50,7 @@ def main() -> None:
     asked = [q for q, kind in questions(name, split, articles) if kind == "answerable"]
     asked = asked[: args.questions]
     onnx = Reader(dtype="float32")
-    plain = Reader(dtype="float32")
-    plain._load()
-    plain._session = None  # torch's own pass
+    plain = Reader(dtype="float32", onnx=False)  # torch's own pass
     onnx.read("warm up", ["A first pass loads the model."])
     plain.read("warm up", ["A first pass loads the model."])
     ms: dict[str, list[float]] = {}

@@ -71,7 +71,7 @@ class Thesaurus:
             return True
         for s in mine:
             for lemma in s.lemmas():
-                if any(a.name() == other or other.startswith(a.name()) for a in lemma.antonyms()):
+                if any(other.startswith(a.name()) for a in lemma.antonyms()):
                     return False
         if {s.name() for s in mine} & {s.name() for s in theirs}:
             return True

@@ -126,13 +126,17 @@ class Calibration:
 class Reader:
     """The shipped reader; loads on first use, one pass at a time, on one thread."""
 
-    def __init__(self, path: Path = WEIGHTS, dtype: str = "auto") -> None:
+    def __init__(self, path: Path = WEIGHTS, dtype: str = "auto", onnx: bool = True) -> None:
         self.path = path
         #: "float32", "bfloat16", or "auto": the faster on this CPU, timed as the embedder
         #: times it (bfloat16 halves a pass where the CPU has bfloat16 instructions).
         self.dtype = dtype
+        #: Float32 passes on ONNX Runtime (False: on torch, to compare the two).
+        self.onnx = onnx
+        self._loaded = False
+        #: The model on torch, or None where an ONNX Runtime session (``_session``, from
+        #: ``_onnx_session``) runs it instead: the session holds its own copy of the weights.
         self._model: Any = None
-        #: The model as an ONNX Runtime session (``_onnx_session``), or None: torch runs it.
         self._session: Any = None
         self._tokenizer: Any = None
         #: Guards the model: its loading and its passes.
@@ -154,10 +158,12 @@ class Reader:
             raise ValueError(f"{self.path.name} lacks {sorted(missing)[:3]}")
         model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=False)
         dtype = fastest_dtype() if self.dtype == "auto" else self.dtype
-        self._model = model.to(getattr(torch, dtype)).eval()
+        model = model.to(getattr(torch, dtype)).eval()
         # bfloat16 stays with torch (ONNX Runtime's CPU kernels have none); float32 runs on
         # ONNX Runtime, the same logits sooner
-        self._session = _onnx_session(self._model) if dtype == "float32" else None
+        self._session = _onnx_session(model) if dtype == "float32" and self.onnx else None
+        self._model = model if self._session is None else None
+        self._loaded = True
 
     def _tail(self, question: str) -> str:
         """``question`` cut to its last ``MAX_QUESTION_TOKENS`` word pieces."""
@@ -202,7 +208,7 @@ class Reader:
         texts = [text for _, text in pairs]
         found: list[Span | None] = [None] * len(pairs)
         with self._lock:
-            if self._model is None:
+            if not self._loaded:
                 self._load()
             # torch's thread count is per calling thread: set on the queue's own thread
             torch.set_num_threads(READ_THREADS)

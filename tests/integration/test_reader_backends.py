@@ -24,10 +24,9 @@ def test_onnx_runtime_reads_every_window_as_torch_does() -> None:
     onnx = Reader(dtype="float32")
     read = onnx.read(QUESTION, WINDOWS)
     assert onnx._session is not None, "the float32 reader runs on ONNX Runtime"
+    assert onnx._model is None, "the session holds the weights: no second copy on torch"
 
-    plain = Reader(dtype="float32")
-    plain._load()
-    plain._session = None  # torch's own pass
+    plain = Reader(dtype="float32", onnx=False)  # torch's own pass
     again = plain.read(QUESTION, WINDOWS)
 
     assert read[3] is None and again[3] is None
