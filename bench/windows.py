@@ -1,17 +1,19 @@
 """How often the reader gets to see the answer: the first pass (``answering/windows.py``) at
-several depths, on held-out news (``bench/heldout.py``'s calibrate half, never the report half
-or the dev weeks), with no reader pass at all.
+several depths, on held-out news (``bench/heldout.py``'s calibrate half, where choices are
+made; ``--half report`` only to report one made), with no reader pass at all.
 
 For each answerable question, the answer string (compared as ``bench/news.py`` does) is looked
 for in the passages retrieved (``BRIEF_READ_PASSAGES``) and in the windows chosen from them
 (``BRIEF_READ_WINDOWS``), and the word pieces the reader would read are counted (what its time
-grows with). Figures go to ``bench/results/windows.json``.
+grows with). Figures go to ``bench/results/windows.json`` (``windows_report.json``).
 
     .venv/bin/python bench/windows.py        # after bench/heldout.py has built its store
+    .venv/bin/python bench/windows.py --half report
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 
@@ -30,9 +32,11 @@ CAPS = (3, 6)
 
 
 def main() -> None:
+    p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    p.add_argument("--half", choices=("calibrate", "report"), default="calibrate")
+    name = p.parse_args().half
     a = Assistant(Settings(data_dir=DEFAULT_STORE, answerer="reader"))
     split = halves()
-    name = "calibrate"
     articles = [x for w in split[name] for x in read_jsonl(WEEKS / w / "articles.jsonl")]
     asked = [q for q, kind in questions(name, split, articles) if kind == "answerable"]
     responder = a.responder
@@ -70,11 +74,13 @@ def main() -> None:
                         )
                         pieces.setdefault(key, []).append(count)
     out = {
+        "half": name,
         "questions": len(asked),
         "answer_seen": {k: round(sum(v) / len(v), 3) for k, v in found.items()},
         "word_pieces_median": {k: statistics.median(v) for k, v in pieces.items()},
     }
-    (RESULTS / "windows.json").write_text(json.dumps(out, indent=1) + "\n")
+    suffix = "" if name == "calibrate" else f"_{name}"
+    (RESULTS / f"windows{suffix}.json").write_text(json.dumps(out, indent=1) + "\n")
     for k, v in out["answer_seen"].items():
         print(f"{k:28} {v:.3f} {out['word_pieces_median'].get(k, '')}")
 

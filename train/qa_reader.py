@@ -43,6 +43,7 @@ from common import RESULTS, need_shared  # noqa: E402 - offline settings first
 from qa_cloze import cloze_groups  # noqa: E402
 from qa_contrast import Thesaurus, contrast_groups  # noqa: E402
 from qa_data import SHARED, all_examples, all_groups  # noqa: E402
+from qa_synonyms import synonym_groups  # noqa: E402
 from trainer import (  # noqa: E402
     BATCH,
     batches,
@@ -230,6 +231,14 @@ def main() -> None:
         help="with --shared: add this many questions made unanswerable by one word "
         "(qa_contrast.contrast_groups); checkpoints in train/.ckpt-shared[-h<N>]-c<N>",
     )
+    parser.add_argument(
+        "--synonyms",
+        type=int,
+        default=0,
+        help="with --shared: add this many questions with one or two of the words they share "
+        "with their answer's window put in WordNet's other words, answered as before "
+        "(qa_synonyms.synonym_groups); checkpoints in ...-s<N>",
+    )
     args = parser.parse_args()
     ckpt = CKPT.with_name(".ckpt-shared") if args.shared else CKPT
     if args.shared and args.distractors:
@@ -240,6 +249,8 @@ def main() -> None:
         ckpt = ckpt.with_name(f"{ckpt.name}-c{args.contrast}{'t' if args.thesaurus else ''}")
     if args.shared and args.cloze:
         ckpt = ckpt.with_name(f"{ckpt.name}-z{args.cloze}")
+    if args.shared and args.synonyms:
+        ckpt = ckpt.with_name(f"{ckpt.name}-s{args.synonyms}")
     need_shared(SHARED / "train")
     import torch
     import torch.nn.functional as F
@@ -260,6 +271,12 @@ def main() -> None:
         stored = with_distractors(stored, args.distractors, SEED)
     if args.shared and args.cloze:
         stored = stored + cloze_groups(args.cloze, SEED)
+    if args.shared and args.synonyms:
+        made = synonym_groups(stored, args.synonyms, SEED)
+        for group in made[:12]:
+            print("synonyms:", group[0][0], flush=True)
+        print(f"{len(made)} questions asked in other words", flush=True)
+        stored = stored + made
     if args.shared and args.contrast:
         thesaurus = Thesaurus() if args.thesaurus else None
         made = contrast_groups(stored, args.contrast, SEED, thesaurus)
