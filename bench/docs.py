@@ -24,6 +24,10 @@ Each question is asked in two settings: ``all`` (the eight documents in one coll
 ``OFF_SINGLES``). This is where an answerer (the rules, or reader weights) is chosen; the
 acceptance tests in ``tests/pending`` then check the choice on their own three documents.
 
+Each reader row also records its best reading (``reading``: margin, score, threshold, the
+passage's cosine, the span, whether its window holds the expected sentence), to see why it
+answered or abstained; never to set a threshold or a weight.
+
 Corrections to questions after a run: none so far. (A question may be fixed only when it is
 wrong, e.g. a near question the document does answer; say so here, with the reason.)
 
@@ -113,8 +117,20 @@ def todo(questions: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str, str
 
 def ask(assistant: Any, name: str, asked: list[tuple[dict[str, Any], str, str]]) -> list:
     assistant.warm_up(ALL)  # models loaded before the first timed question
+    responder = assistant.responder
+    # The reader's best reading behind each answer (to see why it answered or abstained)
+    tapped: list[list[Any]] = []
+    if name == "reader":
+        compose = responder.compose_read
+
+        def tap(question: str, readings: list[Any], *args: Any) -> Any:
+            tapped.append(readings)
+            return compose(question, readings, *args)
+
+        responder.compose_read = tap
     rows = []
     for i, (q, setting, collection) in enumerate(asked, 1):
+        tapped.clear()
         started = time.perf_counter()
         answer = assistant.ask(q["question"], collection=collection)
         ms = (time.perf_counter() - started) * 1000
@@ -129,6 +145,18 @@ def ask(assistant: Any, name: str, asked: list[tuple[dict[str, Any], str, str]])
             "short": answer.short,
             "ms": round(ms, 1),
         }
+        if tapped and tapped[-1]:
+            best = tapped[-1][0]
+            row["reading"] = {
+                "margin": round(best.margin, 2),
+                "score": round(max(best.score, best.combined), 2),
+                "threshold": round(responder.reader.calibration.threshold, 2),
+                "cosine": round(best.window.passage.dense or 0.0, 3),
+                "span": best.window.passage.text[
+                    best.start - best.window.passage.start : best.end - best.window.passage.start
+                ],
+                "window_has_sentence": q.get("sentence", "\0") in squash(best.window.text),
+            }
         if q["kind"] in ("fact", "paraphrase"):
             quotes = [squash(c.quote) for c in answer.citations]
             row["right"] = not answer.abstained and any(q["sentence"] in x for x in quotes)
