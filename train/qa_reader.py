@@ -303,6 +303,11 @@ def main() -> None:
     steps = int(len(plan) * args.epochs)
     print(f"{len(data)} examples, {steps} steps of {BATCH}", flush=True)
 
+    # Making the contrast or synonym questions loads the product's embedder, which keeps torch
+    # to one thread and, in float32, turns oneDNN off (embeddings.py); training wants both
+    # cores, and without oneDNN a bfloat16 step is several times slower.
+    torch.set_num_threads(2)
+    torch.backends.mkldnn.enabled = True  # type: ignore[assignment]  # a module flag
     base, tokenizer = sr.load_base()
     model = sr.build(base)
     warm = warm_start(args.warm_start, WARM_START)
