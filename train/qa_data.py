@@ -221,8 +221,11 @@ class WeekSentences:
         """The ``top`` sentences sharing any word with ``question``, as (score, index into
         ``sents``), best first."""
         q = tokens(question)
+        # summed in sorted order: a set's order changes from one process to the next (string
+        # hashing), and with it the last bits of the sum, and which of two tied sentences wins
         scored = [
-            (sum(self._idf.get(t, 0.0) for t in q & ts), k) for k, ts in enumerate(self._toks)
+            (sum(self._idf.get(t, 0.0) for t in sorted(q & ts)), k)
+            for k, ts in enumerate(self._toks)
         ]
         scored = [x for x in scored if x[0] > 0]
         scored.sort(reverse=True)
