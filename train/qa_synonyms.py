@@ -83,7 +83,7 @@ class Synonyms:
                 continue
             if suffix == "es" and not base.endswith(("s", "x", "z", "ch", "sh")):
                 continue
-            for stem in {base, base + "e"} if suffix else {base}:
+            for stem in (base, base + "e") if suffix else (base,):
                 # the word's commonest sense (the most sense-tagged uses in WordNet's corpus),
                 # and of its other words only those attested in that sense
                 senses = [(self._count(synset, stem), synset) for synset in self._synsets(stem)[:6]]
