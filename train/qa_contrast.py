@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Iterator
 
 import numpy as np
 from qa_data import _TOKEN, Example, ending
 
+#: A question whose window answers it (``answered``).
+AnsweredQuestion = tuple[int, str, str, set[str]]
 #: A lower-case word of four letters or more: not a name, not a short function word.
 _LOWER = re.compile(r"\b[a-z]{4,}\b")
 #: Words of four letters or more that carry no relation of their own (grammar, not content).
@@ -101,6 +104,21 @@ class Thesaurus:
         return heads
 
 
+def answered(groups: list[list[Example]], rng: random.Random) -> Iterator[AnsweredQuestion]:
+    """The groups whose window answers their question, in ``rng``'s order, as (index,
+    question, answer in lower case, the answering window's words). QED's are left out: its
+    questions are lower case, names too, so a lower-case word may be a name."""
+    order = list(range(len(groups)))
+    rng.shuffle(order)
+    for g in order:
+        group = groups[g]
+        hits = [x for x in group if x[2]]
+        if not hits or group[0][3] == "qed":
+            continue
+        _, text, at, _ = hits[0]
+        yield g, group[0][0], text[at[0] : at[1]].lower(), set(_TOKEN.findall(text.lower()))
+
+
 def contrast_groups(
     groups: list[list[Example]], n: int, seed: int, thesaurus: Thesaurus | None = None
 ) -> list[list[Example]]:
@@ -116,20 +134,11 @@ def contrast_groups(
     for group in groups:
         vocab.update(w for w in _LOWER.findall(group[0][0]) if w not in _GRAMMAR)
     near = _neighbours(sorted(vocab))
-    order = list(range(len(groups)))
-    rng.shuffle(order)
     out: list[list[Example]] = []
-    for g in order:
+    for g, question, answer, said in answered(groups, rng):
         if len(out) >= n:
             break
         group = groups[g]
-        answered = [x for x in group if x[2]]
-        if not answered or group[0][3] == "qed":  # QED's questions are lower case, names too
-            continue
-        question = group[0][0]
-        _, text, at, _ = answered[0]
-        answer = text[at[0] : at[1]].lower()
-        said = set(_TOKEN.findall(text.lower()))
         every = set(_TOKEN.findall(" ".join(x[1] for x in group).lower()))
         words = [
             w

@@ -21,7 +21,7 @@ import random
 import re
 
 import numpy as np
-from qa_contrast import _GRAMMAR, _LOWER
+from qa_contrast import _GRAMMAR, _LOWER, answered
 from qa_data import _TOKEN, Example
 
 #: The cosine of the changed question with the original at which it still asks the same.
@@ -116,20 +116,10 @@ def synonym_groups(groups: list[list[Example]], n: int, seed: int) -> list[list[
     rng = random.Random(seed + 11)
     known = {w for group in groups for x in group for w in _TOKEN.findall(x[1].lower())}
     synonyms = Synonyms(known)
-    order = list(range(len(groups)))
-    rng.shuffle(order)
     proposals: list[tuple[int, str, list[str]]] = []
-    for g in order:
+    for g, question, answer, said in answered(groups, rng):
         if len(proposals) >= int(n * 1.6):
             break
-        group = groups[g]
-        answered = [x for x in group if x[2]]
-        if not answered or group[0][3] == "qed":  # QED's questions are lower case, names too
-            continue
-        question = group[0][0]
-        _, text, at, _ = answered[0]
-        answer = text[at[0] : at[1]].lower()
-        said = set(_TOKEN.findall(text.lower()))
         words = [
             w
             for w in dict.fromkeys(_LOWER.findall(question))
