@@ -239,6 +239,12 @@ def main() -> None:
         "with their answer's window put in WordNet's other words, answered as before "
         "(qa_synonyms.synonym_groups); checkpoints in ...-s<N>",
     )
+    parser.add_argument(
+        "--checkpoints",
+        type=Path,
+        help="the checkpoint folder (default: named after the options, as above); a run of "
+        "other epochs or another warm start needs its own",
+    )
     args = parser.parse_args()
     ckpt = CKPT.with_name(".ckpt-shared") if args.shared else CKPT
     if args.shared and args.distractors:
@@ -251,6 +257,8 @@ def main() -> None:
         ckpt = ckpt.with_name(f"{ckpt.name}-z{args.cloze}")
     if args.shared and args.synonyms:
         ckpt = ckpt.with_name(f"{ckpt.name}-s{args.synonyms}")
+    if args.checkpoints:
+        ckpt = args.checkpoints
     need_shared(SHARED / "train")
     import torch
     import torch.nn.functional as F
@@ -265,7 +273,7 @@ def main() -> None:
             stored = all_examples(SEED)
         else:  # --hard: as many near misses for an absent question as for an answerable one
             stored = all_groups(SEED, args.hard, args.hard) if args.hard else all_groups(SEED)
-        ckpt.mkdir(exist_ok=True)
+        ckpt.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(stored))
     if args.shared and args.distractors:
         stored = with_distractors(stored, args.distractors, SEED)

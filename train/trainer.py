@@ -126,7 +126,7 @@ def save(ckpt: Path, model, opt, sched, step: int) -> None:
     """The training state (resumable) and the packed weights (``reader.npz``) in ``ckpt``."""
     import torch
 
-    ckpt.mkdir(exist_ok=True)
+    ckpt.mkdir(parents=True, exist_ok=True)
     tmp = ckpt / "state.pt.tmp"
     torch.save(
         {
