@@ -51,6 +51,24 @@ def use_reader(assistant: Any, weights: Path) -> None:
     assistant.responder.__dict__["reader"] = get_reader(assistant.settings.embed_dtype, weights)
 
 
+def tap_readings(assistant: Any) -> list[list[Any]] | None:
+    """The reader's readings behind each answer of ``assistant`` (its margins, the windows it
+    read), appended to the returned list as ``compose_read`` receives them; None for an
+    answerer without them (the rules, or a checkout older than the reader)."""
+    responder = assistant.responder
+    compose = getattr(responder, "compose_read", None)
+    if compose is None or assistant.settings.answerer != "reader":
+        return None
+    tapped: list[list[Any]] = []
+
+    def tap(question: str, readings: list[Any], *args: Any) -> Any:
+        tapped.append(readings)
+        return compose(question, readings, *args)
+
+    responder.compose_read = tap
+    return tapped
+
+
 def run_at(revision: str, script: str, args: list[str], result: str) -> dict[str, Any]:
     """Run ``bench/<script>`` as it was at git ``revision`` (checked out in a temporary
     worktree, run with this interpreter) and return its ``bench/results/<result>`` JSON: the

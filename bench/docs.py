@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 # first: offline settings, import path
-from common import REPO, RESULTS, cpu, use_reader
+from common import REPO, RESULTS, cpu, tap_readings, use_reader
 
 DOCS = REPO / "bench" / "data" / "docs"
 QUESTIONS = DOCS / "questions.jsonl"
@@ -119,18 +119,11 @@ def ask(assistant: Any, name: str, asked: list[tuple[dict[str, Any], str, str]])
     assistant.warm_up(ALL)  # models loaded before the first timed question
     responder = assistant.responder
     # The reader's best reading behind each answer (to see why it answered or abstained)
-    tapped: list[list[Any]] = []
-    if name == "reader":
-        compose = responder.compose_read
-
-        def tap(question: str, readings: list[Any], *args: Any) -> Any:
-            tapped.append(readings)
-            return compose(question, readings, *args)
-
-        responder.compose_read = tap
+    tapped = tap_readings(assistant)
     rows = []
     for i, (q, setting, collection) in enumerate(asked, 1):
-        tapped.clear()
+        if tapped is not None:
+            tapped.clear()
         started = time.perf_counter()
         answer = assistant.ask(q["question"], collection=collection)
         ms = (time.perf_counter() - started) * 1000

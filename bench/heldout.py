@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 # first: offline settings, import path
-from common import REPO, RESULTS, SHARED, need_shared, use_reader
+from common import REPO, RESULTS, SHARED, need_shared, tap_readings, use_reader
 
 try:  # what makes two readings one answer; a checkout older than it combines none
     from assistant.answering.windows import answer_key, answer_scores
@@ -108,19 +108,7 @@ def questions(name: str, split: dict[str, list[str]], articles: list[dict[str, A
 
 
 def run(assistant: Any, name: str, todo: list) -> list[dict[str, Any]]:
-    responder = assistant.responder
-    compose = getattr(responder, "compose_read", None)
-    # The reader's readings behind each answer (its margins, the windows it read), or None
-    # for an answerer without them.
-    tapped: list[list] | None = None
-    if compose is not None and assistant.settings.answerer == "reader":
-        tapped = []
-
-        def tap(question: str, readings: list, *args: Any) -> Any:
-            tapped.append(readings)
-            return compose(question, readings, *args)
-
-        responder.compose_read = tap
+    tapped = tap_readings(assistant)
     assistant.ask("What happened this week?", collection=name)  # warm-up, untimed
     rows = []
     for i, (q, kind) in enumerate(todo, 1):
