@@ -86,13 +86,17 @@ _ORG_WORDS = frozenset(
     dynamics materials industries holdings airlines motors press news times post journal
     """.split()
 )
-#: Words that start a sentence without naming anything.
+#: Words that start a sentence without naming anything: English function words only
+#: (articles, pronouns, conjunctions, prepositions, sentence adverbs), so that "However Pune"
+#: is no name. A capitalised content word that opens a sentence ("Tight", "Based") is left to
+#: the one-word penalty in ``_names``: a list of such words would be a list of some documents'
+#: first words.
 _COMMON_STARTS = frozenset(
     """
     the a an this that these those it its he she they we i you his her their our in on at for
     but and however yet so meanwhile still then there here when while after before although
-    some many most such other others officials experts nevertheless remarkably also if as
-    former venture satellite tight based according despite since during under over with
+    some many most such other others nevertheless also if as
+    according despite since during under over with
     """.split()
 )
 _PERSON_TITLES = re.compile(
