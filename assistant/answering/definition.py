@@ -22,9 +22,9 @@ _ASKS = re.compile(
 #: Words that describe what something is when they stand just before its name.
 _KINDS = (
     r"start-?ups?|company|companies|firm|firms|maker|makers|group|agency|lab|laboratory|"
-    r"developer|manufacturer|operator|provider|rival|brand|platform|outfit|chatbot|model|"
+    r"developer|manufacturer|operator|provider|rival|brand|platform|outfit|model|"
     r"founder|chief|executive|director|minister|president|analyst|researcher|fellow|professor|"
-    r"spokesperson|spokesman|spokeswoman|official|commissioner|investor|capitalist|engineer"
+    r"spokesperson|spokesman|spokeswoman|official|commissioner|investor|engineer"
 )
 
 

@@ -81,7 +81,7 @@ _NAME = re.compile(
     r"|\b[A-Z][a-z'’\-]+(?: (?:[A-Z]\.|van|von|de|al|bin|da|di|[A-Z][a-z'’\-]+))+"
 )
 _STATEMENT = re.compile(
-    r"[\"“”]|\b(said|says|argued|noted|added|warned|stated|told|claimed|suggested|likened|"
+    r"[\"“”]|\b(said|says|argued|noted|added|warned|stated|told|claimed|suggested|"
     r"called|described|acknowledged|questioned|concluded|according to)\b",
     re.I,
 )

@@ -65,13 +65,15 @@ def test_paraphrase_is_answered_from_its_sentence(
     [
         ("What is Kestrel?", "Indian start-up Kestrel Dynamics"),
         ("What is Orbitex?", "Satellite maker Orbitex"),
-        ("Who is Helena Ward?", "Venture capitalist Helena Ward"),
         ("Who is Priya Raman?", "founder, Priya Raman"),
     ],
 )
 def test_what_is_answered_by_the_sentence_that_introduces_it(
     assistant: Assistant, question: str, introduction: str
 ) -> None:
+    """(No "Who is Helena Ward?" here: the rules answered it only through "capitalist" in
+    ``definition._KINDS``, a word taken from this article's "Venture capitalist Helena Ward"
+    and removed as fitted to it.)"""
     answer = assistant.ask(question)
     assert not answer.abstained, f"abstained on {question!r}"
     assert introduction in answer.citations[0].quote, answer.text
