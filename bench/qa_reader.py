@@ -101,14 +101,18 @@ def ask_all(
             ms = (time.perf_counter() - started) * 1000
             readings = seen[0] if seen else []
             best = readings[0] if readings else None
-            # the answer as it would be if given: the best span's sentence, and the next
-            # one's where it clears the threshold (``Responder.compose``)
+            # the answer as it would be if given (``Responder.compose_read``): the best
+            # answer's sentence, and the best other reading's where its own score clears the
+            # threshold and it is another sentence
+            other = max(readings[1:], key=lambda r: r.score, default=None)
+            picked = [best] if best else []
+            if best and other and other.score >= threshold and not other.overlaps(best):
+                picked.append(other)
             quoted = []
-            for r in readings[:2]:
-                if r is best or (r.score >= threshold and not r.overlaps(best)):
-                    s, e = r.sentence()
-                    p = r.window.passage
-                    quoted.append(p.text[s - p.start : e - p.start])
+            for r in picked:
+                s, e = r.sentence()
+                p = r.window.passage
+                quoted.append(p.text[s - p.start : e - p.start])
             short = (
                 best.window.passage.text[
                     best.start - best.window.passage.start : best.end - best.window.passage.start
@@ -124,7 +128,7 @@ def ask_all(
                     present=gold_doc in present,
                     split="fit" if row["id"] in fit_ids else "report",
                     setting=setting,
-                    margin=best.score if best else float("-inf"),
+                    margin=best.combined if best else float("-inf"),
                     first_doc=best.window.passage.doc_id if best else None,
                     gold_doc=gold_doc,
                     in_answer=any(g in normalize(" ".join(quoted)) for g in golds),
