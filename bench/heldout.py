@@ -165,6 +165,7 @@ def _reading(r: Any, gold: str) -> dict[str, Any]:
         "sentence_has": gold in norm(sentence),
         "span_has": gold in norm(span),
         "span": span,
+        "doc": passage.doc_id,
     }
 
 
@@ -210,8 +211,10 @@ def _best_answer(
     ]
     if not scored:
         return None
+    # one reading of an answer per document (rows recorded before "doc" was: each its own)
+    docs = [str(q.get("doc", f"#{k}")) for k, (_, q) in enumerate(scored)]
     totals = answer_scores(
-        [answer_key(q.get("span", "")) for _, q in scored], [score for score, _ in scored]
+        [answer_key(q.get("span", "")) for _, q in scored], [score for score, _ in scored], docs
     )
     total, _, top = max(
         ((t, score, q) for t, (score, q) in zip(totals, scored, strict=True)),

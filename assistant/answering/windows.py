@@ -215,13 +215,19 @@ def answer_key(text: str) -> str:
     return " ".join(w for w in words if w not in _ARTICLES)
 
 
-def answer_scores(keys: list[str], scores: list[float]) -> list[float]:
+def answer_scores(
+    keys: list[str], scores: list[float], docs: list[str] | None = None
+) -> list[float]:
     """Each reading's answer's score, given each reading's ``answer_key`` and its own score:
-    the log of the summed exponentials of the scores of the readings with its key (an empty
-    key, no words, is an answer of its own)."""
-    total: dict[str, float] = {}
+    the log of the summed exponentials of the scores of the readings with its key, one reading
+    per document (the best of its readings there; ``docs``: each reading's document, None: each
+    reading a document of its own). An empty key, no words, is an answer of its own."""
+    best: dict[tuple[str, str], float] = {}
     for k, (key, score) in enumerate(zip(keys, scores, strict=True)):
-        key = key or f"#{k}"
+        at = (key or f"#{k}", docs[k] if docs is not None else f"#{k}")
+        best[at] = max(best.get(at, -np.inf), score)
+    total: dict[str, float] = {}
+    for (key, _), score in best.items():
         total[key] = float(np.logaddexp(total.get(key, -np.inf), score))
     return [total[key or f"#{k}"] for k, key in enumerate(keys)]
 
@@ -232,13 +238,17 @@ def combine(readings: list[Reading]) -> list[Reading]:
     evidence for it: an answer's score is the log of its readings' summed exponentials of
     score (their probabilities under the reader's one softmax over all the windows, with
     the retrieval evidence as a prior), as open-domain readers add up a span's probability over
-    the passages that hold it. One reading alone keeps its own score."""
+    the passages that hold it. Within one document, its readings of an answer count once (the
+    best): a document names its own subject in many sentences, which is no more evidence that
+    the subject answers the question. One reading alone keeps its own score."""
     keys = [
         answer_key(
             r.window.passage.text[r.start - r.window.passage.start : r.end - r.window.passage.start]
         )
         for r in readings
     ]
-    for r, total in zip(readings, answer_scores(keys, [r.score for r in readings]), strict=True):
+    docs = [r.window.passage.doc_id for r in readings]
+    totals = answer_scores(keys, [r.score for r in readings], docs)
+    for r, total in zip(readings, totals, strict=True):
         r.combined = total
     return sorted(readings, key=lambda r: (-r.combined, -r.score))

@@ -17,7 +17,9 @@ from assistant.answering.span_reader import Span
 
 
 def _window(start: int, text: str, retrieved: float = 0.5) -> SimpleNamespace:
-    passage = SimpleNamespace(score=retrieved, dense=retrieved, text=text, start=start)
+    passage = SimpleNamespace(
+        score=retrieved, dense=retrieved, text=text, start=start, doc_id=f"doc{start}"
+    )
     return SimpleNamespace(
         start=start, end=start + len(text), text=text, score=0.0, passage=passage
     )

@@ -69,3 +69,17 @@ def test_one_answer_read_in_several_articles_counts_as_the_sum_of_its_readings()
     assert ranked[-1].combined == ranked[-1].score == 1.2
     assert windows.answer_key("the Moon") == windows.answer_key("Moon.")
     assert windows.answer_key("Pope Benedict XVI") != windows.answer_key("Benedict XVI")
+
+
+def test_one_document_naming_its_subject_again_and_again_counts_once() -> None:
+    # a memo names its rocket in three sentences; one sentence names the engines asked about
+    readings = [
+        _reading("memo", "The KX1 rocket flew in March.", "KX1", 0.8),
+        _reading("memo", "Engineers built the KX1 in Pune.", "KX1", 0.7),
+        _reading("memo", "The KX1 was cheap to build.", "KX1", 0.6),
+        _reading("memo", "It used M40 engines.", "M40", 1.0),
+    ]
+    ranked = windows.combine(readings)
+    # the subject's three readings in one document are one piece of evidence: the best of them
+    assert ranked[0].window.text == "It used M40 engines." and ranked[0].combined == 1.0
+    assert all(r.combined == 0.8 for r in ranked[1:])
