@@ -73,11 +73,15 @@ def test_one_answer_read_in_several_articles_counts_as_the_sum_of_its_readings()
 
 def test_one_document_naming_its_subject_again_and_again_counts_once() -> None:
     # a memo names its rocket in three sentences; one sentence names the engines asked about
+    sentences = {
+        "The KX1 rocket flew in March.": 0.8,
+        "Engineers built the KX1 in Pune.": 0.7,
+        "The KX1 was cheap to build.": 0.6,
+        "It used M40 engines.": 1.0,
+    }
     readings = [
-        _reading("memo", "The KX1 rocket flew in March.", "KX1", 0.8),
-        _reading("memo", "Engineers built the KX1 in Pune.", "KX1", 0.7),
-        _reading("memo", "The KX1 was cheap to build.", "KX1", 0.6),
-        _reading("memo", "It used M40 engines.", "M40", 1.0),
+        _reading("memo", text, "M40" if "M40" in text else "KX1", score)
+        for text, score in sentences.items()
     ]
     ranked = windows.combine(readings)
     # the subject's three readings in one document are one piece of evidence: the best of them
