@@ -42,6 +42,7 @@ import numpy as np
 from common import RESULTS, SHARED, need_shared, run_at, use_reader
 from qa import normalize  # SQuAD's answer normalisation, as the answerer before is scored
 
+from assistant.answering import windows
 from assistant.core import Assistant
 from assistant.settings import Settings
 
@@ -101,15 +102,9 @@ def ask_all(
             ms = (time.perf_counter() - started) * 1000
             readings = seen[0] if seen else []
             best = readings[0] if readings else None
-            # the answer as it would be if given (``Responder.compose_read``): the best
-            # answer's sentence, and the best other reading's where its own score clears the
-            # threshold and it is another sentence
-            other = max(readings[1:], key=lambda r: r.score, default=None)
-            picked = [best] if best else []
-            if best and other and other.score >= threshold and not other.overlaps(best):
-                picked.append(other)
+            # the answer as it would be if given (``Responder.compose_read``)
             quoted = []
-            for r in picked:
+            for r in windows.quoted(readings, threshold):
                 s, e = r.sentence()
                 p = r.window.passage
                 quoted.append(p.text[s - p.start : e - p.start])

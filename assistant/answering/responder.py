@@ -355,13 +355,7 @@ class Responder:
             answer = self._abstention(question, passages)
             answer.confidence = round(calibration.confidence(best.combined), 4) if best else 0.0
             return answer
-        picked = [best]
-        # the second sentence is the best other reading on its own score: often another
-        # answer, the one a reader would weigh beside the first (another reading of the same
-        # answer would only repeat it)
-        other = max(readings[1:], key=lambda r: r.score, default=None)
-        if other is not None and other.score >= calibration.threshold and not other.overlaps(best):
-            picked.append(other)
+        picked = windows.quoted(readings, calibration.threshold)
         citations: list[Citation] = []
         sentences: list[Sentence] = []
         for reading in picked:

@@ -252,3 +252,18 @@ def combine(readings: list[Reading]) -> list[Reading]:
     for r, total in zip(readings, totals, strict=True):
         r.combined = total
     return sorted(readings, key=lambda r: (-r.combined, -r.score))
+
+
+def quoted(readings: list[Reading], threshold: float) -> list[Reading]:
+    """The readings an answer quotes when it is given (``combine``'s order, best answer
+    first): the best answer's best reading, and the best other reading on its own score when
+    that score also clears ``threshold`` and it is another sentence. The second is often
+    another answer, the one a reader would weigh beside the first (another reading of the same
+    answer would only repeat it)."""
+    if not readings:
+        return []
+    best = readings[0]
+    other = max(readings[1:], key=lambda r: r.score, default=None)
+    if other is not None and other.score >= threshold and not other.overlaps(best):
+        return [best, other]
+    return [best]

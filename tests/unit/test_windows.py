@@ -87,3 +87,16 @@ def test_one_document_naming_its_subject_again_and_again_counts_once() -> None:
     # the subject's three readings in one document are one piece of evidence: the best of them
     assert ranked[0].window.text == "It used M40 engines." and ranked[0].combined == 1.0
     assert all(r.combined == 0.8 for r in ranked[1:])
+
+
+def test_an_answer_quotes_its_best_reading_and_a_sure_other_one() -> None:
+    best = _reading("a", "The prize went to Ana Duarte.", "Ana Duarte", 3.0)
+    other = _reading("b", "Lee Park was runner-up.", "Lee Park", 2.0)
+    ranked = windows.combine([other, best])
+    # the other reading is quoted only when its own score clears the threshold
+    assert windows.quoted(ranked, 1.5) == [best, other]
+    assert windows.quoted(ranked, 2.5) == [best]
+    # never a second reading of the same sentence
+    again = _reading("a", "The prize went to Ana Duarte.", "prize", 2.9)
+    assert windows.quoted(windows.combine([best, again]), 0.0) == [best]
+    assert windows.quoted([], 0.0) == []
