@@ -43,16 +43,11 @@ def main() -> None:
     tok = responder.reader
     tok._load()  # the tokenizer, to count word pieces
     lexical_index = a.retriever.lexical(name)
-    # the first pass's features added with equal weights, and as fitted (``first_pass.json``)
-    passes = {"equal": windows.FirstPass()}
-    if windows.FIRST_PASS.exists():
-        passes["fitted"] = windows.FirstPass.shipped()
     found: dict[str, list[bool]] = {}
     pieces: dict[str, list[int]] = {}
     for q in asked:
         gold = norm(q["answer"])
         vector, _ = a.index.embedder.embed_query(q["question"])
-        idf = lexical_index.weights(analyse(q["question"]).terms)
         for cap in CAPS:
             deep = a.retriever.retrieve(
                 q["question"], vector, name, k=max(PASSAGES), per_document=cap
@@ -62,11 +57,12 @@ def main() -> None:
                 key = f"cap={cap} passages={n_passages}"
                 found.setdefault(key, []).append(any(gold in norm(p.text) for p in passages))
                 for n in WINDOWS:
-                    for label, weigh in passes.items():
-                        chosen = windows.select(
-                            passages, vector, responder.vectors, name, n, idf, weigh
+                    for lexical in (False, True):
+                        idf = (
+                            lexical_index.weights(analyse(q["question"]).terms) if lexical else None
                         )
-                        key = f"cap={cap} passages={n_passages} windows={n} first_pass={label}"
+                        chosen = windows.select(passages, vector, responder.vectors, name, n, idf)
+                        key = f"cap={cap} passages={n_passages} windows={n} lexical={lexical}"
                         found.setdefault(key, []).append(any(gold in norm(w.text) for w in chosen))
                         count = sum(
                             len(

@@ -2,23 +2,19 @@
 retrieved passages' sentences.
 
 Reading every sentence of every retrieved passage with the model would cost seconds, so a
-cheap first pass ranks them by a weighted sum of what is known of each without the model
-(``FEATURES``): the cosine of the sentence's vector stored at ingest
-(``Embedder.embed_with_spans``) with the question's, its passage's retrieval score and cosine,
-the share of the question's key terms it holds, each term weighted by its rarity in the
-collection (``LexicalIndex.weights``), that share with its neighbours' words too, and its
-neighbours' best cosine. The weights (``FirstPass``) are fitted on news the benchmarks never
-read (``train/first_pass.py``, ``first_pass.json``). The best ``n`` sentences, each with the
+cheap first pass ranks them by three scores on the same 0-1 scale, added without weights: the
+cosine of the sentence's vector stored at ingest (``Embedder.embed_with_spans``) with the
+question's, its passage's retrieval score, and the share of the question's key terms it
+holds, each term weighted by its rarity in the collection (``LexicalIndex.weights``). A
+sentence close in meaning, holding the question's rare words, inside a passage that matched,
+stands first. The best ``n`` sentences, each with the
 sentence before and after it in its passage (a sentence that says "he" needs the one naming
 him), are the windows; windows that would overlap are merged, so no text is read twice.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -62,42 +58,6 @@ class _Sentence:
     start: int  # document offsets
     end: int
     score: float = 0.0
-    cosine: float = 0.0
-    features: dict[str, float] = field(default_factory=dict)
-
-
-#: What the first pass knows of a sentence: its cosine with the question, its passage's
-#: retrieval score and cosine, its share (by rarity) of the question's key terms, that share
-#: with its neighbours' words too (a sentence that says "he" leans on the one naming him), and
-#: its neighbours' best cosine.
-FEATURES = ("cosine", "passage", "dense", "terms", "window_terms", "neighbour_cosine")
-FIRST_PASS = Path(__file__).with_name("first_pass.json")
-
-
-@dataclass(frozen=True)
-class FirstPass:
-    """How the first pass weighs a sentence's features into its score: fitted to rank first
-    the sentences that hold the answer, on news weeks the benchmarks never read
-    (``train/first_pass.py``, ``first_pass.json``); without the file, cosine, passage score
-    and key-term share added with equal weights."""
-
-    weights: tuple[tuple[str, float], ...] = (("cosine", 1.0), ("passage", 1.0), ("terms", 1.0))
-
-    @classmethod
-    def shipped(cls, path: Path = FIRST_PASS) -> FirstPass:
-        """The fitted weights in ``path`` (read once), else the defaults."""
-        return _first_pass(path)
-
-    def score(self, features: dict[str, float]) -> float:
-        return sum(w * features.get(f, 0.0) for f, w in self.weights)
-
-
-@cache
-def _first_pass(path: Path) -> FirstPass:
-    if not path.exists():
-        return FirstPass()
-    fitted = json.loads(path.read_text())["weights"]
-    return FirstPass(tuple((f, float(fitted[f])) for f in FEATURES if f in fitted))
 
 
 class SentenceVectors(extractive.SentenceVectors):
@@ -124,70 +84,6 @@ class SentenceVectors(extractive.SentenceVectors):
         return np.stack(vectors) if vectors else np.zeros((0, 384), dtype=np.float32)
 
 
-def candidates(
-    passages: list[Passage],
-    qvec: np.ndarray,
-    vectors: SentenceVectors,
-    collection: str,
-    idf: dict[str, float] | None = None,
-) -> tuple[list[_Sentence], dict[int, tuple[list[tuple[int, int]], set[int]]]]:
-    """Every sentence of ``passages`` that may be read, each once, with its features
-    (``FEATURES``), and each passage's sentence spans and the ones never read (by ``id``).
-
-    ``idf``: the question's key terms with their weights; a sentence's share of them (by
-    weight) is its ``terms`` feature, that of it with its neighbours its ``window_terms``."""
-    found: list[_Sentence] = []
-    spans_of: dict[int, tuple[list[tuple[int, int]], set[int]]] = {}
-    seen: set[tuple[str, int]] = set()
-    total = sum((idf or {}).values()) or 1.0
-    for passage in passages:
-        spans = [(passage.start + a, passage.start + b) for a, b in sentence_spans(passage.text)]
-        texts = [passage.text[a - passage.start : b - passage.start] for a, b in spans]
-        # a sentence that reads as an instruction to an assistant is never read, not even as
-        # a neighbour: the reader could mark words in it, and it would be quoted
-        steering = {i for i, text in enumerate(texts) if is_instruction(text)}
-        spans_of[id(passage)] = (spans, steering)
-        keep = [
-            i
-            for i, (a, _) in enumerate(spans)
-            # passages of one document may overlap: each sentence is a candidate once
-            if (passage.doc_id, a) not in seen and len(texts[i]) >= MIN_CHARS and i not in steering
-        ]
-        if not keep:
-            continue
-        seen.update((passage.doc_id, spans[i][0]) for i in keep)
-        # the kept sentences' cosines and their neighbours' (a short line is no candidate but
-        # may be a neighbour)
-        near_keep = sorted(
-            {k for i in keep for k in (i - 1, i, i + 1) if 0 <= k < len(spans)} - steering
-        )
-        cos = dict(
-            zip(
-                near_keep,
-                (vectors.of(collection, passage, [spans[k] for k in near_keep]) @ qvec).tolist(),
-                strict=True,
-            )
-        )
-        words = [set(t) for t in tokenize(texts)] if idf else [set() for _ in texts]
-
-        def share(present: set[str]) -> float:
-            return sum(w for t, w in (idf or {}).items() if t in present) / total
-
-        for i in keep:
-            near = [k for k in (i - 1, i + 1) if 0 <= k < len(spans) and k not in steering]
-            s = _Sentence(passage, i, *spans[i], cosine=cos[i])
-            s.features = {
-                "cosine": s.cosine,
-                "passage": passage.score,
-                "dense": passage.dense or 0.0,
-                "terms": share(words[i]),
-                "window_terms": share(words[i].union(*(words[k] for k in near))),
-                "neighbour_cosine": max((cos[k] for k in near), default=0.0),
-            }
-            found.append(s)
-    return found, spans_of
-
-
 def select(
     passages: list[Passage],
     qvec: np.ndarray,
@@ -195,15 +91,45 @@ def select(
     collection: str,
     n: int,
     idf: dict[str, float] | None = None,
-    first_pass: FirstPass | None = None,
 ) -> list[Window]:
-    """The windows to read, best first: around the ``n`` best sentences of ``passages`` by the
-    first pass's score of their features (``FirstPass``; ``idf`` as for ``candidates``)."""
-    weigh = first_pass or FirstPass.shipped()
-    found, spans_of = candidates(passages, qvec, vectors, collection, idf)
-    for s in found:
-        s.score = weigh.score(s.features)
+    """The windows to read, best first: around the ``n`` best sentences of ``passages``.
+
+    ``idf``: the question's key terms with their weights; a sentence's share of them (by
+    weight) is added to its score."""
+    by_passage: list[tuple[Passage, list[tuple[int, int]], set[int]]] = []
+    found: list[_Sentence] = []
+    seen: set[tuple[str, int]] = set()
+    for passage in passages:
+        spans = [(passage.start + a, passage.start + b) for a, b in sentence_spans(passage.text)]
+        # a sentence that reads as an instruction to an assistant is never read, not even as
+        # a neighbour: the reader could mark words in it, and it would be quoted
+        steering = {
+            i
+            for i, (a, b) in enumerate(spans)
+            if is_instruction(passage.text[a - passage.start : b - passage.start])
+        }
+        by_passage.append((passage, spans, steering))
+        keep = []
+        for i, (a, b) in enumerate(spans):
+            text = passage.text[a - passage.start : b - passage.start]
+            # passages of one document may overlap: each sentence is a candidate once
+            if (passage.doc_id, a) in seen or len(text) < MIN_CHARS or i in steering:
+                continue
+            seen.add((passage.doc_id, a))
+            keep.append(_Sentence(passage, i, a, b))
+        if keep:
+            vecs = vectors.of(collection, passage, [(s.start, s.end) for s in keep])
+            for s, v in zip(keep, vecs @ qvec, strict=True):
+                s.score = float(v) + passage.score
+            found.extend(keep)
+    if idf:
+        total = sum(idf.values()) or 1.0
+        texts = [s.passage.text[s.start - s.passage.start : s.end - s.passage.start] for s in found]
+        for s, terms in zip(found, tokenize(texts), strict=True):
+            present = set(terms)
+            s.score += sum(w for t, w in idf.items() if t in present) / total
     found.sort(key=lambda s: -s.score)
+    spans_of = {id(p): (spans, steering) for p, spans, steering in by_passage}
     windows: list[Window] = []
     # Passages of one document overlap: a sentence already in a window of another passage is
     # not read again (as a neighbour, or as a window of its own). Read twice, it would count

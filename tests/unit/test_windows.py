@@ -100,34 +100,3 @@ def test_an_answer_quotes_its_best_reading_and_a_sure_other_one() -> None:
     again = _reading("a", "The prize went to Ana Duarte.", "prize", 2.9)
     assert windows.quoted(windows.combine([best, again]), 0.0) == [best]
     assert windows.quoted([], 0.0) == []
-
-
-def test_the_first_pass_weighs_a_sentences_features_as_fitted(tmp_path) -> None:
-    # one passage; the question's rare word is in a sentence far from it in meaning
-    passage = _passage(0, len(DOC), 0.5)
-    query = np.array([1.0, 0.0])  # near the sentences naming the bridge
-    idf = {"traffic": 5.0, "council": 1.0}
-    found, _ = windows.candidates([passage], query, _Vectors(), "default", idf)  # type: ignore[arg-type]
-    by_text = {DOC[s.start : s.end]: s.features for s in found}
-    traffic = by_text["Traffic will use the old road until then."]
-    assert traffic["cosine"] == 0.0 and traffic["terms"] == 5.0 / 6.0
-    assert traffic["neighbour_cosine"] == 1.0  # "The bridge will cost ..." before it
-    # "The mayor welcomed the decision." holds no key term; its neighbour does
-    mayor = by_text["The mayor welcomed the decision."]
-    assert mayor["terms"] == 0.0 and mayor["window_terms"] == 5.0 / 6.0
-    assert by_text["The council met on Monday."]["terms"] == 1.0 / 6.0
-    assert all(f["passage"] == 0.5 for f in by_text.values())
-    # by key terms alone, the sentence holding the rare word is read first
-    terms_only = windows.FirstPass((("terms", 1.0),))
-    chosen = windows.select([passage], query, _Vectors(), "default", 1, idf, terms_only)  # type: ignore[arg-type]
-    assert "Traffic will use" in chosen[0].text
-    # by cosine alone, a sentence naming the bridge
-    cosine_only = windows.FirstPass((("cosine", 1.0),))
-    chosen = windows.select([passage], query, _Vectors(), "default", 1, idf, cosine_only)  # type: ignore[arg-type]
-    assert "bridge" in DOC[chosen[0].sentences[0][0] : chosen[0].sentences[-1][1]]
-    assert "Traffic will use" not in chosen[0].text
-    # the fitted weights are read from their file; features it does not name weigh nothing
-    path = tmp_path / "first_pass.json"
-    path.write_text('{"weights": {"cosine": 2.0, "window_terms": 0.5}}')
-    fitted = windows.FirstPass.shipped(path)
-    assert fitted.score({"cosine": 1.0, "terms": 9.0, "window_terms": 2.0}) == 3.0
