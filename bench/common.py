@@ -51,14 +51,16 @@ def use_reader(assistant: Any, weights: Path) -> None:
     assistant.responder.__dict__["reader"] = get_reader(assistant.settings.embed_dtype, weights)
 
 
-def tap_readings(assistant: Any) -> list[list[Any]] | None:
-    """The reader's readings behind each answer of ``assistant`` (its margins, the windows it
-    read), appended to the returned list as ``compose_read`` receives them; None for an
-    answerer without them (the rules, or a checkout older than the reader)."""
+@contextmanager
+def tap_readings(assistant: Any) -> Iterator[list[list[Any]] | None]:
+    """Within it, the reader's readings behind each answer of ``assistant`` (its margins, the
+    windows it read) are appended to the list it gives as ``compose_read`` receives them; None
+    for an answerer without them (the rules, or a checkout older than the reader)."""
     responder = assistant.responder
     compose = getattr(responder, "compose_read", None)
     if compose is None or assistant.settings.answerer != "reader":
-        return None
+        yield None
+        return
     tapped: list[list[Any]] = []
 
     def tap(question: str, readings: list[Any], *args: Any) -> Any:
@@ -66,7 +68,10 @@ def tap_readings(assistant: Any) -> list[list[Any]] | None:
         return compose(question, readings, *args)
 
     responder.compose_read = tap
-    return tapped
+    try:
+        yield tapped
+    finally:
+        del responder.compose_read  # the method again
 
 
 def run_at(revision: str, script: str, args: list[str], result: str) -> dict[str, Any]:

@@ -117,9 +117,18 @@ def todo(questions: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str, str
 
 def ask(assistant: Any, name: str, asked: list[tuple[dict[str, Any], str, str]]) -> list:
     assistant.warm_up(ALL)  # models loaded before the first timed question
-    responder = assistant.responder
     # The reader's best reading behind each answer (to see why it answered or abstained)
-    tapped = tap_readings(assistant)
+    with tap_readings(assistant) as tapped:
+        return _asked(assistant, name, asked, tapped)
+
+
+def _asked(
+    assistant: Any,
+    name: str,
+    asked: list[tuple[dict[str, Any], str, str]],
+    tapped: list[list[Any]] | None,
+) -> list:
+    responder = assistant.responder
     rows = []
     for i, (q, setting, collection) in enumerate(asked, 1):
         if tapped is not None:

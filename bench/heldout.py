@@ -108,7 +108,14 @@ def questions(name: str, split: dict[str, list[str]], articles: list[dict[str, A
 
 
 def run(assistant: Any, name: str, todo: list) -> list[dict[str, Any]]:
-    tapped = tap_readings(assistant)
+    """Each question of ``todo`` asked of collection ``name``, with the readings behind it."""
+    with tap_readings(assistant) as tapped:
+        return _asked(assistant, name, todo, tapped)
+
+
+def _asked(
+    assistant: Any, name: str, todo: list, tapped: list[list[Any]] | None
+) -> list[dict[str, Any]]:
     assistant.ask("What happened this week?", collection=name)  # warm-up, untimed
     rows = []
     for i, (q, kind) in enumerate(todo, 1):

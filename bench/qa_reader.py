@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 # first: offline settings, import path
-from common import RESULTS, SHARED, need_shared, run_at, use_reader
+from common import RESULTS, SHARED, need_shared, run_at, tap_readings, use_reader
 from qa import normalize  # SQuAD's answer normalisation, as the answerer before is scored
 
 from assistant.answering import windows
@@ -80,27 +80,20 @@ def ask_all(
     fit_ids: set[str],
     only_answerable: bool = False,
 ) -> list[Case]:
-    responder = a.responder
-    compose = responder.compose_read
-    seen: list[Any] = []
-
-    def tapped(question: str, readings: list[Any], *args: Any) -> Any:
-        seen[:] = [readings]
-        return compose(question, readings, *args)
-
-    responder.compose_read = tapped  # type: ignore[method-assign]
-    threshold = responder.reader.calibration.threshold
+    threshold = a.responder.reader.calibration.threshold
     cases = []
-    try:
+    with tap_readings(a) as seen:
         for row in queries:
             gold = truth[row["id"]]
             if only_answerable and gold["is_impossible"]:
                 continue
             golds = [normalize(x) for x in gold["answers"] if normalize(x)]
+            if seen is not None:
+                seen.clear()
             started = time.perf_counter()
             answer = a.ask(row["question"], collection=collection)
             ms = (time.perf_counter() - started) * 1000
-            readings = seen[0] if seen else []
+            readings = seen[-1] if seen else []
             best = readings[0] if readings else None
             # the answer as it would be if given (``Responder.compose_read``)
             quoted = []
@@ -132,8 +125,6 @@ def ask_all(
                     ms=ms,
                 )
             )
-    finally:
-        responder.compose_read = compose  # type: ignore[method-assign]
     return cases
 
 
