@@ -154,9 +154,7 @@ def _asked(
                 "score": round(max(best.score, best.combined), 2),
                 "threshold": round(responder.reader.calibration.threshold, 2),
                 "cosine": round(best.window.passage.dense or 0.0, 3),
-                "span": best.window.passage.text[
-                    best.start - best.window.passage.start : best.end - best.window.passage.start
-                ],
+                "span": best.span,
                 "window_has_sentence": q.get("sentence", "\0") in squash(best.window.text),
             }
         if q["kind"] in ("fact", "paraphrase"):

@@ -96,18 +96,10 @@ def ask_all(
             readings = seen[-1] if seen else []
             best = readings[0] if readings else None
             # the answer as it would be if given (``Responder.compose_read``)
-            quoted = []
-            for r in windows.quoted(readings, threshold):
-                s, e = r.sentence()
-                p = r.window.passage
-                quoted.append(p.text[s - p.start : e - p.start])
-            short = (
-                best.window.passage.text[
-                    best.start - best.window.passage.start : best.end - best.window.passage.start
-                ]
-                if best
-                else ""
-            )
+            quoted = [
+                r.window.passage.at(*r.sentence()) for r in windows.quoted(readings, threshold)
+            ]
+            short = best.span if best else ""
             gold_doc = doc_of[row["context"]]
             cases.append(
                 Case(

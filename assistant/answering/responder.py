@@ -362,7 +362,7 @@ class Responder:
             passage = reading.window.passage
             start, end = reading.sentence()
             record = self.index.registry.get(collection, passage.doc_id)
-            quote = passage.text[start - passage.start : end - passage.start]
+            quote = passage.at(start, end)
             citation = Citation(
                 n=len(citations) + 1,
                 doc_id=passage.doc_id,

@@ -74,11 +74,7 @@ class SentenceVectors(extractive.SentenceVectors):
             else {}
         )
         found = [stored.get(span) for span in spans]
-        missing = [
-            passage.text[a - passage.start : b - passage.start]
-            for (a, b), v in zip(spans, found, strict=True)
-            if v is None
-        ]
+        missing = [passage.at(a, b) for (a, b), v in zip(spans, found, strict=True) if v is None]
         fresh = iter(self.embed(missing)) if missing else iter(())
         vectors = [next(fresh) if v is None else v for v in found]
         return np.stack(vectors) if vectors else np.zeros((0, 384), dtype=np.float32)
@@ -103,15 +99,11 @@ def select(
         spans = [(passage.start + a, passage.start + b) for a, b in sentence_spans(passage.text)]
         # a sentence that reads as an instruction to an assistant is never read, not even as
         # a neighbour: the reader could mark words in it, and it would be quoted
-        steering = {
-            i
-            for i, (a, b) in enumerate(spans)
-            if is_instruction(passage.text[a - passage.start : b - passage.start])
-        }
+        steering = {i for i, (a, b) in enumerate(spans) if is_instruction(passage.at(a, b))}
         by_passage.append((passage, spans, steering))
         keep = []
         for i, (a, b) in enumerate(spans):
-            text = passage.text[a - passage.start : b - passage.start]
+            text = passage.at(a, b)
             # passages of one document may overlap: each sentence is a candidate once
             if (passage.doc_id, a) in seen or len(text) < MIN_CHARS or i in steering:
                 continue
@@ -124,7 +116,7 @@ def select(
             found.extend(keep)
     if idf:
         total = sum(idf.values()) or 1.0
-        texts = [s.passage.text[s.start - s.passage.start : s.end - s.passage.start] for s in found]
+        texts = [s.passage.at(s.start, s.end) for s in found]
         for s, terms in zip(found, tokenize(texts), strict=True):
             present = set(terms)
             s.score += sum(w for t, w in idf.items() if t in present) / total
@@ -169,7 +161,7 @@ def select(
 
 def _window(passage: Passage, spans: list[tuple[int, int]], score: float) -> Window:
     start, end = spans[0][0], spans[-1][1]
-    text = passage.text[start - passage.start : end - passage.start]
+    text = passage.at(start, end)
     return Window(passage, start, end, text, list(spans), score)
 
 
@@ -186,6 +178,11 @@ class Reading:
     score: float
     #: The score of its answer: of all the readings whose spans say the same words (``combine``).
     combined: float = float("-inf")
+
+    @property
+    def span(self) -> str:
+        """The span's words."""
+        return self.window.passage.at(self.start, self.end)
 
     def sentence(self) -> tuple[int, int]:
         """The sentence holding the span (from the sentence of its start to that of its end,
@@ -241,12 +238,7 @@ def combine(readings: list[Reading]) -> list[Reading]:
     the passages that hold it. Within one document, its readings of an answer count once (the
     best): a document names its own subject in many sentences, which is no more evidence that
     the subject answers the question. One reading alone keeps its own score."""
-    keys = [
-        answer_key(
-            r.window.passage.text[r.start - r.window.passage.start : r.end - r.window.passage.start]
-        )
-        for r in readings
-    ]
+    keys = [answer_key(r.span) for r in readings]
     docs = [r.window.passage.doc_id for r in readings]
     totals = answer_scores(keys, [r.score for r in readings], docs)
     for r, total in zip(readings, totals, strict=True):

@@ -30,6 +30,10 @@ class Passage:
     #: Content hash of the document version the passage belongs to.
     version: str | None = None
 
+    def at(self, start: int, end: int) -> str:
+        """The passage's words at document offsets ``start:end`` (inside the passage)."""
+        return self.text[start - self.start : end - self.start]
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data, for JSON."""
         return asdict(self)

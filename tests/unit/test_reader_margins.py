@@ -14,11 +14,12 @@ import pytest
 from assistant.answering.qa_reader import Calibration
 from assistant.answering.responder import Responder
 from assistant.answering.span_reader import Span
+from assistant.index.passages import Passage
 
 
 def _window(start: int, text: str, retrieved: float = 0.5) -> SimpleNamespace:
-    passage = SimpleNamespace(
-        score=retrieved, dense=retrieved, text=text, start=start, doc_id=f"doc{start}"
+    passage = Passage(
+        f"doc{start}", "", "", text, start, start + len(text), "", retrieved, dense=retrieved
     )
     return SimpleNamespace(
         start=start, end=start + len(text), text=text, score=0.0, passage=passage
