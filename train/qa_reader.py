@@ -240,6 +240,11 @@ def main() -> None:
         "(qa_synonyms.synonym_groups); checkpoints in ...-s<N>",
     )
     parser.add_argument(
+        "--sources",
+        help="train on the groups of these sources only (comma-separated: squad, qed, quiz, "
+        "weeks; default all)",
+    )
+    parser.add_argument(
         "--checkpoints",
         type=Path,
         help="the checkpoint folder (default: named after the options, as above); a run of "
@@ -275,6 +280,9 @@ def main() -> None:
             stored = all_groups(SEED, args.hard, args.hard) if args.hard else all_groups(SEED)
         ckpt.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(stored))
+    if args.sources:
+        keep = set(args.sources.split(","))
+        stored = [g for g in stored if (g[0][3] if args.shared else g[3]) in keep]
     if args.shared and args.distractors:
         stored = with_distractors(stored, args.distractors, SEED)
     if args.shared and args.cloze:
