@@ -245,6 +245,14 @@ def main() -> None:
         "weeks; default all)",
     )
     parser.add_argument(
+        "--product",
+        type=int,
+        default=0,
+        metavar="N",
+        help="add the windows the product reads for 2025-01..06 questions "
+        "(train/product_windows.py), N times over",
+    )
+    parser.add_argument(
         "--checkpoints",
         type=Path,
         help="the checkpoint folder (default: named after the options, as above); a run of "
@@ -283,6 +291,10 @@ def main() -> None:
     if args.sources:
         keep = set(args.sources.split(","))
         stored = [g for g in stored if (g[0][3] if args.shared else g[3]) in keep]
+    if args.shared and args.product:
+        from product_windows import product_groups
+
+        stored = stored + product_groups() * args.product
     if args.shared and args.distractors:
         stored = with_distractors(stored, args.distractors, SEED)
     if args.shared and args.cloze:
