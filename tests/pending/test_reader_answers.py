@@ -1,5 +1,6 @@
-"""The learned reader as a user meets it, on three documents written for these tests and for
-nothing else (a hospital merger, a warehouse memo, a seabird survey; tests/data/README.md):
+"""The learned reader as a user meets it, on four documents written for these tests and for
+nothing else (a hospital merger, a warehouse memo, a seabird survey, a harbour's dredging
+plan; tests/data/README.md):
 factual and paraphrased questions get a cited sentence with the short answer cut from it,
 questions the documents leave open get "the documents don't say".
 
@@ -26,6 +27,7 @@ from tests.conftest import DATA
 HOSPITALS = DATA / "wrenfield-hospitals.txt"
 WAREHOUSE = DATA / "fennick-warehouse-memo.txt"
 SEABIRDS = DATA / "skarholm-seabirds.txt"
+HARBOUR = DATA / "lindmoor-harbour.txt"
 
 #: (question, words the cited sentence holds, words the short answer holds), in the
 #: documents' own words.
@@ -36,6 +38,11 @@ FACTUAL = [
     ("Where is Fennick's new warehouse?", "Unit 7 at Brackley Park", "Brackley Park"),
     ("Which company will carry out the warehouse move?", "Pellworth Removals", "Pellworth"),
     ("How many occupied puffin burrows did the survey find?", "3,240", "3,240"),
+    ("Who chairs the Lindmoor Harbour Trust?", "Agnes Halloran", "Halloran"),
+    ("How much will the dredging cost?", "£6.2 million", "6.2 million"),
+    ("Where is Tarrant Dredging based?", "based in Aberdeen", "Aberdeen"),
+    ("When will dredging start?", "begin in March", "March"),
+    ("How much is the county council contributing?", "£700,000 from the county", "700,000"),
 ]
 
 #: The same, asked in other words than the text's: an affiliation ("heads", "a marine
@@ -61,6 +68,15 @@ PARAPHRASED = [
         "Brannigan",
     ),
     ("Who will temporarily manage the new warehouse?", "Sunil Varga", "Sunil Varga"),
+    # "The contract went to Tarrant Dredging, a firm ...", "Its secretary, Duncan Reid",
+    # "The trust's chief executive, Martin Sauer", "a £2.5 million loan from the regional
+    # development bank", "40 extra ship visits a year", "should take about eleven weeks"
+    ("Which company won the dredging contract?", "Tarrant Dredging", "Tarrant"),
+    ("Who speaks for the fishermen?", "Duncan Reid", "Reid"),
+    ("Who runs the harbour trust day to day?", "Martin Sauer", "Sauer"),
+    ("Which bank is lending money for the dredging?", "development bank", "development bank"),
+    ("How many more ships will visit Lindmoor each year?", "40 extra ship visits", "40"),
+    ("How long will the dredging take?", "about eleven weeks", "eleven weeks"),
 ]
 
 #: On the documents' topics, but the documents never give the answer.
@@ -71,6 +87,8 @@ ABSENT = [
     "Who will be the permanent site manager at Brackley Park?",
     "How much will the electric forklifts cost?",
     "How many storm petrels nest on Skarholm?",
+    "Who will replace Martin Sauer as the harbour trust's chief executive?",
+    "What did the dredging at Kilbride cost?",
 ]
 
 #: Nothing to do with the documents.
@@ -79,10 +97,10 @@ OFF_TOPIC = ["What is the capital of Peru?", "Who wrote the novel Middlemarch?"]
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    """The three documents in the default collection; the hospitals alone in "a", the
+    """The four documents in the default collection; the hospitals alone in "a", the
     warehouse memo alone in "b"."""
     a = Assistant(Settings(data_dir=tmp_path_factory.mktemp("reader") / "data", answerer="reader"))
-    assert a.ingest([HOSPITALS, WAREHOUSE, SEABIRDS]).ok
+    assert a.ingest([HOSPITALS, WAREHOUSE, SEABIRDS, HARBOUR]).ok
     assert a.ingest([HOSPITALS], collection="a").ok
     assert a.ingest([WAREHOUSE], collection="b").ok
     return a
