@@ -23,6 +23,19 @@ REPO = Path(__file__).resolve().parents[1]
 #: ``shared`` folder beside the repository. Only benchmarks read it; the tests use tests/data.
 SHARED = REPO.parent / "shared"
 RESULTS = REPO / "bench" / "results"
+#: Our own documents in ``tests/data`` that the chat models' replies were recorded on
+#: (``bench/llm.py``) and the support check's report split is made from (``bench/support.py``):
+#: named, so that a document added there later leaves both as they were measured.
+OWN_DOCUMENTS = [
+    REPO / "tests" / "data" / name
+    for name in (
+        "depot-memo.txt",
+        "fennick-warehouse-memo.txt",
+        "kestrel-launch.txt",
+        "skarholm-seabirds.txt",
+        "wrenfield-hospitals.txt",
+    )
+]
 
 # Ahead of bench/ itself, so that ``ingest`` is the package and not bench/ingest.py.
 if str(REPO) not in sys.path[:1]:

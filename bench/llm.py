@@ -49,7 +49,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from common import REPO, RESULTS, SHARED, free_port  # first: offline settings, import path
+from common import OWN_DOCUMENTS, REPO, RESULTS, SHARED, free_port  # first: offline settings
 from news import DEV, ensure_store, machine, norm, read_jsonl, weeks_available
 
 from assistant.answering.answer import Answer
@@ -59,7 +59,7 @@ from assistant.settings import Settings
 
 CACHE = REPO / "bench" / ".cache" / "llm"
 REPLIES = REPO / "tests" / "data" / "model_replies"
-OWN_DOCS = sorted((REPO / "tests" / "data").glob("*.txt"))
+OWN_DOCS = OWN_DOCUMENTS
 OWN_COLLECTION = "own-documents"
 SEED = 25
 PER_KIND = 40

@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from common import REPO, RESULTS  # first: offline settings, import path
+from common import OWN_DOCUMENTS, REPO, RESULTS  # first: offline settings, import path
 
 from assistant.answering import verify
 from assistant.answering.question import query_stop
@@ -44,7 +44,7 @@ from assistant.text.sentences import sentence_spans
 
 DATA = REPO / "bench" / "data"
 DEV_DOCS = sorted((REPO / "assistant" / "samples").glob("*.md"))
-REPORT_DOCS = sorted((REPO / "tests" / "data").glob("*.txt"))
+REPORT_DOCS = OWN_DOCUMENTS
 SEED = 25
 
 #: What the swaps look for. Month and weekday names are the date words a swap can change.
