@@ -372,20 +372,23 @@ def main() -> None:
     if step >= steps and args.write:
         np.savez_compressed(sr.WEIGHTS, **pack(model.trained()))
         print(f"wrote {sr.WEIGHTS}")
-    (RESULTS / "qa_reader_train.json").write_text(
-        json.dumps(
-            {
-                "examples": len(data),
-                "steps": step,
-                "of": steps,
-                "batch": BATCH,
-                "lr": LR,
-                "shared": args.shared,
-            },
-            indent=2,
-        )
-        + "\n"
+    record = json.dumps(
+        {
+            "examples": len(data),
+            "steps": step,
+            "of": steps,
+            "batch": BATCH,
+            "lr": LR,
+            "shared": args.shared,
+            "argv": sys.argv[1:],
+        },
+        indent=2,
     )
+    # each run's record beside its checkpoints; the shipped weights' in bench/results only
+    # when the run writes them, so that an experiment leaves the shipped run's record alone
+    (ckpt / "train.json").write_text(record + "\n")
+    if step >= steps and args.write:
+        (RESULTS / "qa_reader_train.json").write_text(record + "\n")
 
 
 if __name__ == "__main__":
