@@ -24,17 +24,12 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 RESULTS = REPO / "bench" / "results"
 #: Our own documents in ``tests/data`` that the chat models' replies were recorded on
-#: (``bench/llm.py``) and the support check's report split is made from (``bench/support.py``):
-#: named, so that a document added there later leaves both as they were measured.
+#: (``bench/llm.py``) and the support check's report split is made from (``bench/support.py``),
+#: as ``tests/data/model_replies/documents.txt`` names them: a document added there later
+#: leaves both as they were measured.
 OWN_DOCUMENTS = [
     REPO / "tests" / "data" / name
-    for name in (
-        "depot-memo.txt",
-        "fennick-warehouse-memo.txt",
-        "kestrel-launch.txt",
-        "skarholm-seabirds.txt",
-        "wrenfield-hospitals.txt",
-    )
+    for name in (REPO / "tests" / "data" / "model_replies" / "documents.txt").read_text().split()
 ]
 
 # Ahead of bench/ itself, so that ``ingest`` is the package and not bench/ingest.py.

@@ -19,18 +19,9 @@ from tests.conftest import DATA, openai_stream, run_brief, served
 from tests.fake_llm import FakeChatServer
 
 REPLIES = DATA / "model_replies"
-#: The five documents the replies were recorded on (not every document ``tests/data`` holds
-#: now: another document in the collection would change the passages retrieved).
-DOCUMENTS = [
-    DATA / name
-    for name in (
-        "depot-memo.txt",
-        "fennick-warehouse-memo.txt",
-        "kestrel-launch.txt",
-        "skarholm-seabirds.txt",
-        "wrenfield-hospitals.txt",
-    )
-]
+#: The documents the replies were recorded on (``model_replies/documents.txt``), not every
+#: document ``tests/data`` holds now: another document would change the passages retrieved.
+DOCUMENTS = [DATA / name for name in (REPLIES / "documents.txt").read_text().split()]
 
 
 def recorded(model: str) -> dict[str, str]:
