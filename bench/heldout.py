@@ -257,9 +257,9 @@ def calibrate(
         return total, r["kind"] == "answerable" and top["sentence_has"]
 
     tops = [(r, best(r)) for r in rows]
-    absent = sorted(b[0] for r, b in tops if r["kind"] == "absent" and b is not None)
-    k = min(len(absent) - 1, math.ceil(target_absent * len(absent)) - 1)
-    threshold = absent[k] + 1e-3
+    threshold = threshold_at(
+        [b[0] for r, b in tops if r["kind"] == "absent" and b is not None], target_absent
+    )
     pairs = [(b[0], 1.0 if b[1] else 0.0) for _, b in tops if b is not None]
     slope, intercept = _logistic(pairs)
     return {
@@ -268,6 +268,14 @@ def calibrate(
         "intercept": round(intercept, 4),
         "weights": {k: round(v, 4) for k, v in weights.items()},
     }
+
+
+def threshold_at(absent: list[float], target: float) -> float:
+    """The lowest score that abstains on ``target`` of the absent questions whose best scores
+    are ``absent``: just above the one that ``target`` of them reach."""
+    ordered = sorted(absent)
+    k = min(len(ordered) - 1, math.ceil(target * len(ordered)) - 1)
+    return ordered[k] + 1e-3
 
 
 def at_calibration(rows: list[dict[str, Any]], fitted: dict[str, Any]) -> dict[str, Any]:

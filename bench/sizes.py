@@ -42,6 +42,7 @@ from heldout import (
     halves,
     norm,
     questions,
+    threshold_at,
     use_reader,
 )
 
@@ -56,30 +57,30 @@ def _words(text: str) -> set[str]:
 
 
 def anchors(
-    asked: list[tuple[dict[str, Any], str]], articles: list[dict[str, Any]], whole: list[dict]
+    asked: list[tuple[dict[str, Any], str]],
+    articles: list[dict[str, Any]],
+    whole: list[dict],
+    doc_of: dict[str, str],
 ) -> dict[str, str]:
-    """Each question's own article: for an answerable one, the article holding the answer that
-    shares most of its words; for an absent one, the document of its best reading in the whole
-    half (``whole``: rows asked of the whole half), else none."""
+    """Each question's own document in the store (``doc_of``: an article's id to its
+    document's): for an answerable one, the article holding the answer that shares most of its
+    words; for an absent one, the document of its best reading in the whole half (``whole``:
+    rows asked of the whole half), else none."""
     out: dict[str, str] = {}
     tops = {r["id"]: (r.get("readings") or [{}])[0].get("doc") for r in whole}
     texts = {a["id"]: norm((a.get("title") or "") + " " + a["text"]) for a in articles}
-    words_of = {i: set(w for w in t.split() if len(w) > 3) for i, t in texts.items()}
+    words_of = {i: _words(t) for i, t in texts.items()}
     for q, kind in asked:
         if kind == "answerable":
             gold = norm(q["answer"])
             words = _words(q["question"] + " " + (q.get("evidence") or ""))
             holding = [i for i, t in texts.items() if gold in t]
             if holding:
-                out[q["id"]] = max(holding, key=lambda i: (len(words & words_of[i]), i))
+                best = max(holding, key=lambda i: (len(words & words_of[i]), i))
+                out[q["id"]] = doc_of[best]
         elif tops.get(q["id"]):
             out[q["id"]] = str(tops[q["id"]])
     return out
-
-
-def _store_id(article: str, doc_of: dict[str, str]) -> str:
-    """The store's document id of an article id, or of a document id already."""
-    return doc_of.get(article, article)
 
 
 def ask_all(
@@ -107,16 +108,15 @@ def ask_all(
 
 
 def threshold_for(rows: list[dict[str, Any]], weights: dict[str, float]) -> float:
-    """The lowest best-answer score that abstains on ``TARGET_ABSENT`` of the absent rows."""
+    """The lowest best-answer score that abstains on ``TARGET_ABSENT`` of the absent rows (a
+    row without readings always abstains)."""
     tops = []
     for r in rows:
         if r["kind"] != "absent":
             continue
         found = _best_answer(r, weights)
         tops.append(found[0] if found else -math.inf)
-    tops.sort()
-    k = min(len(tops) - 1, math.ceil(TARGET_ABSENT * len(tops)) - 1)
-    return tops[k] + 1e-3
+    return threshold_at(tops, TARGET_ABSENT)
 
 
 def main() -> None:
@@ -143,13 +143,13 @@ def main() -> None:
     ids = sorted(r.doc_id for r in records)
     print(f"{name}: {len(articles)} articles, {len(asked)} questions", flush=True)
     whole = ask_all(assistant, name, asked, None)
-    own = anchors(asked, articles, whole)
+    own = anchors(asked, articles, whole, doc_of)
     by_size: dict[str, list[dict[str, Any]]] = {str(len(articles)): whole}
     for size in SIZES:
         sets = {}
         for q, _ in asked:
             rng = random.Random(f"{q['id']}:{size}")
-            first = [_store_id(own[q["id"]], doc_of)] if q["id"] in own else []
+            first = [own[q["id"]]] if q["id"] in own else []
             others = [i for i in ids if i not in first]
             sets[q["id"]] = first + rng.sample(others, size - len(first))
         by_size[str(size)] = ask_all(assistant, name, asked, sets)
