@@ -341,8 +341,8 @@ def main() -> None:
     warm = warm_start(args.warm_start, WARM_START)
     if warm:
         model.load_state_dict({k: torch.from_numpy(v) for k, v in warm.items()}, strict=False)
+    dtype = forward_dtype(args.dtype)  # before a resume restores the random state: it draws
     params, opt, sched, step = optimiser(model, steps, LR, 0.05, ckpt)
-    dtype = forward_dtype(args.dtype)
     print(f"forward pass in {dtype}", flush=True)
     model.train()
     started, losses = time.time(), []

@@ -95,6 +95,8 @@ def optimiser(model, steps: int, lr: float, warmup_share: float, ckpt: Path):  #
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
         step = state["step"]
+        if "torch_rng" in state:  # dropout's draws go on as if the run had not stopped
+            torch.set_rng_state(state["torch_rng"])
         print(f"resumed at step {step}", flush=True)
     return params, opt, sched, step
 
@@ -123,7 +125,8 @@ def progress(step: int, steps: int, first: int, started: float, losses: list, ev
 
 
 def save(ckpt: Path, model, opt, sched, step: int) -> None:
-    """The training state (resumable) and the packed weights (``reader.npz``) in ``ckpt``."""
+    """The training state (resumable: a run resumed here ends with the same weights, to the
+    bit, as one that never stopped) and the packed weights (``reader.npz``) in ``ckpt``."""
     import torch
 
     ckpt.mkdir(parents=True, exist_ok=True)
@@ -136,6 +139,7 @@ def save(ckpt: Path, model, opt, sched, step: int) -> None:
             "opt": opt.state_dict(),
             "sched": sched.state_dict(),
             "step": step,
+            "torch_rng": torch.get_rng_state(),
         },
         tmp,
     )
