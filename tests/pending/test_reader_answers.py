@@ -1,6 +1,6 @@
 """The learned reader as a user meets it, on four documents written for these tests and for
 nothing else (a hospital merger, a warehouse memo, a seabird survey, a harbour's dredging
-plan; tests/data/README.md):
+plan, a council's cuts to library hours; tests/data/README.md):
 factual and paraphrased questions get a cited sentence with the short answer cut from it,
 questions the documents leave open get "the documents don't say".
 
@@ -28,6 +28,7 @@ HOSPITALS = DATA / "wrenfield-hospitals.txt"
 WAREHOUSE = DATA / "fennick-warehouse-memo.txt"
 SEABIRDS = DATA / "skarholm-seabirds.txt"
 HARBOUR = DATA / "lindmoor-harbour.txt"
+LIBRARIES = DATA / "ferncastle-libraries.txt"
 
 #: (question, words the cited sentence holds, words the short answer holds), in the
 #: documents' own words.
@@ -43,6 +44,15 @@ FACTUAL = [
     ("Where is Tarrant Dredging based?", "based in Aberdeen", "Aberdeen"),
     ("When will dredging start?", "begin in March", "March"),
     ("How much is the county council contributing?", "£700,000 from the county", "700,000"),
+    # the libraries: a new user's trial of both answerers (2026-12-07, eighth session), the
+    # questions written with the document, before either answerer was run on it
+    ("How much money will the changes save?", "£1.2 million over three years", "1.2 million"),
+    ("Who is the cabinet member for communities?", "Nadia Quenby", "Quenby"),
+    ("Which libraries keep their current hours?", "keep their current hours", "Pellham"),
+    ("On which days will the seven branches close?", "Mondays and Wednesdays", "Mondays"),
+    ("What will the self-service machines cost?", "£340,000", "340,000"),
+    ("Who leads the opposition?", "Daniel Kerswell", "Kerswell"),
+    ("When will the self-service machines be installed?", "by the end of the year", "end of"),
 ]
 
 #: The same, asked in other words than the text's: an affiliation ("heads", "a marine
@@ -77,6 +87,14 @@ PARAPHRASED = [
     ("Which bank is lending money for the dredging?", "development bank", "development bank"),
     ("How many more ships will visit Lindmoor each year?", "40 extra ship visits", "40"),
     ("How long will the dredging take?", "about eleven weeks", "eleven weeks"),
+    # "reduce opening hours at seven of its eleven branch libraries", "drew 3,418 responses",
+    # "The group's chair, retired teacher Malcolm Treharne", "funded by a £95,000 grant from
+    # the Arts Council"
+    ("How many libraries will have shorter opening hours?", "seven of its eleven", "seven"),
+    ("How many people answered the consultation?", "3,418 responses", "3,418"),
+    ("Who chairs the Friends of Ferncastle Libraries?", "Malcolm Treharne", "Treharne"),
+    ("How is the mobile library paid for?", "grant from the Arts Council", "Arts Council"),
+    ("What did the petition's organisers do before retiring?", "retired teacher", "teacher"),
 ]
 
 #: On the documents' topics, but the documents never give the answer.
@@ -89,6 +107,8 @@ ABSENT = [
     "How many storm petrels nest on Skarholm?",
     "Who will replace Martin Sauer as the harbour trust's chief executive?",
     "What did the dredging at Kilbride cost?",
+    "What was the library budget in 2019?",
+    "How many staff work in Ferncastle's libraries?",
 ]
 
 #: Nothing to do with the documents.
@@ -97,10 +117,10 @@ OFF_TOPIC = ["What is the capital of Peru?", "Who wrote the novel Middlemarch?"]
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    """The four documents in the default collection; the hospitals alone in "a", the
+    """The five documents in the default collection; the hospitals alone in "a", the
     warehouse memo alone in "b"."""
     a = Assistant(Settings(data_dir=tmp_path_factory.mktemp("reader") / "data", answerer="reader"))
-    assert a.ingest([HOSPITALS, WAREHOUSE, SEABIRDS, HARBOUR]).ok
+    assert a.ingest([HOSPITALS, WAREHOUSE, SEABIRDS, HARBOUR, LIBRARIES]).ok
     assert a.ingest([HOSPITALS], collection="a").ok
     assert a.ingest([WAREHOUSE], collection="b").ok
     return a
