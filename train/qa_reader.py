@@ -341,8 +341,8 @@ def main() -> None:
     warm = warm_start(args.warm_start, WARM_START)
     if warm:
         model.load_state_dict({k: torch.from_numpy(v) for k, v in warm.items()}, strict=False)
-    dtype = forward_dtype(args.dtype)  # before a resume restores the random state: it draws
     params, opt, sched, step = optimiser(model, steps, LR, 0.05, ckpt)
+    dtype = forward_dtype(args.dtype)
     print(f"forward pass in {dtype}", flush=True)
     model.train()
     started, losses = time.time(), []
@@ -369,9 +369,6 @@ def main() -> None:
         if step % args.checkpoint_every == 0:
             save(ckpt, model, opt, sched, step)
     save(ckpt, model, opt, sched, step)
-    if step >= steps and args.write:
-        np.savez_compressed(sr.WEIGHTS, **pack(model.trained()))
-        print(f"wrote {sr.WEIGHTS}")
     record = json.dumps(
         {
             "examples": len(data),
@@ -388,6 +385,8 @@ def main() -> None:
     # when the run writes them, so that an experiment leaves the shipped run's record alone
     (ckpt / "train.json").write_text(record + "\n")
     if step >= steps and args.write:
+        np.savez_compressed(sr.WEIGHTS, **pack(model.trained()))
+        print(f"wrote {sr.WEIGHTS}")
         (RESULTS / "qa_reader_train.json").write_text(record + "\n")
 
 
